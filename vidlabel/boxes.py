@@ -1,0 +1,124 @@
+"""The data model every part of vidlabel speaks: boxes, tracks, raw detector candidates.
+
+Geometry is always `x, y, w, h` in pixels of the (rotation-corrected) frame, top-left origin,
+floats. Frames are 0-based decoder indices. See docs/adr/0001-box-model.md for what a machine may
+rewrite and what it never may.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+import numpy as np
+
+
+class Source(str, Enum):
+    """Who made a box's current geometry."""
+
+    DETECTOR = "detector"
+    TRACKER = "tracker"
+    INTERPOLATED = "interpolated"
+    HUMAN = "human"
+
+
+@dataclass(frozen=True)
+class Box:
+    """One track's box on one frame.
+
+    `outside` means the object is not in view on this frame (the track has ended or not begun);
+    such a box carries no geometry worth drawing and is never exported as visible. `occluded`
+    means it is there but hidden: the box is still the object's extent.
+    """
+
+    frame: int
+    track_id: int
+    class_id: int
+    x: float
+    y: float
+    w: float
+    h: float
+    confidence: float = 1.0
+    source: Source = Source.DETECTOR
+    verified: bool = False
+    outside: bool = False
+    occluded: bool = False
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.frame < 0:
+            raise ValueError(f"frame must be >= 0, got {self.frame}")
+        if not all(np.isfinite(v) for v in (self.x, self.y, self.w, self.h)):
+            raise ValueError(f"box geometry must be finite, got {self.xywh}")
+        if not self.outside and (self.w <= 0 or self.h <= 0):
+            raise ValueError(f"box width and height must be > 0, got w={self.w} h={self.h}")
+        object.__setattr__(self, "source", Source(self.source))
+
+    @property
+    def xywh(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.w, self.h)
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.x + self.w, self.y + self.h)
+
+    def with_(self, **changes) -> "Box":
+        """A copy with some fields changed (boxes are immutable values)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Track:
+    id: int
+    class_id: int
+    name: str = ""
+
+
+@dataclass
+class Detection:
+    """A raw detector candidate, kept apart from boxes.
+
+    Every candidate above the low candidate threshold is stored so that uncertainty can be
+    recomputed without running the model again. `class_scores` is the per-class score vector
+    (independent sigmoids, not normalised) where the detector exposes it, else None.
+    """
+
+    frame: int
+    x: float
+    y: float
+    w: float
+    h: float
+    confidence: float
+    class_id: int
+    class_scores: np.ndarray | None = field(default=None, repr=False)
+    id: int | None = None
+
+    @property
+    def xywh(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.w, self.h)
+
+
+def iou_xywh(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of two `x, y, w, h` boxes (0 when either is empty)."""
+    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = min(ax2, bx2) - max(a[0], b[0])
+    ih = min(ay2, by2) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of `x, y, w, h` rows: shape (len(a), len(b))."""
+    a = np.asarray(a, dtype=float).reshape(-1, 4)
+    b = np.asarray(b, dtype=float).reshape(-1, 4)
+    ax1, ay1, ax2, ay2 = a[:, 0:1], a[:, 1:2], a[:, 0:1] + a[:, 2:3], a[:, 1:2] + a[:, 3:4]
+    bx1, by1, bx2, by2 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2, bx2) - np.maximum(ax1, bx1), 0, None)
+    ih = np.clip(np.minimum(ay2, by2) - np.maximum(ay1, by1), 0, None)
+    inter = iw * ih
+    union = (a[:, 2:3] * a[:, 3:4]) + (b[:, 2] * b[:, 3]) - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)

@@ -1,0 +1,51 @@
+"""The `vidlabel` command line: one subcommand per module in `vidlabel/commands/`.
+
+Errors a user can cause (`VidlabelError`) print as one line naming what and where, and exit 2;
+`--verbose` shows the traceback too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import traceback
+
+from . import __version__
+from .errors import VidlabelError
+from .modelpaths import quiet_ultralytics
+
+# Each module defines `register(subparsers)`; the parser it adds sets `func(args) -> int`.
+COMMANDS = ("info", "doctor", "relink")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vidlabel",
+        description="Video annotation assistant: pre-label with YOLO, link into tracks, "
+                    "review the most uncertain frames first, export COCO/MOT/YOLO.")
+    parser.add_argument("--version", action="version", version=f"vidlabel {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f".commands.{name}", __package__).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    quiet_ultralytics()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except VidlabelError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"vidlabel: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vidlabel: interrupted", file=sys.stderr)
+        return 130

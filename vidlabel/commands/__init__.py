@@ -1,0 +1,1 @@
+"""One module per `vidlabel` subcommand; see `vidlabel.cli.COMMANDS`."""

@@ -1,0 +1,23 @@
+"""`vidlabel relink PROJECT VIDEO`: point a project at its moved video."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..projects import relink_video
+from ..store import Project
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("relink", help="point a project at its video after the file moved")
+    p.add_argument("project")
+    p.add_argument("video")
+    p.add_argument("--force", action="store_true", help="accept a video whose fingerprint differs")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with Project.open(args.project) as project:
+        relink_video(project, args.video, force=args.force).close()
+    print(f"relinked {args.project} -> {args.video}")
+    return 0

@@ -1,0 +1,64 @@
+"""`vidlabel doctor`: what this machine offers vidlabel, so a wrong install is seen at once.
+
+OpenCV is the usual trap: `opencv-python` and `opencv-contrib-python(-headless)` install the same
+`cv2` folder and the last one installed wins; only the contrib build has CSRT and KCF.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib import metadata
+
+from . import modelpaths
+
+
+def available_trackers() -> dict[str, bool]:
+    """Which OpenCV single-object trackers this `cv2` build can create."""
+    import cv2
+
+    nano = modelpaths.find_nanotrack() is not None
+    return {
+        "csrt": hasattr(cv2, "TrackerCSRT_create") or hasattr(getattr(cv2, "legacy", None), "TrackerCSRT_create"),
+        "kcf": hasattr(cv2, "TrackerKCF_create") or hasattr(getattr(cv2, "legacy", None), "TrackerKCF_create"),
+        "mil": hasattr(cv2, "TrackerMIL_create"),
+        "nano": hasattr(cv2, "TrackerNano_create") and nano,
+    }
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def report() -> list[tuple[str, str]]:
+    """Rows of (what, finding) for the doctor command."""
+    import cv2
+    import torch
+
+    rows = [
+        ("python", f"{platform.python_version()} ({sys.executable})"),
+        ("vidlabel", _version("vidlabel")),
+        ("torch", f"{torch.__version__}"),
+        ("gpu", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none: CPU is used"),
+        ("ultralytics", _version("ultralytics-opencv-headless") if _version("ultralytics") == "not installed"
+         else _version("ultralytics")),
+        ("openvino", _version("openvino")),
+        ("opencv", f"{cv2.__version__} ("
+         + ", ".join(f"{d} {_version(d)}" for d in ("opencv-contrib-python-headless", "opencv-python-headless",
+                                                    "opencv-python", "opencv-contrib-python")
+                     if _version(d) != "not installed") + ")"),
+        ("trackers", ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in available_trackers().items())),
+        ("pyav", _version("av")),
+        ("pyqt6", _version("PyQt6")),
+    ]
+    try:
+        rows.append(("detector", modelpaths.resolve_detector()))
+    except Exception as exc:  # the doctor reports problems instead of failing on them
+        rows.append(("detector", f"NOT FOUND: {exc}"))
+    nano = modelpaths.find_nanotrack()
+    rows.append(("nanotrack", nano[0].rsplit("/", 1)[0] if nano else "not found"))
+    rows.append(("model search", "; ".join(str(d) for d in modelpaths.search_dirs())))
+    return rows

@@ -1,0 +1,61 @@
+"""Glue between a project and its video: create a project for a video, reopen its video, relink it.
+
+A project stores the video's path and fingerprint, not its frames. When the file has moved or
+changed, reopening fails with an error that says so and how to relink, instead of silently
+drawing old boxes over other pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import VideoError
+from .store import MACHINE, Project
+from .video import FrameSource, VideoFile, open_video
+
+
+def create_project(video_path: str | Path, project_path: str | Path,
+                   classes: Iterable[str] = ()) -> tuple[Project, FrameSource]:
+    """A new project for a video, with the video's frame index cached in it."""
+    video = open_video(video_path)
+    project = Project.create(project_path, video.ref(), classes)
+    if isinstance(video, VideoFile):
+        with project.action("index video", MACHINE):
+            project.set_video(video.ref(), video.index_bytes)
+    return project, video
+
+
+def open_project_video(project: Project, path: str | Path | None = None) -> FrameSource:
+    """The project's video, checked against its fingerprint."""
+    ref = project.video
+    if ref is None:
+        raise VideoError("project has no video", str(project.path))
+    candidate = Path(path) if path else Path(ref.path)
+    if not candidate.exists():
+        raise VideoError(f"the project's video is missing; relink it with "
+                         f"`vidlabel relink {project.path} NEW_VIDEO`", str(candidate))
+    video = open_video(candidate, index=project.video_frame_index() if candidate.is_file() else None)
+    if video.fingerprint() != ref.fingerprint:
+        video.close()
+        raise VideoError("the video file has changed since the project was made (fingerprint "
+                         "differs); relink with --force if it is the same footage", str(candidate))
+    return video
+
+
+def relink_video(project: Project, new_path: str | Path, force: bool = False) -> FrameSource:
+    """Point the project at a moved video; a different file is refused unless `force`."""
+    video = open_video(new_path)
+    ref = project.video
+    if ref is not None and not force:
+        if video.fingerprint() != ref.fingerprint and video.frame_count != ref.frame_count:
+            video.close()
+            raise VideoError(f"not the project's video: {video.frame_count} frames, the project "
+                             f"has {ref.frame_count}", str(new_path))
+        if video.fingerprint() != ref.fingerprint:
+            video.close()
+            raise VideoError("video differs from the project's (fingerprint); pass --force "
+                             "to relink anyway", str(new_path))
+    with project.action("relink video", MACHINE, {"path": str(Path(new_path).resolve())}):
+        project.set_video(video.ref(), video.index_bytes if isinstance(video, VideoFile) else None)
+    return video
