@@ -53,6 +53,10 @@ class Editor:
         if track_id not in {t.id for t in self.project.tracks()}:
             raise VidlabelError(f"no track with id {track_id}", str(self.project.path))
 
+    def _done(self, edit: Edit) -> Edit:
+        """Called after every committed correction; a review session hooks re-propagation here."""
+        return edit
+
     # -- boxes --------------------------------------------------------------------------------
     def add_box(self, frame: int, xywh: XYWH, class_id: int, track_id: int | None = None) -> Edit:
         """Draw a box: on a new track, or as the given track's box on this frame."""
@@ -64,7 +68,7 @@ class Editor:
                 self._check_track(track_id)
             box = self.project.put_box(Box(frame, track_id, class_id, *xywh, confidence=1.0,
                                            source=Source.HUMAN, verified=True))
-        return Edit(aid, "draw", frame, (track_id,), (box,))
+        return self._done(Edit(aid, "draw", frame, (track_id,), (box,)))
 
     def move_box(self, box_id: int, xywh: XYWH) -> Edit:
         """Move or resize a box (a fix): its geometry becomes the person's."""
@@ -74,27 +78,27 @@ class Editor:
             box = self.project.put_box(old.with_(x=xywh[0], y=xywh[1], w=xywh[2], h=xywh[3],
                                                  source=Source.HUMAN, verified=True,
                                                  outside=False, confidence=1.0))
-        return Edit(aid, "fix", old.frame, (old.track_id,), (box,))
+        return self._done(Edit(aid, "fix", old.frame, (old.track_id,), (box,)))
 
     def accept_box(self, box_id: int) -> Edit:
         """The person confirms a machine box as it is."""
         old = self._box(box_id)
         with self.project.action("check", HUMAN, {"box": box_id}) as aid:
             box = self.project.put_box(old.with_(verified=True))
-        return Edit(aid, "check", old.frame, (old.track_id,), (box,))
+        return self._done(Edit(aid, "check", old.frame, (old.track_id,), (box,)))
 
     def delete_box(self, box_id: int) -> Edit:
         """Remove a false box. The track's other boxes stay."""
         old = self._box(box_id)
         with self.project.action("delete", HUMAN, {"box": box_id}) as aid:
             self.project.delete_box(box_id)
-        return Edit(aid, "delete", old.frame, (old.track_id,))
+        return self._done(Edit(aid, "delete", old.frame, (old.track_id,)))
 
     def set_occluded(self, box_id: int, occluded: bool = True) -> Edit:
         old = self._box(box_id)
         with self.project.action("occluded", HUMAN, {"box": box_id, "occluded": occluded}) as aid:
             box = self.project.put_box(old.with_(occluded=occluded, verified=True))
-        return Edit(aid, "occluded", old.frame, (old.track_id,), (box,))
+        return self._done(Edit(aid, "occluded", old.frame, (old.track_id,), (box,)))
 
     # -- tracks -------------------------------------------------------------------------------
     def set_class(self, track_id: int, class_id: int) -> Edit:
@@ -105,7 +109,7 @@ class Editor:
         with self.project.action("class", HUMAN, {"track": track_id, "class": class_id}) as aid:
             for b in boxes:
                 self.project.put_box(b.with_(class_id=class_id))
-        return Edit(aid, "class", boxes[0].frame if boxes else 0, (track_id,))
+        return self._done(Edit(aid, "class", boxes[0].frame if boxes else 0, (track_id,)))
 
     def set_box_track(self, box_id: int, track_id: int) -> Edit:
         """Give one box another track id (fixing an identity switch on one frame)."""
@@ -116,7 +120,7 @@ class Editor:
         with self.project.action("retrack", HUMAN, {"box": box_id, "track": track_id}) as aid:
             self.project.delete_box(box_id)
             box = self.project.put_box(old.with_(track_id=track_id, id=None, verified=True))
-        return Edit(aid, "retrack", old.frame, (old.track_id, track_id), (box,))
+        return self._done(Edit(aid, "retrack", old.frame, (old.track_id, track_id), (box,)))
 
     def merge_tracks(self, keep: int, other: int) -> Edit:
         """Join `other` into `keep`. Where both have a box on a frame, a verified box wins, then `keep`'s."""
@@ -133,7 +137,7 @@ class Editor:
                 if mine is None or (b.verified and not mine.verified):
                     self.project.put_box(b.with_(track_id=keep, id=None))
             self.project.delete_track(other)
-        return Edit(aid, "merge", min([b.frame for b in moved] or [0]), (keep, other))
+        return self._done(Edit(aid, "merge", min([b.frame for b in moved] or [0]), (keep, other)))
 
     def split_track(self, track_id: int, frame: int) -> Edit:
         """Boxes of the track from `frame` on become a new track (fixing an identity switch)."""
@@ -144,7 +148,7 @@ class Editor:
             for b in later:
                 self.project.delete_box(b.id)
                 self.project.put_box(b.with_(track_id=new, id=None))
-        return Edit(aid, "split", frame, (track_id, new))
+        return self._done(Edit(aid, "split", frame, (track_id, new)))
 
     def mark_outside(self, track_id: int, frame: int) -> Edit:
         """The object leaves view at `frame`: an outside keyframe, and the machine's boxes after it
@@ -161,7 +165,7 @@ class Editor:
             box = self.project.put_box(Box(frame, track_id, cls, *(here.xywh if here else (0, 0, 0, 0)),
                                            confidence=1.0, source=Source.HUMAN, verified=True,
                                            outside=True))
-        return Edit(aid, "end", frame, (track_id,), (box,))
+        return self._done(Edit(aid, "end", frame, (track_id,), (box,)))
 
     # -- frames -------------------------------------------------------------------------------
     def accept_frame(self, frame: int) -> Edit:
@@ -172,7 +176,7 @@ class Editor:
                 if not b.verified:
                     self.project.put_box(b.with_(verified=True))
             self.project.set_frame_verified(frame, True)
-        return Edit(aid, "accept", frame, tuple(sorted({b.track_id for b in boxes})))
+        return self._done(Edit(aid, "accept", frame, tuple(sorted({b.track_id for b in boxes}))))
 
     def undo(self) -> int | None:
         return self.project.undo()
