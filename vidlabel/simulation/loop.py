@@ -1,0 +1,119 @@
+"""The annotation loop replayed with the simulated annotator, through the public loop API only.
+
+queue -> the annotator corrects the batch -> re-propagation and re-scoring settle -> quality of the
+whole video is recorded -> repeat, until the budget of human seconds is spent or the queue is
+empty. Everything here goes through `ReviewSession` (`next_batch`, `boxes`, the correction
+methods, `wait_idle`, `all_boxes`): the simulator is one more annotator of the loop API, like the
+app or an evaluation script (docs/loop-api.md), so what it measures is what a person would get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..boxes import Box, iou_xywh
+from ..errors import VidlabelError
+from .annotator import PASS_IOU, Decision, SimulatedAnnotator
+from .curves import CurvePoint, LearningCurve
+from .groundtruth import GroundTruth
+from .metrics import score
+
+
+@dataclass
+class LoopRun:
+    """One replay: its learning curve, the annotator (actions, seconds) and the frames shown."""
+
+    strategy: str
+    batch: int
+    seed: int
+    curve: LearningCurve
+    annotator: SimulatedAnnotator
+    batches: int
+
+
+def _current(session, frame: int, track_id: int) -> Box | None:
+    """The track's box on the frame now (box ids may change under re-propagation; tracks don't)."""
+    return next((b for b in session.boxes(frame) if b.track_id == track_id), None)
+
+
+def apply_decision(session, d: Decision, annotator: SimulatedAnnotator) -> None:
+    """Carry out one decision with the correction API, and pay for it only if it applied."""
+    if d.kind == "accept":
+        session.accept_frame(d.frame)
+        return
+    if d.kind == "draw":
+        try:
+            edit = session.add_box(d.frame, d.xywh, d.class_id, d.target_track)
+        except VidlabelError:   # the remembered track is gone (merged away): draw a new one
+            edit = session.add_box(d.frame, d.xywh, d.class_id)
+        annotator.count("draw")
+        annotator.remember(edit.track_ids[0], d.object_id)
+        return
+    box = _current(session, d.frame, d.track_id)
+    if box is None:
+        return
+    if d.kind == "check":
+        session.accept_box(box.id)
+    elif d.kind == "fix":
+        session.move_box(box.id, d.xywh)
+    elif d.kind == "retrack":
+        if _current(session, d.frame, d.target_track) is not None:
+            return
+        session.set_box_track(box.id, d.target_track)
+        if iou_xywh(box.xywh, d.xywh) < PASS_IOU:
+            session.move_box(_current(session, d.frame, d.target_track).id, d.xywh)
+    elif d.kind == "delete":
+        session.delete_box(box.id)
+    elif d.kind == "end":
+        session.mark_outside(d.track_id, d.frame)
+    annotator.count(d.kind)
+    if d.object_id is not None and d.kind in ("check", "fix", "retrack"):
+        annotator.remember(d.target_track if d.kind == "retrack" else d.track_id, d.object_id)
+
+
+def answer(session, pick, annotator: SimulatedAnnotator) -> None:
+    """The annotator's answer to one pick: the whole frame, or the single box it names."""
+    annotator.view.show(pick.frame)
+    boxes = session.boxes(pick.frame)
+    if pick.track_id is not None:
+        decisions = annotator.review_box(pick.frame, pick.track_id, boxes)
+    else:
+        decisions = annotator.review_frame(pick.frame, boxes)
+    for d in decisions:
+        apply_decision(session, d, annotator)
+
+
+def _point(gt: GroundTruth, session, annotator: SimulatedAnnotator) -> CurvePoint:
+    q = score(gt, session.all_boxes())
+    return CurvePoint(annotator.seconds, q.quality, q.recall_50, q.recall_70, q.precision_50,
+                      q.id_switches, dict(annotator.actions))
+
+
+def run_loop(session, annotator: SimulatedAnnotator, gt: GroundTruth, strategy: str,
+             batch: int, budget: float, seed: int = 0,
+             on_batch: Callable[[CurvePoint], None] | None = None, **params) -> LoopRun:
+    """Replay the loop until `budget` human seconds are spent or the queue runs dry.
+
+    `gt` is used only to score the whole video after each batch; the annotator sees ground truth
+    only through its own `ShownFrames` view, for the frames the queue shows it. A batch whose
+    picks were all answered before (a box the annotator left as it was, e.g. on an ignore region,
+    comes back unverified) ends the run: the queue has nothing new to show."""
+    session.wait_idle()
+    curve = LearningCurve([_point(gt, session, annotator)])
+    answered: set[tuple[int, int | None]] = set()
+    batches = 0
+    while annotator.seconds < budget:
+        picks = session.next_batch(batch, strategy, seed=seed, **params)
+        keys = {(p.frame, p.track_id) for p in picks}
+        if not picks or keys <= answered:
+            break
+        answered |= keys
+        for pick in picks:
+            answer(session, pick, annotator)
+        session.wait_idle()
+        batches += 1
+        curve.add(_point(gt, session, annotator))
+        if on_batch:
+            on_batch(curve.final)
+    return LoopRun(strategy, batch, seed, curve, annotator, batches)
