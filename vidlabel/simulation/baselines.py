@@ -21,9 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import cv2
-
 from ..boxes import Box, Source, iou_xywh
+from ..trackers import SingleObjectTracker, TrackerError, create_tracker
 from .annotator import PASS_IOU, Decision, SimulatedAnnotator
 from .curves import CurvePoint, LearningCurve
 from .groundtruth import GroundTruth, ShownFrames
@@ -259,31 +258,34 @@ def detector_only(gt: GroundTruth, annotator_factory, prelabels: Iterable[Box],
     return BaselineRun("detector-only", rec.curve, annotator)
 
 
-def tracker_only(gt: GroundTruth, annotator_factory, video, record_every: int = 10,
-                 make_tracker: Callable[[], object] = cv2.TrackerCSRT.create) -> BaselineRun:
-    """No detector: each object is drawn on its first frame and a single-object tracker (OpenCV
-    CSRT by default) carries it; every frame is checked in order and a box is fixed (and its
-    tracker restarted) whenever its IoU with the true box falls below 0.5."""
+def tracker_only(gt: GroundTruth, annotator_factory, video, tracker: str = "auto",
+                 record_every: int = 10) -> BaselineRun:
+    """No detector: each object is drawn on its first frame and a single-object tracker carries
+    it (`vidlabel.trackers`, CSRT by default); every frame is checked in order and a box is fixed,
+    and its tracker restarted, whenever its IoU with the true box falls below 0.5."""
     view, annotator, boxes = _setup(gt, annotator_factory)
     rec = _Recorder(gt, annotator, boxes, record_every)
-    trackers: dict[int, object] = {}
+    running: dict[int, SingleObjectTracker] = {}
     for f in gt.frames():
         image = video.frame(f)
-        for t, tracker in list(trackers.items()):
-            ok, bb = tracker.update(image)
+        for t, follower in running.items():
+            xywh, conf = follower.update(image)
             prev = boxes.get(f - 1, t)
-            if ok and bb[2] > 0 and bb[3] > 0 and boxes.get(f, t) is None:
-                boxes.put(Box(f, t, prev.class_id if prev else 0, *map(float, bb),
-                              confidence=1.0, source=Source.TRACKER))
+            if xywh is not None and boxes.get(f, t) is None:
+                boxes.put(Box(f, t, prev.class_id if prev else 0, *xywh, confidence=conf,
+                              source=Source.TRACKER))
         _review(view, annotator, boxes, f)
-        for t in list(trackers):
-            if boxes.get(f, t) is None or boxes.get(f, t).outside:
-                del trackers[t]
+        running = {t: r for t, r in running.items() if boxes.get(f, t) is not None
+                   and not boxes.get(f, t).outside}
         for b in boxes.frame(f):
             if b.source == Source.HUMAN:
-                tracker = make_tracker()
-                tracker.init(image, tuple(int(round(v)) for v in b.xywh))
-                trackers[b.track_id] = tracker
+                follower = create_tracker(tracker)
+                try:
+                    follower.init(image, b.xywh)
+                except TrackerError:     # a sliver at the border: nothing to follow
+                    running.pop(b.track_id, None)
+                    continue
+                running[b.track_id] = follower
         rec.step()
     rec.record()
     return BaselineRun("tracker-only", rec.curve, annotator)

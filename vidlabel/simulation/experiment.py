@@ -154,7 +154,7 @@ def _baseline(name: str, exp: Experiment, factory, video: FrameSource, prelabels
     if name == "adaptive-interpolation":
         return B.adaptive_interpolation(gt, factory)
     if name == "tracker-only":
-        return B.tracker_only(gt, factory, video)
+        return B.tracker_only(gt, factory, video, exp.tracker)
     if name == "detector-only":
         return B.detector_only(gt, factory, prelabels) if exp.detector else None
     raise ValueError(f"unknown baseline {name!r}")
