@@ -21,7 +21,7 @@ from ..boxes import Box
 from ..errors import VideoError
 from ..projects import create_project
 from ..session import ReviewSession
-from ..strategies import STRATEGIES
+from ..strategies import STRATEGIES, StrategyError
 from ..video import FrameSource, open_video
 from . import baselines as B
 from .annotator import EXTREME_CLICKING, SimulatedAnnotator, TimeModel
@@ -96,13 +96,14 @@ def run_experiment(exp: Experiment, progress: Callable[[str, float, float], None
                 raise VideoError(f"the video has {video.frame_count} frames, the ground truth "
                                  f"{exp.gt.frame_count}", str(exp.video_path))
             base, class_map, prelabels = _base_project(exp, video_path, video, tmp)
-            records = _replay_strategies(exp, budget, base, video_path, class_map, tick)
+            skipped: dict[str, str] = {}
+            records = _replay_strategies(exp, budget, base, video_path, class_map, tick, skipped)
             records += _replay_baselines(exp, video, prelabels, factory, tick)
     meta = {"video": str(exp.video_path), "frames": exp.gt.frame_count,
             "cut": list(exp.cut) if exp.cut else None,
             "gt_boxes": exp.gt.box_count(), "budget": budget, "seeds": exp.seeds,
             "batches": list(exp.batches), "detector": exp.detector,
-            "time_model": exp.time_model.__dict__}
+            "time_model": exp.time_model.__dict__, "skipped": skipped}
     return summarise(records, manual, meta)
 
 
@@ -114,23 +115,32 @@ def replay_count(exp: Experiment) -> int:
 
 
 def _replay_strategies(exp: Experiment, budget: float, base: Path, video_path: Path,
-                       class_map: dict[int, int], tick) -> list[RunRecord]:
+                       class_map: dict[int, int], tick, skipped: dict[str, str]) -> list[RunRecord]:
+    """Every strategy at every batch size (and seed); a strategy this project cannot run is
+    recorded in `skipped` with the reason instead of stopping the experiment."""
     records = []
     for name in dict.fromkeys(["random", *exp.strategies]):   # random normalises the ALC
         for batch in exp.batches:
             for seed in range(exp.seeds if name in RANDOMISED else 1):
                 label = f"{name} k={batch}" + (f" seed {seed}" if exp.seeds > 1 else "")
                 path = _copy_project(base, base.with_name("run.vlp"))
-                session = ReviewSession.open(path, video_path, tracker=exp.tracker)
+                session = ReviewSession.open(path, video_path, tracker=exp.tracker,
+                                             background=False)
                 try:
                     annotator = exp.annotator(ShownFrames(exp.gt), class_map)
                     run = run_loop(session, annotator, exp.gt, name, batch, budget, seed,
                                    on_batch=lambda p, label=label: tick(label, p.seconds, p.quality))
+                except StrategyError as exc:   # e.g. committee without a second detector pass
+                    skipped[name] = str(exc)
+                    tick(label, -1, 0.0)
+                    break
                 finally:
                     session.close()
-                path.unlink()
+                    path.unlink()
                 records.append(RunRecord(name, "strategy", batch, seed, run.curve.points))
                 tick(label, -1, run.curve.final.quality)
+            if name in skipped:
+                break
     return records
 
 

@@ -37,8 +37,12 @@ def _current(session, frame: int, track_id: int) -> Box | None:
     return next((b for b in session.boxes(frame) if b.track_id == track_id), None)
 
 
-def apply_decision(session, d: Decision, annotator: SimulatedAnnotator) -> None:
-    """Carry out one decision with the correction API, and pay for it only if it applied."""
+def apply_decision(session, d: Decision, annotator: SimulatedAnnotator,
+                   frame_review: bool = False) -> None:
+    """Carry out one decision with the correction API, and pay for it only if it applied.
+
+    On a frame review a `check` needs no call of its own: the `accept_frame` that ends the review
+    verifies every box on the frame, as one Enter press does in the app."""
     if d.kind == "accept":
         session.accept_frame(d.frame)
         return
@@ -54,7 +58,8 @@ def apply_decision(session, d: Decision, annotator: SimulatedAnnotator) -> None:
     if box is None:
         return
     if d.kind == "check":
-        session.accept_box(box.id)
+        if not frame_review:
+            session.accept_box(box.id)
     elif d.kind == "fix":
         session.move_box(box.id, d.xywh)
     elif d.kind == "retrack":
@@ -81,7 +86,7 @@ def answer(session, pick, annotator: SimulatedAnnotator) -> None:
     else:
         decisions = annotator.review_frame(pick.frame, boxes)
     for d in decisions:
-        apply_decision(session, d, annotator)
+        apply_decision(session, d, annotator, frame_review=pick.track_id is None)
 
 
 def _point(gt: GroundTruth, session, annotator: SimulatedAnnotator) -> CurvePoint:
