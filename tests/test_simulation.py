@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -36,20 +37,42 @@ def box(frame, track, x, y, w=20, h=40, **kw) -> Box:
 def test_mot_reader_keeps_conf_zero_rows_as_ignore_regions(tmp_path):
     p = tmp_path / "gt.txt"
     p.write_text("1,1,10,10,20,40,1,1,1\n1,2,50,10,20,40,0,1,1\n3,1,12,10,20,40,1,1,0.5\n")
-    gt = load_ground_truth(p)
+    gt = load_ground_truth(p, 3)
     assert gt.frame_count == 3 and gt.box_count() == 2
     assert [o.object_id for o in gt.objects(0)] == [1]
     assert gt.ignore(0) == [(50.0, 10.0, 20.0, 40.0)]
     assert gt.objects(2)[0].xywh == (12.0, 10.0, 20.0, 40.0)
+    assert gt.class_names[0] == "person"
+
+
+def test_coco_ground_truth_reads_tracks_and_crowd_regions(tmp_path):
+    p = tmp_path / "gt.json"
+    p.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a_000000.jpg", "frame_index": 0, "width": 640,
+                    "height": 480}],
+        "categories": [{"id": 1, "name": "person"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 30, 60], "area": 1800,
+             "iscrowd": 0, "track_id": 4},
+            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [300, 2, 30, 60], "area": 1800,
+             "iscrowd": 1}]}))
+    gt = load_ground_truth(p, 2, size=(640, 480))
+    assert [(o.object_id, o.xywh) for o in gt.objects(0)] == [(4, (1.0, 2.0, 30.0, 60.0))]
+    assert gt.ignore(0) == [(300.0, 2.0, 30.0, 60.0)] and gt.box_count() == 1
 
 
 def test_bad_ground_truth_is_one_format_error(tmp_path):
     p = tmp_path / "gt.txt"
     p.write_text("1,1,10,10\n")
-    with pytest.raises(FormatError, match="6 columns"):
-        load_ground_truth(p)
+    with pytest.raises(FormatError, match="columns"):
+        load_ground_truth(p, 10)
+    p.write_text("11,1,10,10,20,40,1,1,1\n")
+    with pytest.raises(FormatError, match="outside the video"):
+        load_ground_truth(p, 10)
     with pytest.raises(FormatError, match="does not exist"):
-        load_ground_truth(tmp_path / "missing.txt")
+        load_ground_truth(tmp_path / "missing.txt", 10)
+    with pytest.raises(FormatError, match="unknown ground truth format"):
+        load_ground_truth(p, 10, "yolo")
 
 
 def test_shown_frames_refuses_unshown_frames():
@@ -192,7 +215,7 @@ def test_adaptive_interpolation_finds_an_object_between_keyframes():
 
 
 def test_tracker_only_fixes_every_frame_to_full_quality():
-    gt = load_ground_truth(SAMPLE_GT).cut(0, 8)
+    gt = load_ground_truth(SAMPLE_GT, 80).cut(0, 8)
     with open_video(SAMPLE) as video:
         run = B.tracker_only(gt, SimulatedAnnotator, video)
     a = run.annotator.actions
@@ -212,7 +235,7 @@ def test_detector_only_reviews_pre_labels_in_frame_order():
 
 @pytest.mark.skipif(not pets_available(), reason="PETS09-S2L1 not present")
 def test_sanity_figure_fully_manual_pets09_costs_35808_seconds():
-    gt = load_ground_truth(PETS / "gt" / "gt.txt")
+    gt = load_ground_truth(PETS / "gt" / "gt.txt", 795)
     assert gt.box_count() == 4476
     run = B.fully_manual(gt, SimulatedAnnotator, record_every=gt.frame_count)
     assert run.annotator.actions["draw"] == 4476 and run.annotator.actions["look"] == 4476

@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise VidlabelError(f"--seeds must be at least 1, got {args.seeds}")
     with open_video(video_path) as video:
-        frame_count = video.frame_count
-    gt = load_ground_truth(args.gt, args.gt_format, frame_count)
+        frame_count, size = video.frame_count, (video.width, video.height)
+    gt = load_ground_truth(args.gt, frame_count, args.gt_format, size)
     cut = None
     if args.start is not None or args.end is not None:
         cut = (args.start or 0, args.end if args.end is not None else frame_count)

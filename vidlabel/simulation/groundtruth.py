@@ -7,14 +7,13 @@ strategy look better than it is. `ShownFrames` only answers for frames that were
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import FormatError
+from ..formats import IMPORTERS
+from ..formats.common import ClassMap, ImportOptions, ImportTarget, ParsedAnnotations
 
 XYWH = tuple[float, float, float, float]
 
@@ -72,69 +71,33 @@ class GroundTruth:
                            self.class_names)
 
 
-def read_mot(path: str | Path, frame_count: int | None = None) -> GroundTruth:
-    """MOTChallenge `gt.txt`: `frame,id,x,y,w,h,conf,class,visibility`, frames 1-based."""
-    path = Path(path)
-    try:
-        rows = np.loadtxt(path, delimiter=",", ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"cannot read MOT ground truth: {exc}", str(path)) from None
-    if rows.size and rows.shape[1] < 6:
-        raise FormatError(f"MOT rows need at least 6 columns, found {rows.shape[1]}", str(path))
+def from_parsed(parsed: ParsedAnnotations, frame_count: int) -> GroundTruth:
+    """Ground truth from an importer's parsed file: boxes are the scored objects (their track ids
+    the object ids), ignore regions the areas that neither count nor penalise."""
     objects: dict[int, list[GTBox]] = defaultdict(list)
     ignore: dict[int, list[XYWH]] = defaultdict(list)
-    for line, r in enumerate(rows, 1):
-        frame = int(r[0]) - 1
-        if frame < 0:
-            raise FormatError(f"line {line}: frame {int(r[0])} is not 1-based", str(path))
-        conf = r[6] if rows.shape[1] > 6 else 1.0
-        cls = int(r[7]) - 1 if rows.shape[1] > 7 and r[7] > 0 else 0
-        if conf == 0:
-            ignore[frame].append(tuple(map(float, r[2:6])))
-        else:
-            objects[frame].append(GTBox(frame, int(r[1]), *map(float, r[2:6]), cls))
-    last = max([*objects, *ignore], default=-1) + 1
-    return GroundTruth(objects, ignore, frame_count or last)
+    for b in parsed.boxes:
+        if not b.outside:
+            objects[b.frame].append(GTBox(b.frame, b.track_id, *b.xywh, b.class_id))
+    for r in parsed.regions:
+        ignore[r.frame].append((r.x, r.y, r.w, r.h))
+    return GroundTruth(objects, ignore, frame_count, tuple(parsed.classes) or ("person",))
 
 
-def read_coco(path: str | Path, frame_count: int | None = None) -> GroundTruth:
-    """COCO with tracks (vidlabel's export): `frame_index` on images, `track_id` on annotations;
-    `iscrowd` annotations are ignore regions."""
+def load_ground_truth(path: str | Path, frame_count: int, fmt: str | None = None,
+                      size: tuple[int, int] = (0, 0)) -> GroundTruth:
+    """Read MOTChallenge or COCO ground truth with vidlabel's own importers (`vidlabel.formats`),
+    so the simulator reads a file exactly as `vidlabel import` does. The format is inferred from
+    the name when not given (`.json` is COCO); `frame_count` and `size` are the video's."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-        frame_of = {im["id"]: int(im.get("frame_index", im.get("frame_id", 0)))
-                    for im in data["images"]}
-        categories = sorted(data.get("categories", []), key=lambda c: c["id"])
-        objects: dict[int, list[GTBox]] = defaultdict(list)
-        ignore: dict[int, list[XYWH]] = defaultdict(list)
-        for a in data["annotations"]:
-            frame = frame_of[a["image_id"]]
-            xywh = tuple(map(float, a["bbox"]))
-            if a.get("iscrowd"):
-                ignore[frame].append(xywh)
-                continue
-            track = a.get("track_id", a.get("attributes", {}).get("track_id"))
-            if track is None:
-                raise FormatError(f"annotation {a.get('id')} has no track_id", str(path))
-            objects[frame].append(GTBox(frame, int(track), *xywh, int(a["category_id"]) - 1))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FormatError(f"cannot read COCO ground truth: {exc!r}", str(path)) from None
-    names = tuple(c["name"] for c in categories) or ("person",)
-    count = frame_count or max(frame_of.values(), default=-1) + 1
-    return GroundTruth(objects, ignore, count, names)
-
-
-def load_ground_truth(path: str | Path, fmt: str | None = None,
-                      frame_count: int | None = None) -> GroundTruth:
-    """Read MOT or COCO ground truth; the format is inferred from the name when not given."""
-    path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FormatError("ground truth file does not exist", str(path))
     fmt = fmt or ("coco" if path.suffix.lower() == ".json" else "mot")
     if fmt not in ("mot", "coco"):
         raise FormatError(f"unknown ground truth format {fmt!r} (mot or coco)", str(path))
-    return (read_coco if fmt == "coco" else read_mot)(path, frame_count)
+    target = ImportTarget(path.name, frame_count, *size)
+    parsed = IMPORTERS[fmt](path, target, ClassMap(), ImportOptions())
+    return from_parsed(parsed, frame_count)
 
 
 class UnshownFrameError(RuntimeError):
