@@ -1,0 +1,94 @@
+"""The replayed loop: only shown frames' ground truth is read, curves are recorded per batch,
+and `vidlabel simulate` writes its JSON, table, plot and recommendation (short runs only)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from vidlabel.cli import main
+from vidlabel.projects import create_project
+from vidlabel.session import ReviewSession
+from vidlabel.simulation.annotator import SimulatedAnnotator
+from vidlabel.simulation.groundtruth import ShownFrames, load_ground_truth
+from vidlabel.simulation.loop import run_loop
+
+from .conftest import SAMPLE, SAMPLE_GT
+
+
+class PickedFramesOnly(ShownFrames):
+    """A ground-truth view that opens a frame only when the *queue* returned it in a batch: the
+    loop's own `show` calls are ignored, so a loop that read any other frame would raise."""
+
+    def show(self, frame: int) -> None:
+        pass
+
+    def picked(self, frame: int) -> None:
+        self.shown.add(frame)
+
+
+@pytest.fixture()
+def empty_sample_project(tmp_path):
+    project, video = create_project(SAMPLE, tmp_path / "sample.vlp", classes=["person"])
+    project.close()
+    video.close()
+    return tmp_path / "sample.vlp"
+
+
+def test_the_loop_reads_ground_truth_of_picked_frames_only(empty_sample_project):
+    gt = load_ground_truth(SAMPLE_GT, 80)
+    view = PickedFramesOnly(gt)
+    session = ReviewSession.open(empty_sample_project, SAMPLE, background=False)
+    queue = session.next_batch
+
+    def spy(k=10, strategy="hybrid", **params):
+        picks = queue(k, strategy, **params)
+        for p in picks:
+            view.picked(p.frame)
+        return picks
+
+    session.next_batch = spy
+    try:
+        run = run_loop(session, SimulatedAnnotator(view), gt, "random", 5, budget=300, seed=1)
+    finally:
+        session.close()
+    assert 0 < len(view.shown) < 80
+    assert run.batches == len(run.curve.points) - 1
+    seconds = [p.seconds for p in run.curve.points]
+    assert seconds == sorted(seconds) and seconds[0] == 0 and seconds[-1] >= 300
+    assert run.curve.points[0].quality == 0.0 < run.curve.final.quality
+    # every drawn object was looked at: looks >= draws, and seconds follow the time model
+    a = run.annotator.actions
+    assert a["look"] >= a["draw"] > 0
+    assert seconds[-1] == a["look"] + 7 * a["draw"] + 4 * a["fix"] + a["delete"] + a["end"]
+
+
+def test_simulate_command_writes_results_and_recommends(tmp_path, capsys):
+    out = tmp_path / "sim.json"
+    code = main(["simulate", str(SAMPLE), "--gt", str(SAMPLE_GT), "--no-detector",
+                 "--strategies", "stride", "--batch", "10", "--budget", "250",
+                 "--baselines", "manual,interpolation-10", "--start", "0", "--end", "40",
+                 "--json", str(out), "--plot", str(tmp_path / "plots")])
+    assert code == 0
+    doc = json.loads(out.read_text())
+    assert set(doc["results"]) == {"random", "stride", "manual", "interpolation-10"}
+    for entry in doc["results"].values():
+        for key in ("alc", "seconds_to_95", "seconds_to_99", "final_quality", "final_recall_50",
+                    "final_recall_70", "final_precision_50", "actions", "curve"):
+            assert key in entry
+    assert doc["results"]["random"]["alc"] == pytest.approx(0.0)
+    assert doc["results"]["manual"]["final_quality"] == 1.0
+    assert doc["frames"] == 40 and doc["cut"] == [0, 40]
+    assert doc["recommendation"]["strategy"] in ("random", "stride")
+    assert doc["recommendation"]["batch"] == 10
+    assert (tmp_path / "plots" / "learning_curves.png").stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "| name | batch | ALC |" in printed
+    assert printed.strip().splitlines()[-1].startswith("recommended: strategy ")
+
+
+def test_simulate_command_refuses_unknown_strategies(capsys):
+    assert main(["simulate", str(SAMPLE), "--gt", str(SAMPLE_GT), "--strategies", "psychic"]) == 2
+    assert "unknown strategies" in capsys.readouterr().err
