@@ -4,7 +4,6 @@ and `vidlabel simulate` writes its JSON, table, plot and recommendation (short r
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 

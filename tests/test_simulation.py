@@ -240,3 +240,37 @@ def test_sanity_figure_fully_manual_pets09_costs_35808_seconds():
     run = B.fully_manual(gt, SimulatedAnnotator, record_every=gt.frame_count)
     assert run.annotator.actions["draw"] == 4476 and run.annotator.actions["look"] == 4476
     assert run.curve.final.seconds == 35808.0 == B.manual_cost(gt, SimulatedAnnotator)
+
+
+# -- the summary ---------------------------------------------------------------------------------
+def _rec(name, kind, batch, seed, xy):
+    from vidlabel.simulation.curves import CurvePoint
+    from vidlabel.simulation.report import RunRecord
+    return RunRecord(name, kind, batch, seed, [CurvePoint(s, q, actions={"draw": int(s)})
+                                                for s, q in xy])
+
+
+def test_summary_normalises_per_batch_averages_seeds_and_recommends_the_largest_area():
+    from vidlabel.simulation.report import markdown_table, recommendation_line, summarise
+    records = [
+        _rec("random", "strategy", 5, 0, [(0, 0.0), (128, 1.0)]),
+        _rec("random", "strategy", 5, 1, [(0, 0.0), (128, 0.5)]),
+        _rec("random", "strategy", 10, 0, [(0, 0.0), (128, 1.0)]),
+        _rec("hybrid", "strategy", 5, 0, [(0, 0.5), (32, 1.0)]),
+        _rec("hybrid", "strategy", 10, 0, [(0, 0.5), (16, 1.0)]),
+        _rec("manual", "baseline", None, 0, [(0, 0.0), (128, 1.0)]),
+    ]
+    doc = summarise(records, 128)
+    rand5 = (area([(0, 0.0), (128, 1.0)], 128) + area([(0, 0.0), (128, 0.5)], 128)) / 2
+    assert doc["random_area"]["5"] == pytest.approx(rand5)
+    assert doc["recommendation"] == {"strategy": "hybrid", "batch": 10,
+                                     "alc": doc["results"]["hybrid"]["alc"],
+                                     "seconds_to_99": 16}
+    a10 = area([(0, 0.5), (16, 1.0)], 128)
+    assert doc["results"]["hybrid"]["alc"] == pytest.approx((a10 - 2.0) / (4 - 2.0))
+    assert doc["by_batch"]["hybrid"]["5"]["alc"] == pytest.approx((3.5 - rand5) / (4 - rand5))
+    assert doc["results"]["random"]["batch"] == 10 and doc["results"]["manual"]["alc"] == 0.0
+    assert [s["seed"] for s in doc["by_batch"]["random"]["5"]["seeds"]] == [0, 1]
+    assert doc["by_batch"]["random"]["5"]["seconds_to_99"] is None   # seed 1 never got there
+    assert "| hybrid | 10 |" in markdown_table(doc)
+    assert recommendation_line(doc).startswith("recommended: strategy hybrid with batch size 10")
