@@ -68,6 +68,41 @@ class Box:
 
 
 @dataclass(frozen=True)
+class IgnoreRegion:
+    """An area of one frame that ground truth says to ignore (docs/adr/0004-ignore-regions.md).
+
+    MOTChallenge marks such areas with conf 0, COCO with `iscrowd: 1`: an object is there but
+    too ambiguous to count, so a detection inside it is neither a hit nor a false positive. It is
+    not a box: no track owns it and nothing propagates it. `track_id` is the object id the source
+    gave the region (the same number as a project track when the ignored stretch belongs to that
+    track, e.g. a pedestrian who is ignored while far away); `class_id` is the class the source
+    gave it, kept so that exports write the region back as it came.
+    """
+
+    frame: int
+    class_id: int
+    x: float
+    y: float
+    w: float
+    h: float
+    track_id: int | None = None
+    occluded: bool = False
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.frame < 0:
+            raise ValueError(f"frame must be >= 0, got {self.frame}")
+        if not all(np.isfinite(v) for v in (self.x, self.y, self.w, self.h)):
+            raise ValueError(f"region geometry must be finite, got {self.xywh}")
+        if self.w <= 0 or self.h <= 0:
+            raise ValueError(f"region width and height must be > 0, got w={self.w} h={self.h}")
+
+    @property
+    def xywh(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.w, self.h)
+
+
+@dataclass(frozen=True)
 class Track:
     id: int
     class_id: int

@@ -24,15 +24,15 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .boxes import Box, Detection, Source, Track
+from .boxes import Box, Detection, IgnoreRegion, Source, Track
 from .errors import ProjectError, ProjectInUseError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x76646C62  # "vdlb": marks a SQLite file as a vidlabel project
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -94,14 +94,16 @@ LOGGED_TABLES: dict[str, tuple[str, ...]] = {
     "boxes": ("id", "frame", "track_id", "class_id", "x", "y", "w", "h", "confidence", "source",
               "verified", "outside", "occluded"),
     "frames": ("frame", "verified"),
+    "ignore_regions": ("id", "frame", "track_id", "class_id", "x", "y", "w", "h", "occluded"),
 }
 _ROWID = {"frames": "frame"}
 
 
-def _log_triggers() -> str:
-    """Triggers that copy every logged row change into `changes`."""
+def _log_triggers(tables: Iterable[str]) -> str:
+    """Triggers that copy every logged row change of `tables` into `changes`."""
     sql = []
-    for tbl, cols in LOGGED_TABLES.items():
+    for tbl in tables:
+        cols = LOGGED_TABLES[tbl]
         key = _ROWID.get(tbl, "id")
         for event, ref, before, after in (
             ("INSERT", "NEW", "NULL", "{new}"),
@@ -133,7 +135,24 @@ WHEN (SELECT actor FROM log_state) = 'machine'
 BEGIN SELECT RAISE(ABORT, 'a machine may not add a box to a human-verified frame'); END;
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1 + _log_triggers() + _GUARD_TRIGGERS}
+# Schema 2: regions a ground truth marks "ignore" (MOTChallenge rows with conf 0, COCO iscrowd);
+# see docs/adr/0004-ignore-regions.md. Not boxes: no track owns them and no detector should match
+# them, but evaluation must not count a detection inside one as a false positive.
+_SCHEMA_V2 = """
+CREATE TABLE ignore_regions(
+    id INTEGER PRIMARY KEY,
+    frame INTEGER NOT NULL CHECK (frame >= 0),
+    track_id INTEGER,
+    class_id INTEGER NOT NULL REFERENCES classes(id) DEFERRABLE INITIALLY DEFERRED,
+    x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL CHECK (w > 0), h REAL NOT NULL CHECK (h > 0),
+    occluded INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX ignore_regions_by_frame ON ignore_regions(frame);
+"""
+
+MIGRATIONS: dict[int, str] = {
+    1: _SCHEMA_V1 + _log_triggers(("classes", "tracks", "boxes", "frames")) + _GUARD_TRIGGERS,
+    2: _SCHEMA_V2 + _log_triggers(("ignore_regions",)),
+}
 
 _BOX_COLS = LOGGED_TABLES["boxes"]
 
@@ -211,8 +230,8 @@ class Project:
         try:
             conn.executescript(
                 f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA journal_mode = DELETE;"
-                f"BEGIN; {MIGRATIONS[1]} "
-                f"INSERT INTO meta VALUES ('created', '{time.time()}'); COMMIT;"
+                "BEGIN; " + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION + 1))
+                + f"INSERT INTO meta VALUES ('created', '{time.time()}'); COMMIT;"
                 f"PRAGMA user_version = {SCHEMA_VERSION};")
         finally:
             conn.close()
@@ -287,10 +306,19 @@ class Project:
         return fd
 
     def _migrate(self, version: int) -> None:
+        """Bring an older project up to date, one schema step per transaction.
+
+        `executescript` commits any open transaction first, so each step is one script with its
+        own BEGIN/COMMIT: a crash leaves the file at the previous version, never between.
+        """
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self._transaction():
-                self._conn.executescript(MIGRATIONS[target])
-                self._conn.execute(f"PRAGMA user_version = {target}")
+            try:
+                self._conn.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[target]} "
+                                         f"PRAGMA user_version = {target}; COMMIT;")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         if self._conn is not None:
@@ -478,9 +506,14 @@ class Project:
             self._conn.execute("UPDATE boxes SET class_id = ? WHERE class_id = ?", (cid - 1, cid))
 
     # ------------------------------------------------------------------ tracks
-    def new_track(self, name: str = "") -> int:
+    def new_track(self, name: str = "", track_id: int | None = None) -> int:
+        """A new track; `track_id` keeps an id from outside (an import), else the next free id."""
         self._require_action()
-        return self._conn.execute("INSERT INTO tracks(name) VALUES (?)", (name,)).lastrowid
+        if track_id is not None and self._conn.execute(
+                "SELECT 1 FROM tracks WHERE id = ?", (track_id,)).fetchone():
+            raise ProjectError(f"track {track_id} already exists", str(self.path))
+        return self._conn.execute("INSERT INTO tracks(id, name) VALUES (?, ?)",
+                                  (track_id, name)).lastrowid
 
     def tracks(self) -> list[Track]:
         rows = self._conn.execute(
@@ -537,6 +570,34 @@ class Project:
 
     def box_count(self) -> int:
         return self._conn.execute("SELECT count(*) FROM boxes").fetchone()[0]
+
+    # ------------------------------------------------------------------ ignore regions
+    def add_ignore_region(self, region: IgnoreRegion) -> IgnoreRegion:
+        """Store a ground truth's "ignore" area (docs/adr/0004); returns it with its id."""
+        self._require_action()
+        cur = self._conn.execute(
+            "INSERT INTO ignore_regions(frame, track_id, class_id, x, y, w, h, occluded) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (region.frame, region.track_id, region.class_id, region.x, region.y, region.w,
+             region.h, int(region.occluded)))
+        return replace(region, id=cur.lastrowid)
+
+    def ignore_regions(self, frame: int | None = None) -> list[IgnoreRegion]:
+        """Ignore regions of one frame, or of all frames, in (frame, track, id) order.
+
+        An evaluator (the simulator, a COCO/MOT export) must neither reward nor punish a
+        detection that falls inside one of these.
+        """
+        sql, args = "SELECT * FROM ignore_regions", []
+        if frame is not None:
+            sql, args = sql + " WHERE frame = ?", [frame]
+        return [IgnoreRegion(r["frame"], r["class_id"], r["x"], r["y"], r["w"], r["h"],
+                             r["track_id"], bool(r["occluded"]), r["id"])
+                for r in self._conn.execute(sql + " ORDER BY frame, track_id, id", args)]
+
+    def delete_ignore_region(self, region_id: int) -> None:
+        self._require_action()
+        self._conn.execute("DELETE FROM ignore_regions WHERE id = ?", (region_id,))
 
     # ------------------------------------------------------------------ frame review state
     def set_frame_verified(self, frame: int, verified: bool = True) -> None:

@@ -1,0 +1,108 @@
+"""Every correction is one undoable human action with the box model's meaning."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidlabel.boxes import Box, Source
+from vidlabel.corrections import Editor, keyframes
+from vidlabel.errors import VidlabelError
+from vidlabel.store import MACHINE, Project, VideoRef
+
+
+@pytest.fixture
+def editor(tmp_path):
+    p = Project.create(tmp_path / "p.vlp", VideoRef("v.mp4", 50, 7, 100, 100, "f"), ["person", "car"])
+    with p.action("prelabel", MACHINE):
+        for _ in range(2):
+            t = p.new_track()
+            for f in range(10):
+                p.put_box(Box(f, t, 0, 10.0 * t + f, 10, 20, 40, 0.6, Source.DETECTOR))
+    yield Editor(p)
+    p.close()
+
+
+def state(p: Project):
+    return p.boxes(), p.verified_frames(), [t.id for t in p.tracks()], p.class_names()
+
+
+def test_each_edit_is_one_action_and_undoes_exactly(editor):
+    p = editor.project
+    b = p.boxes(frame=3, track_id=1)[0]
+    edits = [
+        lambda: editor.add_box(4, (1, 2, 3, 4), 1),
+        lambda: editor.move_box(b.id, (5, 5, 30, 50)),
+        lambda: editor.accept_box(p.boxes(frame=5, track_id=2)[0].id),
+        lambda: editor.delete_box(p.boxes(frame=6, track_id=2)[0].id),
+        lambda: editor.set_occluded(p.boxes(frame=7, track_id=1)[0].id),
+        lambda: editor.set_class(2, 1),
+        lambda: editor.split_track(1, 5),
+        lambda: editor.merge_tracks(1, 2),
+        lambda: editor.mark_outside(2, 6),
+        lambda: editor.accept_frame(2),
+    ]
+    for make in edits:
+        before = state(p)
+        n = len(p.actions())
+        edit = make()
+        assert len(p.actions()) == n + 1 and p.actions()[-1].id == edit.action_id
+        assert p.actions()[-1].actor == "human"
+        after = state(p)
+        assert after != before
+        assert editor.undo() == edit.action_id and state(p) == before
+        assert editor.redo() == edit.action_id and state(p) == after
+        editor.undo()
+
+
+def test_fix_makes_a_human_keyframe_and_accept_keeps_source(editor):
+    p = editor.project
+    b = p.boxes(frame=3, track_id=1)[0]
+    editor.move_box(b.id, (1, 1, 10, 10))
+    fixed = p.box(b.id)
+    assert fixed.source is Source.HUMAN and fixed.verified and fixed.xywh == (1, 1, 10, 10)
+    other = p.boxes(frame=4, track_id=1)[0]
+    editor.accept_box(other.id)
+    accepted = p.box(other.id)
+    assert accepted.source is Source.DETECTOR and accepted.verified and accepted.xywh == other.xywh
+    assert [k.frame for k in keyframes(p, 1)] == [3, 4]
+
+
+def test_accept_frame_verifies_frame_and_boxes(editor):
+    editor.accept_frame(5)
+    p = editor.project
+    assert p.verified_frames() == [5]
+    assert all(b.verified for b in p.boxes(frame=5))
+
+
+def test_mark_outside_removes_machine_boxes_until_next_keyframe(editor):
+    p = editor.project
+    editor.move_box(p.boxes(frame=8, track_id=1)[0].id, (0, 0, 5, 5))
+    editor.mark_outside(1, 4)
+    frames = {b.frame: b for b in p.boxes(track_id=1)}
+    assert frames[4].outside and frames[4].verified
+    assert set(frames) == {0, 1, 2, 3, 4, 8, 9}  # 9 lies beyond the next keyframe
+
+
+def test_split_and_merge(editor):
+    p = editor.project
+    edit = editor.split_track(1, 5)
+    new = edit.track_ids[1]
+    assert [b.frame for b in p.boxes(track_id=new)] == list(range(5, 10))
+    assert [b.frame for b in p.boxes(track_id=1)] == list(range(5))
+    editor.merge_tracks(1, new)
+    assert [b.frame for b in p.boxes(track_id=1)] == list(range(10))
+    assert new not in {t.id for t in p.tracks()}
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda e: e.move_box(999, (0, 0, 1, 1)), "no box"),
+    (lambda e: e.add_box(0, (0, 0, 1, 1), 7), "unknown class"),
+    (lambda e: e.set_class(42, 0), "no track"),
+    (lambda e: e.merge_tracks(1, 1), "itself"),
+    (lambda e: e.set_box_track(e.project.boxes(frame=0, track_id=1)[0].id, 2), "already has a box"),
+])
+def test_bad_edits_change_nothing(editor, call, message):
+    before = state(editor.project)
+    with pytest.raises(VidlabelError, match=message):
+        call(editor)
+    assert state(editor.project) == before
