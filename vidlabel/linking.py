@@ -14,8 +14,9 @@ video, so after a standard online pass it can do what no online tracker can:
    when each one's motion, extrapolated across the gap, lands on the other with a similar size.
    All such pairs are solved at once as an assignment (`linear_sum_assignment`), so chains of
    fragments join and no fragment is claimed twice.
-4. **False tracks dropped.** A track's evidence is the sum of its detection confidences; a track
-   with less evidence than `min_detections` boxes at the accept threshold is a flicker.
+4. **False tracks dropped.** A track with fewer than `min_detections` detections, or whose
+   evidence (the sum of its detection confidences) is below that many detections at the accept
+   threshold, is a flicker.
 5. **Gaps filled** by linear interpolation (or a single-object tracker when the caller passes a
    `gap_filler`), with a confidence that halves every second away from the nearest detection,
    and **ends marked**: an `outside` box on the frame after a track's last box, never a ghost box.
@@ -335,7 +336,8 @@ def link(dets: dict[int, list[Detection]], frames: Sequence[int], fps: float,
     _extend(tracklets, dets, frames, fps, p, backward=True)
     _extend(tracklets, dets, frames, fps, p, backward=False)
     tracklets = _merge(tracklets, fps, p)
-    tracklets = [t for t in tracklets if _evidence(t) >= p.min_detections * p.accept_conf]
+    tracklets = [t for t in tracklets if len(t.dets) >= p.min_detections
+                 and _evidence(t) >= p.min_detections * p.accept_conf]
     tracklets.sort(key=lambda t: (t.first_frame, t.dets[t.first_frame].x, t.dets[t.first_frame].y))
     claimed = {id(d) for t in tracklets for d in t.dets.values()}
     return [_fill(t, dets, claimed, fps, p, gap_filler) for t in tracklets]
