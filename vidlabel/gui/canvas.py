@@ -21,7 +21,7 @@ from PyQt6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter,
 from PyQt6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem,
                              QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem, QWidget)
 
-from ..boxes import Box, Source
+from ..boxes import Box, IgnoreRegion, Source
 from . import theme
 
 XYWH = tuple[float, float, float, float]
@@ -224,6 +224,7 @@ class FrameCanvas(QGraphicsView):
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._pixmap)
         self.items_by_track: dict[int, BoxItem] = {}
+        self._ignore_items: list[QGraphicsRectItem] = []
         self._fit = True           # follow the window size until the person zooms
         self._pan_from: QPointF | None = None
         self._rubber: QGraphicsRectItem | None = None
@@ -238,10 +239,22 @@ class FrameCanvas(QGraphicsView):
         if first or self._fit:
             self.fit()
 
-    def set_boxes(self, boxes: list[Box], class_names: list[str], selected_track: int | None) -> None:
-        for item in self.items_by_track.values():
+    def set_boxes(self, boxes: list[Box], class_names: list[str], selected_track: int | None,
+                  ignore: list[IgnoreRegion] = ()) -> None:
+        for item in [*self.items_by_track.values(), *self._ignore_items]:
             self.scene().removeItem(item)
         self.items_by_track = {}
+        self._ignore_items = []
+        pen = QPen(QColor(200, 200, 200, 150), 1, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        for r in ignore:  # areas ground truth says to ignore: shown, never editable
+            item = QGraphicsRectItem(QRectF(r.x, r.y, r.w, r.h))
+            item.setPen(pen)
+            item.setBrush(QBrush(QColor(200, 200, 200, 70), Qt.BrushStyle.BDiagPattern))
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            item.setToolTip("ignore region")
+            self.scene().addItem(item)
+            self._ignore_items.append(item)
         for b in boxes:
             item = BoxItem(b, box_label(b, class_names), b.track_id == selected_track,
                            self._box_pressed, self._box_edited)

@@ -3,14 +3,15 @@
 One glance says where the machine is unsure (the orange sparkline), what a person has already
 checked (green ticks) and what the queue will show next (blue marks). Clicking or dragging seeks.
 Scores are binned to one value per pixel column with numpy (the maximum, so a single bad frame
-stays visible), which keeps painting cheap for 30,000-frame videos.
+stays visible) and everything but the cursor is painted once into a cached pixmap, so a step
+repaints only the cursor, however long the video.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PyQt6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from . import theme
@@ -44,12 +45,21 @@ class Timeline(QWidget):
         self.scores = np.zeros(1)
         self.verified = np.zeros(1, bool)
         self.picks: list[int] = []
+        self._cache: QPixmap | None = None  # everything but the cursor
+
+    def _changed(self) -> None:
+        self._cache = None
+        self.update()
+
+    def resizeEvent(self, event) -> None:
+        self._cache = None
+        super().resizeEvent(event)
 
     def set_frame_count(self, n: int) -> None:
         self.frame_count = max(1, n)
         self.scores = np.zeros(self.frame_count)
         self.verified = np.zeros(self.frame_count, bool)
-        self.update()
+        self._changed()
 
     def set_scores(self, scores: dict[int, float]) -> None:
         arr = np.zeros(self.frame_count)
@@ -60,17 +70,17 @@ class Timeline(QWidget):
             arr[idx[ok]] = val[ok]
         top = arr.max() if arr.size else 0.0
         self.scores = arr / top if top > 0 else arr
-        self.update()
+        self._changed()
 
     def set_verified(self, frames: list[int]) -> None:
         self.verified = np.zeros(self.frame_count, bool)
         idx = np.asarray([f for f in frames if 0 <= f < self.frame_count], int)
         self.verified[idx] = True
-        self.update()
+        self._changed()
 
     def set_picks(self, frames: list[int]) -> None:
         self.picks = list(frames)
-        self.update()
+        self._changed()
 
     def set_current(self, frame: int) -> None:
         self.current = frame
@@ -90,7 +100,18 @@ class Timeline(QWidget):
 
     # -- painting -----------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
+        ratio = self.devicePixelRatioF()
+        if self._cache is None or self._cache.deviceIndependentSize().toSize() != self.size():
+            self._cache = QPixmap(self.size() * ratio)
+            self._cache.setDevicePixelRatio(ratio)
+            self._paint_background(self._cache)
         p = QPainter(self)
+        p.drawPixmap(0, 0, self._cache)
+        self._paint_cursor(p)
+        p.end()
+
+    def _paint_background(self, pixmap: QPixmap) -> None:
+        p = QPainter(pixmap)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), theme.PANEL)
         t = self._track()
@@ -125,10 +146,15 @@ class Timeline(QWidget):
             x = self.x_of(f)
             p.drawPolygon(QPolygonF([QPointF(x - 4, t.top()), QPointF(x + 4, t.top()),
                                      QPointF(x, t.top() + PICKS_H - 1)]))
-        # the cursor and its frame number
+        p.end()
+
+    def _paint_cursor(self, p: QPainter) -> None:
+        """The current frame: a line across the strips and its number on a tag above."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        t = self._track()
         x = self.x_of(self.current)
         p.setPen(QPen(QColor("#ffffff"), 2))
-        p.drawLine(QPointF(x, t.top()), QPointF(x, ticks.bottom()))
+        p.drawLine(QPointF(x, t.top()), QPointF(x, t.bottom()))
         p.setFont(QFont("DejaVu Sans", 8, QFont.Weight.DemiBold))
         label = f"{self.current}"
         w = p.fontMetrics().horizontalAdvance(label) + 10
@@ -138,7 +164,6 @@ class Timeline(QWidget):
         p.drawRoundedRect(QRectF(lx, 2, w, 14), 4, 4)
         p.setPen(QColor("#111214"))
         p.drawText(QRectF(lx, 2, w, 14), Qt.AlignmentFlag.AlignCenter, label)
-        p.end()
 
     # -- mouse --------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
