@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PyQt6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QPolygonF
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from . import theme
@@ -32,12 +32,36 @@ def column_max(values: np.ndarray, columns: int) -> np.ndarray:
     return np.maximum.reduceat(values, starts)
 
 
+def blend(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
+                  round(a.blue() + (b.blue() - a.blue()) * t))
+
+
+def heat(v: float) -> QColor:
+    """Calm blue-grey through amber to red-orange (no muddy brown in between)."""
+    v = min(max(v, 0.0), 1.0)
+    if v < 0.5:
+        return blend(theme.CALM, theme.AMBER, v * 2)
+    return blend(theme.AMBER, theme.UNCERTAIN, (v - 0.5) * 2)
+
+
+def nice_step(n: int, most: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... frames that gives at most `most` labels for `n` frames."""
+    step = 1
+    while n / step > most:
+        for factor in (2, 2.5, 2):
+            step = int(step * factor)
+            if n / step <= most:
+                break
+    return step
+
+
 class Timeline(QWidget):
     seekRequested = pyqtSignal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(74)
+        self.setMinimumHeight(84)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.frame_count = 1
@@ -88,7 +112,7 @@ class Timeline(QWidget):
 
     # -- geometry -----------------------------------------------------------------------------
     def _track(self) -> QRectF:
-        return QRectF(MARGIN, 18, self.width() - 2 * MARGIN, self.height() - 18 - 6)
+        return QRectF(MARGIN, 18, self.width() - 2 * MARGIN, self.height() - 18 - 16)
 
     def x_of(self, frame: float) -> float:
         t = self._track()
@@ -120,16 +144,16 @@ class Timeline(QWidget):
         columns = max(1, int(t.width()))
         col = column_max(self.scores, columns)
         if col.any():
-            path = QPainterPath(QPointF(spark.left(), spark.bottom()))
-            for i, v in enumerate(col):
-                path.lineTo(spark.left() + i * spark.width() / columns, spark.bottom() - v * spark.height())
-            path.lineTo(spark.right(), spark.bottom())
-            path.closeSubpath()
-            fill = QColor(theme.UNCERTAIN)
-            fill.setAlpha(90)
-            p.setPen(QPen(theme.UNCERTAIN, 1.2))
-            p.setBrush(fill)
-            p.drawPath(path)
+            # one bar per pixel column, its height and colour both the uncertainty: calm frames
+            # stay dim, the frames that need a person stand out in orange-red
+            bar_w = spark.width() / columns
+            for i in np.flatnonzero(col > 0):
+                v = float(col[i])
+                colour = heat(v)
+                x = spark.left() + i * bar_w
+                p.fillRect(QRectF(x, spark.bottom() - v * spark.height(), max(bar_w, 1.0),
+                                  v * spark.height()), colour)
+        self._paint_legend(p, t.right())
         # verified frames: a strip of green under the sparkline
         ticks = QRectF(t.left(), spark.bottom() + 2, t.width(), TICKS_H)
         p.fillRect(ticks, QColor("#232428"))
@@ -139,6 +163,14 @@ class Timeline(QWidget):
             for i in np.flatnonzero(vcol):
                 x = ticks.left() + (i + 0.5) * ticks.width() / columns
                 p.drawLine(QPointF(x, ticks.top()), QPointF(x, ticks.bottom()))
+        # frame numbers under the strips, at a round step that leaves room for the labels
+        p.setFont(QFont("DejaVu Sans", 7))
+        p.setPen(theme.MUTED)
+        step = nice_step(self.frame_count, max(1, int(t.width() // 70)))
+        for f in range(0, self.frame_count, step):
+            x = self.x_of(f)
+            p.drawLine(QPointF(x, ticks.bottom() + 1), QPointF(x, ticks.bottom() + 4))
+            p.drawText(QRectF(x - 30, ticks.bottom() + 3, 60, 12), Qt.AlignmentFlag.AlignCenter, str(f))
         # queue picks: small triangles above the sparkline
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(theme.ACCENT)
@@ -147,6 +179,22 @@ class Timeline(QWidget):
             p.drawPolygon(QPolygonF([QPointF(x - 4, t.top()), QPointF(x + 4, t.top()),
                                      QPointF(x, t.top() + PICKS_H - 1)]))
         p.end()
+
+    @staticmethod
+    def _paint_legend(p: QPainter, right: float) -> None:
+        """A key at the top right: what each colour on the strips means."""
+        font = QFont("DejaVu Sans", 7)
+        p.setFont(font)
+        x = right
+        for colour, text in reversed(((theme.UNCERTAIN, "uncertainty"), (theme.VERIFIED, "verified"),
+                                      (theme.ACCENT, "next in queue"))):
+            w = p.fontMetrics().horizontalAdvance(text)
+            x -= w
+            p.setPen(theme.MUTED)
+            p.drawText(QRectF(x, 2, w, 14), Qt.AlignmentFlag.AlignVCenter, text)
+            x -= 12
+            p.fillRect(QRectF(x, 6, 8, 7), colour)
+            x -= 14
 
     def _paint_cursor(self, p: QPainter) -> None:
         """The current frame: a line across the strips and its number on a tag above."""
