@@ -7,8 +7,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from vidlabel.boxes import iou_matrix
-from vidlabel.prelabel import prelabel_project
-from vidlabel.projects import create_project
+from vidlabel.prelabel import PrelabelOptions, prelabel
 from vidlabel.session import ReviewSession
 
 from .conftest import SAMPLE, SAMPLE_GT
@@ -33,10 +32,7 @@ def pairs(boxes, truth, threshold=0.0):
 
 def test_an_evaluation_script_annotates_the_sample_through_the_loop_api(tmp_path):
     truth = read_truth(SAMPLE_GT)
-    project, video = create_project(SAMPLE, tmp_path / "sample.vlp", classes=["person"])
-    prelabel_project(project, video, classes=["person"])
-    project.close()
-    video.close()
+    prelabel(SAMPLE, tmp_path / "sample.vlp", PrelabelOptions(classes=("person",)), progress=False)
 
     session = ReviewSession.open(tmp_path / "sample.vlp", SAMPLE)
     reviewed, edits = [], 0

@@ -19,8 +19,10 @@ import av
 
 from ..boxes import Box
 from ..errors import VideoError
+from ..prelabel import PrelabelOptions, prelabel
 from ..projects import create_project
 from ..session import ReviewSession
+from ..store import MACHINE, Project
 from ..strategies import STRATEGIES, StrategyError
 from ..video import FrameSource, open_video
 from . import baselines as B
@@ -60,18 +62,24 @@ def _copy_project(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _base_project(exp: Experiment, video_path: Path, video: FrameSource,
-                  where: Path) -> tuple[Path, dict[int, int], list[Box]]:
-    """The pre-labelled project every replay starts from, the map from ground-truth class ids to
-    project class ids (by name, docs/adr/0003), and the pre-labels themselves."""
+def _base_project(exp: Experiment, video_path: Path, where: Path
+                  ) -> tuple[Path, dict[int, int], list[Box]]:
+    """The pre-labelled project every replay starts from (`vidlabel.prelabel`, restricted to the
+    ground truth's classes), the map from ground-truth class ids to project class ids (by name,
+    docs/adr/0003; a class the detector does not know is added so that it can be drawn), and the
+    pre-labels themselves."""
     path = where / "base.vlp"
-    project, _ = create_project(video_path, path, classes=exp.gt.class_names)
+    if exp.detector:
+        prelabel(video_path, path, PrelabelOptions(model=exp.model, classes=exp.gt.class_names),
+                 progress=False)
+    else:
+        project, video = create_project(video_path, path, classes=exp.gt.class_names)
+        project.close()
+        video.close()
+    project = Project.open(path)
     try:
-        if exp.detector:
-            from ..prelabel import prelabel_project
-            prelabel_project(project, video, model=exp.model, classes=list(exp.gt.class_names),
-                             tracker=exp.tracker)
-        class_map = {i: project.class_id(n) for i, n in enumerate(exp.gt.class_names)}
+        with project.action("simulation classes", MACHINE):
+            class_map = {i: project.add_class(n) for i, n in enumerate(exp.gt.class_names)}
         prelabels = project.boxes(include_outside=False)
     finally:
         project.close()
@@ -95,7 +103,7 @@ def run_experiment(exp: Experiment, progress: Callable[[str, float, float], None
             if video.frame_count != exp.gt.frame_count:
                 raise VideoError(f"the video has {video.frame_count} frames, the ground truth "
                                  f"{exp.gt.frame_count}", str(exp.video_path))
-            base, class_map, prelabels = _base_project(exp, video_path, video, tmp)
+            base, class_map, prelabels = _base_project(exp, video_path, tmp)
             skipped: dict[str, str] = {}
             records = _replay_strategies(exp, budget, base, video_path, class_map, tick, skipped)
             records += _replay_baselines(exp, video, prelabels, factory, tick)
