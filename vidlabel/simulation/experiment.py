@@ -18,8 +18,9 @@ from pathlib import Path
 import av
 
 from ..boxes import Box
-from ..errors import VideoError
-from ..prelabel import PrelabelOptions, prelabel
+from ..errors import ModelNotFoundError, VideoError
+from ..detect import Detector
+from ..prelabel import PrelabelOptions, detect_frames, prelabel
 from ..projects import create_project
 from ..session import ReviewSession
 from ..store import MACHINE, Project
@@ -33,6 +34,8 @@ from .report import RunRecord, summarise
 
 BASELINES = ("manual", "interpolation-5", "interpolation-10", "interpolation-30",
              "adaptive-interpolation", "tracker-only", "detector-only")
+# the committee's second voice: another architecture at another input size (320 against 640)
+COMMITTEE_MODEL = "yolov8n_int8_openvino_model"
 # strategies whose picks depend on a seed; the others are replayed once whatever --seeds says
 RANDOMISED = frozenset({"random", "mixed"})
 
@@ -78,12 +81,25 @@ def _base_project(exp: Experiment, video_path: Path, where: Path
         video.close()
     project = Project.open(path)
     try:
+        if exp.detector and "committee" in exp.strategies:
+            _second_pass(project, video_path, exp)
         with project.action("simulation classes", MACHINE):
             class_map = {i: project.add_class(n) for i, n in enumerate(exp.gt.class_names)}
         prelabels = project.boxes(include_outside=False)
     finally:
         project.close()
     return path, class_map, prelabels
+
+
+def _second_pass(project: Project, video_path: Path, exp: Experiment) -> None:
+    """A second detector's pass for `committee` (its disagreement with the first); without its
+    weights, committee is skipped with the reason the session gives."""
+    try:
+        detector = Detector(COMMITTEE_MODEL, classes=exp.gt.class_names)
+    except ModelNotFoundError:
+        return
+    with open_video(video_path) as video:
+        detect_frames(project, video, detector, list(range(video.frame_count)), progress=False)
 
 
 def run_experiment(exp: Experiment, progress: Callable[[str, float, float], None] | None = None
