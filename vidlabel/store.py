@@ -13,6 +13,10 @@ deletes a human-verified box and never writes into a human-verified frame.
 
 One writer at a time: a project opened for writing holds an exclusive `flock` on the file, so a
 second writer gets `ProjectInUseError` at once instead of a silent interleaving of edits.
+Inside that process one `Project` may be shared by threads (a review session re-propagates in a
+worker while the person keeps editing): its one connection is opened thread-shareable and every
+write (an action, a score update, undo/redo) holds the project's re-entrant `lock` for its whole
+transaction, so two threads never interleave statements inside one transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -214,6 +219,7 @@ class Project:
         self._lock_fd = lock_fd
         self._action_id: int | None = None
         self._actor: str | None = None
+        self.lock = threading.RLock()  # held by every write transaction; see the module docstring
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
@@ -259,10 +265,11 @@ class Project:
             if version < SCHEMA_VERSION:
                 raise ProjectError(f"project has an old schema ({version}); open it for writing "
                                    "once to migrate it", str(path))
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)
         else:
             lock_fd = cls._lock(path)
-            conn = sqlite3.connect(path, isolation_level=None)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
         conn.row_factory = sqlite3.Row
@@ -341,13 +348,24 @@ class Project:
     # ------------------------------------------------------------------ transactions and log
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self.lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """A write outside the action log: joins this thread's open action, else its own transaction.
+
+        The check runs under the lock: another thread's open action must be waited for, not joined.
+        """
+        with self.lock:
+            with self._transaction() if self._action_id is None else nullcontext():
+                yield
 
     @contextmanager
     def action(self, kind: str, actor: str = HUMAN, detail: dict | None = None,
@@ -362,7 +380,13 @@ class Project:
             raise ProjectError("project is open read-only", str(self.path))
         if actor not in (HUMAN, MACHINE):
             raise ValueError(f"actor must be {HUMAN!r} or {MACHINE!r}")
-        if self._action_id is not None:
+        with self.lock, self._action(kind, actor, detail, parent) as action_id:
+            yield action_id
+
+    @contextmanager
+    def _action(self, kind: str, actor: str, detail: dict | None,
+                parent: int | None) -> Iterator[int]:
+        if self._action_id is not None:  # under the lock: only this thread can have one open
             yield self._action_id
             return
         with self._transaction():
@@ -395,23 +419,25 @@ class Project:
 
     def undo(self) -> int | None:
         """Undo the latest top-level action and its follow-ups; returns its id (None: nothing)."""
-        row = self._conn.execute(
-            "SELECT id FROM actions WHERE state = 'done' AND parent IS NULL AND kind != 'create' "
-            "ORDER BY id DESC LIMIT 1").fetchone()
-        if row is None:
-            return None
-        self._replay(row["id"], undo=True)
-        return row["id"]
+        with self.lock:
+            row = self._conn.execute(
+                "SELECT id FROM actions WHERE state = 'done' AND parent IS NULL AND kind != 'create' "
+                "ORDER BY id DESC LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self._replay(row["id"], undo=True)
+            return row["id"]
 
     def redo(self) -> int | None:
         """Redo the most recently undone action; returns its id (None: nothing to redo)."""
-        row = self._conn.execute(
-            "SELECT id FROM actions WHERE state = 'undone' AND parent IS NULL "
-            "ORDER BY id LIMIT 1").fetchone()
-        if row is None:
-            return None
-        self._replay(row["id"], undo=False)
-        return row["id"]
+        with self.lock:
+            row = self._conn.execute(
+                "SELECT id FROM actions WHERE state = 'undone' AND parent IS NULL "
+                "ORDER BY id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self._replay(row["id"], undo=False)
+            return row["id"]
 
     def _replay(self, action_id: int, undo: bool) -> None:
         ids = [action_id] + [r["id"] for r in self._conn.execute(
@@ -610,7 +636,7 @@ class Project:
 
     # ------------------------------------------------------------------ scores (derived, not logged)
     def set_box_scores(self, scores: Iterable[tuple[int, float, dict]]) -> None:
-        with self._transaction() if self._action_id is None else nullcontext():
+        with self._write():
             self._conn.executemany("INSERT OR REPLACE INTO box_scores VALUES (?, ?, ?)",
                                    [(i, s, json.dumps(sig)) for i, s, sig in scores])
 
@@ -618,7 +644,7 @@ class Project:
         return {r[0]: (r[1], json.loads(r[2])) for r in self._conn.execute("SELECT * FROM box_scores")}
 
     def set_frame_scores(self, scores: Iterable[tuple[int, float, list]]) -> None:
-        with self._transaction() if self._action_id is None else nullcontext():
+        with self._write():
             self._conn.execute("DELETE FROM frame_scores")
             self._conn.executemany("INSERT INTO frame_scores VALUES (?, ?, ?)",
                                    [(f, s, json.dumps(r)) for f, s, r in scores])
