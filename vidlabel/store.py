@@ -417,6 +417,11 @@ class Project:
         return [Action(r["id"], r["time"], r["actor"], r["kind"], json.loads(r["detail"]),
                        r["parent"], r["state"]) for r in self._conn.execute(sql + " ORDER BY id", args)]
 
+    def action_state(self, action_id: int) -> str | None:
+        """'done', 'undone' or 'discarded' (None: no such action); a follow-up checks its parent."""
+        row = self._conn.execute("SELECT state FROM actions WHERE id = ?", (action_id,)).fetchone()
+        return row["state"] if row else None
+
     def undo(self) -> int | None:
         """Undo the latest top-level action and its follow-ups; returns its id (None: nothing)."""
         with self.lock:
