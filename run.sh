@@ -11,6 +11,12 @@ VENV="${VIDLABEL_VENV:-.venv}"
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null || PY=python3
 
+pip_install() {
+  # This machine's pip lists extra local indexes; their "Location ... is ignored" notes are noise.
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$@" \
+    2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+}
+
 install() {
   local stamp="$VENV/.vidlabel-install"
   local want
@@ -18,13 +24,13 @@ install() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
   echo "vidlabel: installing into $VENV (about 2 minutes the first time)" >&2
   "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r requirements.txt
+  pip_install -r requirements.txt
   # OpenCV: every opencv wheel installs the same cv2 folder and the last one installed wins.
   # Ultralytics pulls the headless build; the contrib build (CSRT, KCF) must be installed last,
   # over it, without touching its dependencies.
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --force-reinstall \
+  pip_install --no-deps --force-reinstall \
     "opencv-contrib-python-headless==$(grep '^opencv-python-headless==' requirements.txt | cut -d= -f3)"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -e .
+  pip_install --no-deps -e .
   echo "$want" > "$stamp"
 }
 

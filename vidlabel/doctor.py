@@ -11,19 +11,7 @@ import sys
 from importlib import metadata
 
 from . import modelpaths
-
-
-def available_trackers() -> dict[str, bool]:
-    """Which OpenCV single-object trackers this `cv2` build can create."""
-    import cv2
-
-    nano = modelpaths.find_nanotrack() is not None
-    return {
-        "csrt": hasattr(cv2, "TrackerCSRT_create") or hasattr(getattr(cv2, "legacy", None), "TrackerCSRT_create"),
-        "kcf": hasattr(cv2, "TrackerKCF_create") or hasattr(getattr(cv2, "legacy", None), "TrackerKCF_create"),
-        "mil": hasattr(cv2, "TrackerMIL_create"),
-        "nano": hasattr(cv2, "TrackerNano_create") and nano,
-    }
+from .trackers import available_trackers
 
 
 def _version(dist: str) -> str:

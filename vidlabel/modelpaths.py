@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DETECTORS = ("yolo11n.pt", "yolo11n.onnx", "yolo11n_openvino_model",
                      "yolo11n_int8_openvino_model", "yolov8n.pt", "yolov8n_int8_openvino_model")
 NANOTRACK_FILES = ("nanotrack_backbone_sim.onnx", "nanotrack_head_sim.onnx")
+VITTRACK_FILE = "object_tracking_vittrack_2023sep.onnx"  # the name OpenCV's model zoo gives it
 
 
 def quiet_ultralytics() -> None:
@@ -86,4 +87,12 @@ def find_nanotrack() -> tuple[str, str] | None:
         files = [d / f for f in NANOTRACK_FILES]
         if all(f.is_file() for f in files):
             return str(files[0]), str(files[1])
+    return None
+
+
+def find_vittrack() -> str | None:
+    """The VitTrack ONNX model for `cv2.TrackerVit`, if present in a model folder."""
+    for d in search_dirs():
+        if (d / VITTRACK_FILE).is_file():
+            return str(d / VITTRACK_FILE)
     return None

@@ -1,0 +1,159 @@
+"""Propagation: one-direction runs, blended runs between keyframes, interpolation, snapping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidlabel.boxes import Box, Detection, Source, iou_xywh
+from vidlabel.errors import VidlabelError
+from vidlabel.propagate import (INTERPOLATED_CONFIDENCE, PropagatedBox, interpolate, propagate,
+                                track_between)
+from vidlabel.video import open_video
+
+from .conftest import SAMPLE, SAMPLE_GT
+from .scenes import arc, scene, scene_video, straight
+
+TRACKER = "mil"  # in every OpenCV build; csrt/kcf/nano are covered by test_trackers.py
+
+
+def key(frame: int, xywh, track: int = 1, **kw) -> Box:
+    return Box(frame, track, 0, *xywh, **kw)
+
+
+def mean_iou(boxes: list[PropagatedBox], truth) -> float:
+    return float(np.mean([iou_xywh(b.xywh, truth[b.frame]) for b in boxes]))
+
+
+@pytest.fixture(scope="module")
+def straight_clip(tmp_path_factory):
+    frames, truth = scene(30, straight, swap_from=20)
+    return scene_video(tmp_path_factory.mktemp("straight"), "straight", frames), truth
+
+
+@pytest.fixture(scope="module")
+def sample_gt() -> dict[int, dict[int, tuple[float, float, float, float]]]:
+    """Visible GT boxes of the sample clip as {track: {0-based frame: xywh}} (conf-0 rows dropped)."""
+    rows = np.loadtxt(SAMPLE_GT, delimiter=",", ndmin=2)
+    out: dict[int, dict[int, tuple]] = {}
+    for r in rows[rows[:, 6] != 0]:
+        out.setdefault(int(r[1]), {})[int(r[0]) - 1] = tuple(float(v) for v in r[2:6])
+    return out
+
+
+def test_propagate_follows_the_object_and_stops_where_it_is_replaced(straight_clip):
+    video, truth = straight_clip
+    boxes = propagate(video, key(0, truth[0]), range(1, 30), tracker=TRACKER)
+    assert [b.frame for b in boxes] == list(range(1, len(boxes) + 1))
+    assert 16 <= len(boxes) < 20, "must run to the swap at frame 20 and stop there"
+    assert all(b.source is Source.TRACKER for b in boxes)
+    assert mean_iou(boxes, truth) >= 0.7
+
+
+def test_propagate_runs_backward_too(straight_clip):
+    video, truth = straight_clip
+    boxes = propagate(video, key(19, truth[19]), range(18, -1, -1), tracker=TRACKER)
+    assert [b.frame for b in boxes] == list(range(18, -1, -1))
+    assert mean_iou(boxes, truth) >= 0.7
+
+
+def test_propagate_rejects_frames_in_both_directions(straight_clip):
+    video, truth = straight_clip
+    with pytest.raises(VidlabelError, match="strictly"):
+        propagate(video, key(10, truth[10]), [11, 9], tracker=TRACKER)
+    with pytest.raises(VidlabelError, match="outside"):
+        propagate(video, key(10, truth[10], outside=True), [11], tracker=TRACKER)
+    with pytest.raises(VidlabelError, match="unknown tracker"):
+        propagate(video, key(10, truth[10]), [], tracker="nope")
+
+
+def test_interpolate_is_linear_strictly_between_keyframes():
+    boxes = interpolate(key(10, (0, 0, 10, 20)), key(14, (40, 8, 30, 20)))
+    assert [b.frame for b in boxes] == [11, 12, 13]
+    assert boxes[1].xywh == pytest.approx((20, 4, 20, 20))
+    assert all(b.source is Source.INTERPOLATED and b.confidence == INTERPOLATED_CONFIDENCE for b in boxes)
+    with pytest.raises(VidlabelError):
+        interpolate(key(14, (0, 0, 10, 10)), key(10, (0, 0, 10, 10)))
+
+
+def test_track_between_beats_interpolation_on_curved_motion(tmp_path):
+    frames, truth = scene(21, arc)
+    video = scene_video(tmp_path, "arc", frames)
+    start, end = key(0, truth[0]), key(20, truth[20])
+    between = track_between(video, start, end, tracker=TRACKER)
+    linear = interpolate(start, end)
+    assert [b.frame for b in between] == list(range(1, 20))
+    assert mean_iou(between, truth) >= 0.7
+    assert mean_iou(between, truth) > mean_iou(linear, truth) + 0.2
+
+
+def test_track_between_on_the_sample_clip_matches_ground_truth(sample_gt):
+    """Keyframes 20 frames apart on real pedestrians: boxes close to GT on the frames between."""
+    video = open_video(SAMPLE)
+    ious, spans = [], 0
+    for track, boxes in sorted(sample_gt.items()):
+        for s in sorted(boxes)[::20]:
+            e = s + 20
+            if not all(f in boxes for f in range(s, e + 1)):
+                continue
+            result = track_between(video, key(s, boxes[s], track), key(e, boxes[e], track))
+            assert [b.frame for b in result] == list(range(s + 1, e))
+            ious += [iou_xywh(b.xywh, boxes[b.frame]) for b in result]
+            spans += 1
+    assert spans >= 10
+    assert np.mean(ious) >= 0.65
+    assert np.mean(np.asarray(ious) >= 0.5) >= 0.75
+
+
+def test_track_between_interpolates_where_both_runs_collapse(tmp_path):
+    frames, truth = scene(30, straight, cover_from=10, cover_until=20)
+    video = scene_video(tmp_path, "covered", frames)
+    boxes = track_between(video, key(0, truth[0]), key(29, truth[29]), tracker=TRACKER)
+    assert [b.frame for b in boxes] == list(range(1, 29))
+    sources = {b.frame: b.source for b in boxes}
+    visible = [f for f in range(1, 29) if not 10 <= f < 20]
+    # Trackers dip on single frames (those are interpolated too); the visible stretch is tracked.
+    assert np.mean([sources[f] is Source.TRACKER for f in visible]) >= 0.75
+    assert all(sources[f] is Source.INTERPOLATED for f in range(11, 20))
+    covered = [b for b in boxes if 11 <= b.frame < 20]
+    assert all(b.confidence == INTERPOLATED_CONFIDENCE for b in covered)
+    assert mean_iou(covered, truth) >= 0.7  # straight motion: interpolation is right here
+
+
+def test_track_between_with_one_keyframe_runs_up_to_max_span(straight_clip):
+    video, truth = straight_clip
+    forward = track_between(video, key(2, truth[2]), None, tracker=TRACKER, max_span=6)
+    assert [b.frame for b in forward] == list(range(3, 9))
+    backward = track_between(video, None, key(10, truth[10]), tracker=TRACKER, max_span=50)
+    assert [b.frame for b in backward] == list(range(0, 10))
+    assert mean_iou(forward + backward, truth) >= 0.7
+
+
+def test_an_outside_keyframe_bounds_the_run_without_being_tracked_from(straight_clip):
+    video, truth = straight_clip
+    boxes = track_between(video, key(2, truth[2]), key(7, (0, 0, 0, 0), outside=True), tracker=TRACKER)
+    assert [b.frame for b in boxes] == [3, 4, 5, 6]
+    assert track_between(video, key(2, truth[2], outside=True), key(7, truth[7], outside=True)) == []
+
+
+def test_snapping_uses_a_well_overlapping_detection_only(straight_clip):
+    video, truth = straight_clip
+    x, y, w, h = truth[5]
+    near = Detection(5, x + 2, y + 1, w, h, confidence=0.61, class_id=0)
+    far = Detection(6, x + 100, y, w, h, confidence=0.99, class_id=0)
+    boxes = track_between(video, key(2, truth[2]), key(9, truth[9]), tracker=TRACKER,
+                          snap={5: [far, near], 6: [far]})
+    by_frame = {b.frame: b for b in boxes}
+    assert by_frame[5].source is Source.DETECTOR
+    assert by_frame[5].xywh == near.xywh and by_frame[5].confidence == pytest.approx(0.61)
+    assert by_frame[6].source is Source.TRACKER
+
+
+def test_track_between_rejects_inconsistent_keyframes(straight_clip):
+    video, truth = straight_clip
+    with pytest.raises(VidlabelError, match="not before"):
+        track_between(video, key(9, truth[9]), key(3, truth[3]))
+    with pytest.raises(VidlabelError, match="different tracks"):
+        track_between(video, key(3, truth[3], track=1), key(9, truth[9], track=2))
+    with pytest.raises(VidlabelError, match="start or an end"):
+        track_between(video, None, None)

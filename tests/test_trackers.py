@@ -1,0 +1,97 @@
+"""Single-object trackers: each follows a moving object, and its confidence falls when it drifts."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidlabel import modelpaths
+from vidlabel.boxes import iou_xywh
+from vidlabel.errors import VidlabelError
+from vidlabel.propagate import DEFAULT_MIN_CONFIDENCE
+from vidlabel.trackers import available_trackers, create_tracker, resolve_tracker_name
+
+from .scenes import scene, straight
+
+HAVE = available_trackers()
+CLASSIC = ("csrt", "kcf", "mil")
+
+
+def tracker_or_skip(name: str):
+    if name == "nano" and modelpaths.find_nanotrack() is None:
+        pytest.skip(f"NanoTrack ONNX pair ({', '.join(modelpaths.NANOTRACK_FILES)}) not found in "
+                    f"{[str(d) for d in modelpaths.search_dirs()]}")
+    if not HAVE[name]:
+        pytest.skip(f"tracker {name} is not in this OpenCV build (needs opencv-contrib)")
+    return create_tracker(name)
+
+
+def run(tracker, frames, start_box):
+    tracker.init(frames[0], start_box)
+    return [tracker.update(f) for f in frames[1:]]
+
+
+def test_available_trackers_names_every_kind():
+    assert set(HAVE) == {"csrt", "kcf", "mil", "nano", "vit"}
+    assert HAVE["mil"], "MIL ships with every OpenCV build"
+    assert HAVE["nano"] == (modelpaths.find_nanotrack() is not None)
+    assert HAVE["vit"] == (modelpaths.find_vittrack() is not None)
+
+
+def test_auto_prefers_csrt_when_the_contrib_build_has_it():
+    assert resolve_tracker_name("auto") == ("csrt" if HAVE["csrt"] else resolve_tracker_name("auto"))
+    assert create_tracker().name in HAVE and HAVE[create_tracker().name]
+
+
+def test_unknown_tracker_is_a_clear_error_listing_the_available_ones():
+    with pytest.raises(VidlabelError) as err:
+        create_tracker("medianflow")
+    message = str(err.value)
+    assert "medianflow" in message
+    for name, ok in HAVE.items():
+        assert (name in message.split("available:")[1]) == ok
+
+
+@pytest.mark.skipif(HAVE["vit"], reason="VitTrack's ONNX model is present here")
+def test_absent_vittrack_says_which_file_is_missing():
+    with pytest.raises(VidlabelError, match=modelpaths.VITTRACK_FILE):
+        create_tracker("vit")
+
+
+@pytest.mark.parametrize("name", [*CLASSIC, "nano"])
+def test_tracker_follows_a_moving_object_confidently(name):
+    tracker = tracker_or_skip(name)
+    frames, truth = scene(30, straight)
+    steps = run(tracker, frames, truth[0])
+    for i, (xywh, confidence) in enumerate(steps, start=1):
+        assert xywh is not None, f"{name} lost the object at frame {i}"
+        assert iou_xywh(xywh, truth[i]) >= 0.5, f"{name} frame {i}: {xywh} vs {truth[i]}"
+        assert 0.0 <= confidence <= 1.0
+        assert confidence >= DEFAULT_MIN_CONFIDENCE, f"{name} frame {i}: confidence {confidence:.2f}"
+
+
+@pytest.mark.parametrize("name", [*CLASSIC, "nano"])
+def test_confidence_collapses_when_the_object_is_replaced(name):
+    """The tracker may happily follow the new pattern; the confidence must not trust it."""
+    tracker = tracker_or_skip(name)
+    frames, truth = scene(30, straight, swap_from=15)
+    steps = run(tracker, frames, truth[0])
+    before = [c for _, c in steps[:13]]
+    after = [c for _, c in steps[14:]]
+    assert min(before) >= DEFAULT_MIN_CONFIDENCE
+    assert max(after) < DEFAULT_MIN_CONFIDENCE, f"{name} trusted a different object: {after}"
+
+
+@pytest.mark.parametrize("name", [*CLASSIC, "nano"])
+def test_confidence_collapses_under_occlusion(name):
+    tracker = tracker_or_skip(name)
+    frames, truth = scene(24, straight, cover_from=12)
+    steps = run(tracker, frames, truth[0])
+    assert min(c for _, c in steps[:10]) >= DEFAULT_MIN_CONFIDENCE
+    assert max(c for _, c in steps[11:]) < DEFAULT_MIN_CONFIDENCE
+
+
+def test_a_box_outside_the_frame_cannot_start_a_tracker():
+    frames, _ = scene(2, straight)
+    tracker = create_tracker("mil")
+    with pytest.raises(VidlabelError, match="nothing to track"):
+        tracker.init(frames[0], (1000.0, 1000.0, 20.0, 20.0))

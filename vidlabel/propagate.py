@@ -1,0 +1,237 @@
+"""Propagating a track's box across frames: single-object tracking, blending, interpolation, snapping.
+
+Three ways to fill the frames around a verified box, from most to least informed:
+
+* `propagate`: one tracker run in one direction over many frames per call (CVAT users complain
+  about one request per frame), stopping where the tracker's confidence collapses, because a box
+  after a collapse is a guess that looks like an answer.
+* `track_between`: the frames strictly between two keyframes of one track. A forward run from
+  the earlier keyframe and a backward run from the later one are blended, each weighted by its
+  confidence and by closeness to its own keyframe (a tracker is most right next to where it
+  started). Where only one run survived it is used alone; where both collapsed the gap is
+  linearly interpolated between the nearest trusted boxes and marked INTERPOLATED with a low
+  confidence, so review finds it. Detections that overlap a propagated box well replace it
+  (`snap`): the detector localises better than a tracker that has run for a while.
+* `interpolate`: linear, for objects trackers lose, on request.
+
+Everything here is pure: it reads frames and returns `PropagatedBox` values; the caller decides
+what to write (and must skip verified boxes and frames, docs/adr/0001-box-model.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .boxes import Box, Detection, Source, iou_xywh
+from .errors import VidlabelError
+from .trackers import XYWH, clip_to_frame, create_tracker
+from .video import FrameSource
+
+# A run stops at the first frame whose confidence falls below this. Appearance scores of a
+# correctly tracked pedestrian sit mostly above 0.5; a box on background or on another object
+# scores well below it (see benchmarks/bench_propagation.py for the measured separation).
+DEFAULT_MIN_CONFIDENCE = 0.35
+# Consecutive low-confidence frames that end a run: single-frame dips are common (MIL and CSRT
+# jitter for a frame and recover), a tracker that stays low for this long has lost the object.
+DEFAULT_PATIENCE = 3
+# How far one keyframe alone is propagated (towards the video's end or start) when the track has
+# no keyframe on the other side: beyond a few seconds an unchecked tracker is rarely still right.
+DEFAULT_MAX_SPAN = 50
+# Confidence of a linearly interpolated box: low, so the review queue looks at it, but above 0
+# because between two nearby keyframes interpolation is often close.
+INTERPOLATED_CONFIDENCE = 0.2
+SNAP_IOU = 0.5  # a detection this close to a propagated box is taken to be the same object
+# Forward and backward runs whose boxes overlap less than this disagree: the blended box would be
+# between two objects, so the better-weighted run is taken alone and the confidence is lowered.
+AGREEMENT_IOU = 0.5
+
+
+class PropagationError(VidlabelError):
+    """Propagation was asked for something inconsistent (order, direction, missing keyframes)."""
+
+
+@dataclass(frozen=True)
+class PropagatedBox:
+    """A machine-made box for one frame of one track, with where it came from."""
+
+    frame: int
+    xywh: tuple[float, float, float, float]
+    confidence: float
+    source: Source
+
+
+def _where(box: Box) -> str:
+    return f"track {box.track_id}, frame {box.frame}"
+
+
+def _check_frames(start: Box, frames: Sequence[int]) -> list[int]:
+    """Frames as ints, strictly monotonic and all on one side of the start frame."""
+    frames = [int(f) for f in frames]
+    if not frames:
+        return frames
+    steps = np.diff([start.frame, *frames])
+    if not (np.all(steps > 0) or np.all(steps < 0)):
+        raise PropagationError("frames to propagate to must be strictly increasing after the start frame "
+                               "or strictly decreasing before it", _where(start))
+    return frames
+
+
+def propagate(video: FrameSource, start: Box, frames: Sequence[int], tracker: str = "auto",
+              min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+              patience: int = DEFAULT_PATIENCE) -> list[PropagatedBox]:
+    """Track `start` through `frames` (one direction, in order); stop where confidence collapses.
+
+    A collapse is `patience` consecutive frames below `min_confidence`, or the tracker reporting
+    failure; the boxes of the collapse itself are not returned. A shorter dip (a passer-by, a
+    blurred frame) is kept with its low confidence, so the run goes on and review still sees the
+    dip. A start box with too little of it inside the frame has nothing to follow: empty list.
+    """
+    frames = _check_frames(start, frames)
+    if start.outside:
+        raise PropagationError("the start box is marked outside (not in view): nothing to track", _where(start))
+    runner = create_tracker(tracker)  # an unknown name fails even when there is nothing to do
+    if not frames:
+        return []
+    first = video.frame(start.frame)
+    if clip_to_frame(start.xywh, first.shape) is None:
+        return []
+    runner.init(first, start.xywh)
+    out: list[PropagatedBox] = []
+    low = 0
+    for f in frames:
+        xywh, confidence = runner.update(video.frame(f))
+        if xywh is None:
+            break
+        out.append(PropagatedBox(f, xywh, confidence, Source.TRACKER))
+        low = low + 1 if confidence < min_confidence else 0
+        if low >= patience:
+            break
+    while out and out[-1].confidence < min_confidence:
+        out.pop()
+    return out
+
+
+def _lerp(frame_a: int, a: XYWH, frame_b: int, b: XYWH, frames: Sequence[int],
+          confidence: float = INTERPOLATED_CONFIDENCE) -> list[PropagatedBox]:
+    out = []
+    for f in frames:
+        t = (f - frame_a) / (frame_b - frame_a)
+        xywh = tuple(float((1 - t) * u + t * v) for u, v in zip(a, b))
+        out.append(PropagatedBox(f, xywh, confidence, Source.INTERPOLATED))
+    return out
+
+
+def interpolate(start: Box, end: Box) -> list[PropagatedBox]:
+    """Linear interpolation of x, y, w, h for the frames strictly between two keyframes."""
+    if start.frame >= end.frame:
+        raise PropagationError(f"start frame {start.frame} is not before end frame {end.frame}", _where(start))
+    for box in (start, end):
+        if box.outside:
+            raise PropagationError("cannot interpolate from a box marked outside (not in view)", _where(box))
+    return _lerp(start.frame, start.xywh, end.frame, end.xywh, range(start.frame + 1, end.frame))
+
+
+def _blend(f: int, s: int, e: int, fwd: PropagatedBox, bwd: PropagatedBox) -> PropagatedBox:
+    """One box from a forward and a backward run on frame `f` between keyframes `s` and `e`.
+
+    Each run's weight is its confidence times its closeness to its own keyframe. When the two
+    boxes agree (IoU >= AGREEMENT_IOU) they are averaged and the confidence is the weighted
+    mean; when they disagree one of them is on something else, so the better-weighted box is
+    kept and the confidence scaled down towards half by the disagreement.
+    """
+    wf = fwd.confidence * (e - f)
+    wb = bwd.confidence * (f - s)
+    total = wf + wb
+    if total <= 0:
+        wf, wb, total = 1.0, 1.0, 2.0
+    confidence = (wf * fwd.confidence + wb * bwd.confidence) / total
+    agreement = iou_xywh(fwd.xywh, bwd.xywh)
+    if agreement >= AGREEMENT_IOU:
+        xywh = tuple(float((wf * u + wb * v) / total) for u, v in zip(fwd.xywh, bwd.xywh))
+    else:
+        xywh = fwd.xywh if wf >= wb else bwd.xywh
+        confidence *= 0.5 + 0.5 * agreement / AGREEMENT_IOU
+    return PropagatedBox(f, xywh, float(confidence), Source.TRACKER)
+
+
+def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[PropagatedBox]:
+    s, e = start.frame, end.frame
+    forward = {b.frame: b for b in propagate(video, start, range(s + 1, e), tracker)
+               if b.confidence >= DEFAULT_MIN_CONFIDENCE}
+    backward = {b.frame: b for b in propagate(video, end, range(e - 1, s, -1), tracker)
+                if b.confidence >= DEFAULT_MIN_CONFIDENCE}
+    trusted: dict[int, PropagatedBox] = {}
+    for f in range(s + 1, e):
+        fwd, bwd = forward.get(f), backward.get(f)
+        if fwd and bwd:
+            trusted[f] = _blend(f, s, e, fwd, bwd)
+        elif fwd or bwd:
+            trusted[f] = fwd or bwd
+    # Frames neither run trusts (dips, or the stretch where both collapsed) are interpolated
+    # between the nearest trusted boxes on either side, the keyframes included.
+    anchors = {s: start.xywh, **{f: b.xywh for f, b in trusted.items()}, e: end.xywh}
+    keys = sorted(anchors)
+    out = dict(trusted)
+    for left, right in zip(keys, keys[1:]):
+        if right - left > 1:
+            for box in _lerp(left, anchors[left], right, anchors[right], range(left + 1, right)):
+                out[box.frame] = box
+    return [out[f] for f in sorted(out)]
+
+
+def _snap(boxes: list[PropagatedBox], snap: Mapping[int, Sequence[Detection]] | None) -> list[PropagatedBox]:
+    """Replace each box by the best-overlapping detection of its frame when IoU >= SNAP_IOU."""
+    if not snap:
+        return boxes
+    out = []
+    for box in boxes:
+        best, best_iou = None, SNAP_IOU
+        for det in snap.get(box.frame, ()):
+            overlap = iou_xywh(box.xywh, det.xywh)
+            if overlap >= best_iou:
+                best, best_iou = det, overlap
+        if best is not None:
+            box = PropagatedBox(box.frame, tuple(float(v) for v in best.xywh), float(best.confidence),
+                                Source.DETECTOR)
+        out.append(box)
+    return out
+
+
+def track_between(video: FrameSource, start: Box | None, end: Box | None, tracker: str = "auto",
+                  snap: Mapping[int, Sequence[Detection]] | None = None,
+                  max_span: int = DEFAULT_MAX_SPAN) -> list[PropagatedBox]:
+    """Boxes for the frames strictly between two keyframes of one track (see the module doc).
+
+    With only one keyframe (the other None) the track is propagated up to `max_span` frames
+    towards the video's end (from `start`) or start (from `end`). A keyframe marked outside
+    bounds the stretch without being tracked from: the object is not in view there, so the
+    other keyframe is propagated towards it (at most `max_span` frames) and nothing is
+    interpolated into the frames where the object may already be gone.
+    """
+    if start is None and end is None:
+        raise PropagationError("track_between needs a start or an end keyframe")
+    if max_span < 0:
+        raise PropagationError(f"max_span must be >= 0, got {max_span}")
+    if start is not None and end is not None:
+        if start.frame >= end.frame:
+            raise PropagationError(f"start keyframe {start.frame} is not before end keyframe {end.frame}",
+                                   _where(start))
+        if start.track_id != end.track_id:
+            raise PropagationError(f"keyframes belong to different tracks ({start.track_id} and {end.track_id})",
+                                   f"frames {start.frame} and {end.frame}")
+    stop = end.frame if end is not None else video.frame_count
+    first = start.frame if start is not None else -1
+    if start is not None and not start.outside and end is not None and not end.outside:
+        boxes = _between(video, start, end, tracker)
+    elif start is not None and not start.outside:
+        boxes = propagate(video, start, range(start.frame + 1, min(stop, start.frame + 1 + max_span)), tracker)
+    elif end is not None and not end.outside:
+        boxes = propagate(video, end, range(end.frame - 1, max(first, end.frame - 1 - max_span), -1), tracker)
+        boxes.reverse()
+    else:
+        create_tracker(tracker)  # still reject an unknown tracker name
+        boxes = []
+    return _snap(boxes, snap)

@@ -1,0 +1,196 @@
+"""The simulated careful annotator and its time model.
+
+On every frame the tool shows it, the annotator does what a careful person does: it looks at each
+box shown, accepts the right ones (`check`), moves the ones whose IoU with their true box is below
+0.5 (`fix`), deletes false boxes (`delete`), ends a track whose object has left (`end`), draws the
+objects nobody boxed (`draw`) and accepts the frame. On a single-box pick it looks at that one box
+only and draws nothing, because it did not look at the rest of the frame.
+
+Decisions are plain values (`Decision`) computed from the boxes shown and the ground truth of the
+shown frame, so the same person can answer the review session (`loop.py`) and the in-memory
+baselines (`baselines.py`). The annotator remembers which object each track it has seen stands
+for, as a person remembers "track 7 is the man in red", and uses it to repair identity.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..boxes import Box, iou_matrix
+from .groundtruth import XYWH, GTBox, ShownFrames
+
+PASS_IOU = 0.5          # a box at or above this IoU with its true box needs no fix
+MEANT_FOR_IOU = 0.1     # below this overlap a box is not "a bad box of that object" but a false one
+
+
+@dataclass(frozen=True)
+class TimeModel:
+    """Seconds per action. `look` is paid once for every object looked at on a shown frame: each
+    box shown and each object drawn. Defaults: draw by extreme clicking (Papadopoulos et al. 2017,
+    7 s); `CONVENTIONAL` uses 35 s for a conventional drag-and-adjust drawing."""
+
+    draw: float = 7.0
+    fix: float = 4.0
+    delete: float = 1.0
+    end: float = 1.0
+    look: float = 1.0
+    check: float = 0.0      # accepting a box costs nothing beyond looking at it
+
+    def seconds(self, actions: Mapping[str, int]) -> float:
+        return float(sum(getattr(self, f.name) * actions.get(f.name, 0) for f in fields(self)))
+
+
+EXTREME_CLICKING = TimeModel()
+CONVENTIONAL = TimeModel(draw=35.0)
+ACTION_KINDS = ("look", "check", "fix", "draw", "delete", "end")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One correction the annotator wants: `kind` in check, fix, retrack, delete, end, draw, accept.
+
+    `track_id` names the box (a track has one box per frame), so a decision survives box ids
+    changing under re-propagation. `target_track` is set for a retrack (and for a draw that
+    continues a known track). `object_id` is the ground-truth object the decision is about.
+    """
+
+    kind: str
+    frame: int
+    track_id: int | None = None
+    xywh: XYWH | None = None
+    class_id: int = 0
+    object_id: int | None = None
+    target_track: int | None = None
+
+
+class SimulatedAnnotator:
+    """A careful person answering picks from ground truth of shown frames only."""
+
+    def __init__(self, view: ShownFrames, time_model: TimeModel = EXTREME_CLICKING,
+                 class_map: Mapping[int, int] | None = None) -> None:
+        self.view = view
+        self.time_model = time_model
+        self.class_map = dict(class_map or {})
+        self.actions: Counter = Counter({k: 0 for k in ACTION_KINDS})
+        self.object_of: dict[int, int] = {}   # produced track -> ground-truth object it stands for
+        self.track_of: dict[int, int] = {}    # ground-truth object -> its track, as remembered
+
+    @property
+    def seconds(self) -> float:
+        return self.time_model.seconds(self.actions)
+
+    def remember(self, track_id: int, object_id: int) -> None:
+        """Record that a track stands for an object (after a check, fix, retrack or draw)."""
+        old = self.track_of.get(object_id)
+        if old is not None and self.object_of.get(old) == object_id and old != track_id:
+            del self.object_of[old]
+        self.object_of[track_id] = object_id
+        self.track_of[object_id] = track_id
+
+    def count(self, kind: str) -> None:
+        """Pay for one applied decision (`accept` and `retrack` map to no or to `fix` cost)."""
+        if kind == "retrack":
+            kind = "fix"
+        if kind in ACTION_KINDS:
+            self.actions[kind] += 1
+
+    # -- answers --------------------------------------------------------------------------------
+    def review_frame(self, frame: int, boxes: list[Box]) -> list[Decision]:
+        """Everything a careful person does on a shown frame; pays a look per box shown and per
+        object drawn. Ends with `accept` (the frame is complete and right)."""
+        objs, ignore = self.view.objects(frame), self.view.ignore(frame)
+        boxes = [b for b in boxes if not b.outside]
+        decisions = self._judge(frame, boxes, objs, ignore)
+        # tracks that will still have a box here once the decisions are applied
+        taken = ({b.track_id for b in boxes}
+                 - {d.track_id for d in decisions if d.kind in ("retrack", "delete")}
+                 | {d.target_track for d in decisions if d.kind == "retrack"})
+        for o in self._missed(boxes, objs, decisions):
+            track = self.track_of.get(o.object_id)
+            if track is not None and track in taken:
+                track = None
+            if track is not None:
+                taken.add(track)
+            decisions.append(Decision("draw", frame, None, o.xywh, self._cls(o), o.object_id, track))
+        self.actions["look"] += len(boxes) + sum(d.kind == "draw" for d in decisions)
+        decisions.append(Decision("accept", frame))
+        return decisions
+
+    def review_box(self, frame: int, track_id: int, boxes: list[Box]) -> list[Decision]:
+        """A single-box pick: look at this one box (1 s) and fix, delete or end it if needed."""
+        boxes = [b for b in boxes if not b.outside]
+        if not any(b.track_id == track_id for b in boxes):
+            return []
+        self.actions["look"] += 1
+        decisions = self._judge(frame, boxes, self.view.objects(frame), self.view.ignore(frame))
+        return [d for d in decisions if d.track_id == track_id]
+
+    def inspect(self, frame: int, boxes: list[Box]) -> tuple[int, int]:
+        """Look at a shown frame without correcting it (a baseline scanning for its worst frame):
+        returns (boxes needing a correction plus objects missing, objects looked at). Not paid
+        here: the caller pays the looks."""
+        objs, ignore = self.view.objects(frame), self.view.ignore(frame)
+        boxes = [b for b in boxes if not b.outside]
+        decisions = self._judge(frame, boxes, objs, ignore)
+        missed = len(self._missed(boxes, objs, decisions))
+        return sum(d.kind != "check" for d in decisions) + missed, len(boxes) + missed
+
+    # -- judgement ------------------------------------------------------------------------------
+    def _cls(self, o: GTBox) -> int:
+        return self.class_map.get(o.class_id, o.class_id)
+
+    def _pairs(self, boxes: list[Box], objs: list[GTBox]) -> list[tuple[int, int]]:
+        """Which box is meant for which object: overlap, with the remembered identity first."""
+        if not boxes or not objs:
+            return []
+        iou = iou_matrix([b.xywh for b in boxes], [o.xywh for o in objs])
+        known = np.array([[self.object_of.get(b.track_id) == o.object_id for o in objs]
+                          for b in boxes], dtype=bool)
+        allowed = (iou >= MEANT_FOR_IOU) | known
+        weight = np.where(allowed, iou + known, 0.0)
+        rows, cols = linear_sum_assignment(weight, maximize=True)
+        return [(int(r), int(c)) for r, c in zip(rows, cols) if allowed[r, c]]
+
+    def _judge(self, frame: int, boxes: list[Box], objs: list[GTBox],
+               ignore: list[XYWH]) -> list[Decision]:
+        """Decisions for the boxes shown (check, fix, retrack, delete, end); draws come after."""
+        pairs = self._pairs(boxes, objs)
+        iou = iou_matrix([b.xywh for b in boxes], [o.xywh for o in objs]) if objs else None
+        on_frame = {b.track_id for b in boxes}
+        present = {o.object_id for o in objs}
+        out: list[Decision] = []
+        for i, j in pairs:
+            b, o = boxes[i], objs[j]
+            known = self.object_of.get(b.track_id)
+            if known is not None and known != o.object_id:
+                # the box is on object o but its track stands for another object: move the box
+                # to o's track when o has one that is free on this frame
+                target = self.track_of.get(o.object_id)
+                if target is not None and target not in on_frame:
+                    out.append(Decision("retrack", frame, b.track_id, o.xywh, self._cls(o),
+                                        o.object_id, target))
+                    on_frame.add(target)
+                    continue
+            kind = "check" if iou[i, j] >= PASS_IOU else "fix"
+            out.append(Decision(kind, frame, b.track_id, o.xywh, self._cls(o), o.object_id))
+        matched = {i for i, _ in pairs}
+        ign = np.array(ignore, dtype=float).reshape(-1, 4)
+        for i, b in enumerate(boxes):
+            if i in matched:
+                continue
+            if len(ign) and iou_matrix([b.xywh], ign).max() >= PASS_IOU:
+                continue   # a box on an ignore region is neither right nor wrong: leave it
+            known = self.object_of.get(b.track_id)
+            kind = "end" if known is not None and known not in present else "delete"
+            out.append(Decision(kind, frame, b.track_id))
+        return out
+
+    @staticmethod
+    def _missed(boxes: list[Box], objs: list[GTBox], decisions: list[Decision]) -> list[GTBox]:
+        covered = {d.object_id for d in decisions if d.object_id is not None}
+        return [o for o in objs if o.object_id not in covered]
