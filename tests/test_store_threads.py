@@ -42,3 +42,19 @@ def test_concurrent_actions_stay_separate_and_undoable(tmp_path):
         pass
     assert project.box_count() == 0
     project.close()
+
+
+def test_undo_restores_floats_bit_exactly(tmp_path):
+    project = Project.create(tmp_path / "p.vlp", classes=["person"])
+    awkward = (78.54350000000001, 0.1 + 0.2, 1e-17 + 3, 2 / 3)
+    with project.action("draw", HUMAN):
+        t = project.new_track()
+        box = project.put_box(Box(0, t, 0, *awkward, confidence=1 / 3))
+    with project.action("move", HUMAN):
+        project.put_box(box.with_(x=1.0, y=2.0, confidence=0.5))
+    project.undo()
+    assert project.box(box.id) == box
+    project.undo()
+    project.redo()
+    assert project.box(box.id) == box
+    project.close()

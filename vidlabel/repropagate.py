@@ -12,8 +12,9 @@ the simulator). What keeps it correct while the person goes on editing:
   frame source raises `Cancelled` at its next frame read, and the unfinished anchors are queued
   again with the new one, so a stretch is never written from keyframes that no longer exist.
 * **Stale writes are dropped.** A result is written inside the machine action (which holds the
-  project's write lock) only if the stretch's keyframes are still exactly those it was computed
-  from and the parent edit is still done (not undone meanwhile).
+  project's write lock) only if the parent edit is still done (not undone meanwhile) and the
+  stretch's keyframes are still exactly those it was computed from; if they are not, the anchor
+  is computed again from the new keyframes.
 * **Human work is never touched.** Verified boxes and boxes on verified frames are skipped (the
   store's triggers would refuse them anyway, docs/adr/0001-box-model.md).
 * **Cost is measured.** Each stretch records its frames and seconds; `stats()` gives the cost
@@ -293,10 +294,11 @@ class Repropagator:
         try:
             with self.project.action("propagate", MACHINE, {"track": t, "frames": [lo, hi]},
                                      parent=anchor.parent):
-                state = self.project.action_state(anchor.parent)
+                if self.project.action_state(anchor.parent) != "done":
+                    raise _Stale()  # the edit was undone meanwhile: its follow-up is void
                 current = self.project.boxes(track_id=t, frames=(lo, hi + 1))
-                if state != "done" or _key([b for b in current if b.verified]) != key:
-                    raise _Stale()
+                if _key([b for b in current if b.verified]) != key:
+                    raise Cancelled()  # keyframes moved since the computation: compute again
                 verified_frames = set(self.project.verified_frames())
                 existing = {b.frame: b for b in current}
                 for pb in boxes:

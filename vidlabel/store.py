@@ -37,7 +37,7 @@ import numpy as np
 from .boxes import Box, Detection, IgnoreRegion, Source, Track
 from .errors import ProjectError, ProjectInUseError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x76646C62  # "vdlb": marks a SQLite file as a vidlabel project
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -102,6 +102,10 @@ LOGGED_TABLES: dict[str, tuple[str, ...]] = {
     "ignore_regions": ("id", "frame", "track_id", "class_id", "x", "y", "w", "h", "occluded"),
 }
 _ROWID = {"frames": "frame"}
+# REAL columns are logged through quote(), which renders a float so that it reads back to the very
+# same double; json_object alone keeps 15 significant digits, and undo would restore 78.5435 for
+# 78.54350000000001. The image then holds the number as text; REAL affinity converts it back.
+_REAL_COLS = {"x", "y", "w", "h", "confidence"}
 
 
 def _log_triggers(tables: Iterable[str]) -> str:
@@ -115,8 +119,9 @@ def _log_triggers(tables: Iterable[str]) -> str:
             ("UPDATE", "NEW", "{old}", "{new}"),
             ("DELETE", "OLD", "{old}", "NULL"),
         ):
-            image = {side: "json_object(" + ", ".join(f"'{c}', {side.upper()}.{c}" for c in cols)
-                     + ")" for side in ("old", "new")}
+            image = {side: "json_object(" + ", ".join(
+                f"'{c}', quote({side.upper()}.{c})" if c in _REAL_COLS else f"'{c}', {side.upper()}.{c}"
+                for c in cols) + ")" for side in ("old", "new")}
             sql.append(
                 f"CREATE TRIGGER log_{tbl}_{event.lower()} AFTER {event} ON {tbl} "
                 f"WHEN (SELECT enabled FROM log_state) = 1 BEGIN "
@@ -157,6 +162,9 @@ CREATE INDEX ignore_regions_by_frame ON ignore_regions(frame);
 MIGRATIONS: dict[int, str] = {
     1: _SCHEMA_V1 + _log_triggers(("classes", "tracks", "boxes", "frames")) + _GUARD_TRIGGERS,
     2: _SCHEMA_V2 + _log_triggers(("ignore_regions",)),
+    # Schema 3: log triggers that keep floats exact (see _REAL_COLS), so undo is bit-exact.
+    3: "".join(f"DROP TRIGGER log_{t}_{e};" for t in ("boxes", "ignore_regions")
+               for e in ("insert", "update", "delete")) + _log_triggers(("boxes", "ignore_regions")),
 }
 
 _BOX_COLS = LOGGED_TABLES["boxes"]

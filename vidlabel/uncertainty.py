@@ -11,7 +11,7 @@ change without running a model:
 | `margin` | 1 - (p1 - p2) over the matched detection's class scores normalised to sum 1 |
 | `entropy` | Shannon entropy of that distribution / log(K) |
 | `disagreement` | 1 - IoU between a tracker/interpolated box and the detection it is matched to |
-| `no_detection` | the box has no detection at all on a frame the detector saw |
+| `no_detection` | the box has no detection at all on a frame the detector saw (its `disagreement` is then 1 - its best IoU with any candidate) |
 | `tracker_drop` | fall of the tracker's confidence from the track's previous frame (/ DROP_SCALE) |
 | `tracker_lost` | the box was interpolated because trackers lost the object |
 | `birth`, `death` | first / last box of a track (not on the video's first / last frame) |
@@ -292,13 +292,13 @@ class Scorer:
         state = FrameState(frame, frame_verified)
         visible = [b for b in boxes if not b.outside]
         dets = self._dets.get(frame, [])
-        match = self._match(visible, dets)
+        match, best = self._match(visible, dets)
         claimed = {j for j, _ in match.values()}
         for i, b in enumerate(visible):
             if b.verified or frame_verified:
                 state.boxes.append(BoxScore(b.id, frame, b.track_id, b.confidence, True, {}, 0.0))
                 continue
-            det, overlap = (dets[match[i][0]], match[i][1]) if i in match else (None, 0.0)
+            det, overlap = (dets[match[i][0]], match[i][1]) if i in match else (None, best[i])
             state.boxes.append(self._box_score(b, det, overlap, frame in self._detected))
         if not frame_verified:
             for j, d in enumerate(dets):
@@ -315,13 +315,15 @@ class Scorer:
         return state
 
     @staticmethod
-    def _match(boxes: list[Box], dets: list[Detection]) -> dict[int, tuple[int, float]]:
-        """One-to-one box-detection matching by IoU (Hungarian); box index -> (det index, IoU)."""
+    def _match(boxes: list[Box], dets: list[Detection]) -> tuple[dict[int, tuple[int, float]], list[float]]:
+        """One-to-one box-detection matching by IoU (Hungarian): box index -> (det index, IoU),
+        and each box's best IoU with any detection."""
         if not boxes or not dets:
-            return {}
+            return {}, [0.0] * len(boxes)
         iou = iou_matrix(np.array([b.xywh for b in boxes]), np.array([d.xywh for d in dets]))
         rows, cols = linear_sum_assignment(-iou)
-        return {int(r): (int(c), float(iou[r, c])) for r, c in zip(rows, cols) if iou[r, c] >= MATCH_IOU}
+        return ({int(r): (int(c), float(iou[r, c])) for r, c in zip(rows, cols) if iou[r, c] >= MATCH_IOU},
+                iou.max(axis=1).tolist())
 
     def _box_score(self, box: Box, det: Detection | None, overlap: float, detected: bool) -> BoxScore:
         s: dict[str, float] = {"least_confidence": 1.0 - box.confidence}
@@ -333,9 +335,10 @@ class Scorer:
             s["margin"], s["entropy"] = margin_signal(p), entropy_signal(p)
             s["disagreement"] = 1.0 - overlap
             reasons.append(("disagreement", f"track {t} disagrees with its detection (IoU {overlap:.2f})"))
-        elif detected:
+        elif detected:  # the tracker's box is where no detection is: the strongest disagreement
             s["no_detection"] = 1.0
-            reasons.append(("no_detection", f"track {t} has no detection here"))
+            s["disagreement"] = 1.0 - overlap
+            reasons.append(("disagreement", f"track {t} has no detection here"))
         if box.source is Source.INTERPOLATED:
             s["tracker_lost"] = 1.0
             reasons.append(("tracker_lost", f"tracker lost track {t}"))
