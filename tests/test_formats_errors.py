@@ -43,6 +43,8 @@ CASES = [
      "annotations[1] (id 2)"),
     ("coco", coco(images=[{"id": 1, "frame_index": 80}]), "frame 80 (0-based) is outside", "images[0] (id 1)"),
     ("coco", coco(images=[{"id": 1, "file_name": "x.jpg"}]), "no frame_index", "images[0] (id 1)"),
+    ("coco", coco(images=[{"id": 1, "frame_index": 0, "width": 1920, "height": 1080}]),
+     "image is 1920x1080 but the video sample.mp4 is 768x576", "images[0] (id 1)"),
     ("coco", coco([ann(provenance="magic")]), "unknown provenance 'magic'", "annotations[0]"),
     ("mot", "1,1,10,20,30,40,1,1,1\n2,1,10,20,30,40\n", "row has 6 columns", "bad.txt:2"),
     ("mot", "1,1,nan,20,30,40,1,1,1\n", "x must be finite", "bad.txt:1"),

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from .. import __version__
 from ..boxes import Box, IgnoreRegion, Source
-from ..errors import FormatError, VidlabelError
+from ..errors import FormatError
 from . import exporter, importer
-from .common import (ClassMap, common_classes, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
+from .common import (ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
                      ParsedAnnotations, atomic_folder, atomic_write_text, box_geometry,
-                     check_unique_boxes, finite_number, frame_file_name, integer,
+                     check_unique_boxes, common_classes, finite_number, frame_file_name, integer,
                      source_for_import, write_frame_images)
 
 def cvat_source(box: Box) -> str:
@@ -241,6 +241,11 @@ def import_coco(path: Path, target: ImportTarget, classes: ClassMap,
             continue
         frame = _frame_of(image, where)
         target.check_frame(frame, where)
+        size = (image.get("width", target.width), image.get("height", target.height))
+        if size != (target.width, target.height):
+            raise FormatError(f"image is {size[0]}x{size[1]} but the video {target.name} is "
+                              f"{target.width}x{target.height}; these annotations are for another "
+                              "video", where)
         if frame in taken:
             raise FormatError(f"two images are frame {frame}", where)
         frames[image_id] = frame
