@@ -17,7 +17,9 @@ TEXT = QColor("#dfe1e5")
 MUTED = QColor("#8c8f96")
 ACCENT = QColor("#4c8dff")
 VERIFIED = QColor("#3fb950")
-UNCERTAIN = QColor("#f0883e")
+UNCERTAIN = QColor("#ff5a36")
+CALM = QColor("#3a5a80")   # low uncertainty on the timeline
+AMBER = QColor("#e8b339")
 
 # Twenty well separated hues (Glasbey-like), indexed by track id.
 TRACK_COLOURS = [QColor(c) for c in (
@@ -28,6 +30,19 @@ TRACK_COLOURS = [QColor(c) for c in (
 
 def track_colour(track_id: int) -> QColor:
     return TRACK_COLOURS[track_id % len(TRACK_COLOURS)]
+
+
+def blend(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
+                  round(a.blue() + (b.blue() - a.blue()) * t))
+
+
+def heat(v: float) -> QColor:
+    """Calm blue-grey through amber to red-orange (no muddy brown in between)."""
+    v = min(max(v, 0.0), 1.0)
+    if v < 0.5:
+        return blend(CALM, AMBER, v * 2)
+    return blend(AMBER, UNCERTAIN, (v - 0.5) * 2)
 
 
 STYLESHEET = f"""

@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (QDockWidget, QInputDialog, QLabel, QMainWindow, QVB
 from .canvas import FrameCanvas
 from .classes_panel import ClassesPanel
 from .controller import Controller
+from .export_dialog import ExportDialog
 from .help_overlay import HelpOverlay
 from .queue_panel import QueuePanel
 from .refresh import Refresher, Snapshot
@@ -130,7 +131,8 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         for name in ("play_pause", "next_in_queue", "fit_view", "zoom_in", "zoom_out", "help"):
             view_menu.addAction(self.actions_by_name[name])
-        self.jobs_menu = bar.addMenu("&Jobs")
+        jobs_menu = bar.addMenu("&Jobs")
+        jobs_menu.addAction("Export (COCO, MOT, YOLO)…", self.show_export)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions_by_name["help"])
 
@@ -189,7 +191,8 @@ class MainWindow(QMainWindow):
 
     def _show_boxes(self, *_: object) -> None:
         self.canvas.badge = "✓ VERIFIED" if self.c.frame_verified() else ""
-        self.canvas.set_boxes(self.c.boxes(), self.c.class_names(), self.c.selected_track)
+        self.canvas.set_boxes(self.c.boxes(), self.c.class_names(), self.c.selected_track,
+                              self.c.ignore_regions())
 
     def _show_classes(self) -> None:
         self.classes_panel.set_classes(self.c.class_names(), self.c.current_class)
@@ -209,7 +212,7 @@ class MainWindow(QMainWindow):
 
     # -- commands that need the window (dialogs, the queue) ----------------------------------
     def next_in_queue(self) -> None:
-        verified = set(self.c.project.verified_frames())
+        verified = self.c.verified_frames()
         for pick in self.picks:
             if pick.frame != self.c.frame and pick.frame not in verified:
                 self.c.seek(pick.frame)
@@ -221,7 +224,7 @@ class MainWindow(QMainWindow):
         self.next_in_queue()
 
     def _go_to_track(self, track_id: int, first: int, last: int) -> None:
-        if not first <= self.c.frame <= last or not self.c.project.boxes(frame=self.c.frame, track_id=track_id):
+        if not self.c.has_box(track_id):
             self.c.seek(first if abs(self.c.frame - first) <= abs(self.c.frame - last) else last)
         self.c.select(track_id)
 
@@ -248,6 +251,13 @@ class MainWindow(QMainWindow):
                                        1, 1, 1 << 30)
         if ok:
             self.c.merge_into(keep)
+
+    def show_export(self) -> ExportDialog:
+        """The export dialog, window-modal but not blocking (the event loop keeps running)."""
+        dialog = ExportDialog(self.c.project.path, self)
+        dialog.finished.connect(lambda _result: self.show_message(dialog.status.text()))
+        dialog.open()
+        return dialog
 
     def closeEvent(self, event) -> None:
         if self.c.playing:
