@@ -54,6 +54,9 @@ def test_an_evaluation_script_annotates_the_sample_through_the_loop_api(tmp_path
             if not picks:
                 break
             for pick in picks:
+                # earlier corrections may still be re-propagating into this frame: look at it
+                # once they have settled, as the app redraws a frame before a person judges it
+                assert session.wait_idle(timeout=None)
                 frame, objs = pick.frame, truth.get(pick.frame, [])
                 boxes = session.boxes(frame)
                 matched = pairs(boxes, objs, 0.1)
