@@ -43,21 +43,24 @@ def test_unwritable_folder_asks_for_another_place(tmp_path, monkeypatch):
 
 
 def test_summaries_count_sources_tracks_and_human_time(tmp_path):
-    project, video = open_or_create_project(shutil.copy(SAMPLE, tmp_path / "c.mp4"), classes=("person",))
+    project, video = open_or_create_project(shutil.copy(SAMPLE, tmp_path / "c.mp4"), classes=("person", "car"))
     with project.action("prelabel", "machine"):
         t = project.new_track()
         for f in range(5):
-            project.put_box(Box(f, t, 0, 10 + f, 10, 20, 40, confidence=0.6, source=Source.DETECTOR))
+            project.put_box(Box(f, t, 0 if f else 1, 10 + f, 10, 20, 40, confidence=0.6,
+                                source=Source.DETECTOR))
+        project.put_box(Box(6, t, 1, 0, 0, 0, 0, source=Source.HUMAN, verified=True, outside=True))
     editor = Editor(project)
-    editor.add_box(2, (100, 100, 30, 60), 0)   # draw: 7 s
+    editor.add_box(2, (100, 100, 30, 60), 0)   # draw 7 s, and a look at it 1 s
     editor.accept_frame(2)                     # two boxes looked at: 2 s
     stats, tracks = summarize(project)
     assert stats.frames == 80 and stats.verified_frames == 1 and stats.tracks == 2
     assert stats.boxes_by_source == {"detector": 5, "human": 1}
     assert stats.verified_boxes == 2
-    assert stats.human_actions == 2 and stats.human_seconds == pytest.approx(9.0)
+    assert stats.human_actions == 2 and stats.human_seconds == pytest.approx(10.0)
     first = tracks[0]
-    assert (first.track_id, first.first, first.last, first.boxes) == (t, 0, 4, 5)
+    # outside boxes are no visible boxes; the class is the track's most frequent one
+    assert (first.track_id, first.class_id, first.first, first.last, first.boxes) == (t, 0, 0, 4, 5)
     assert first.verified_share == pytest.approx(0.2)
     project.close(), video.close()
 

@@ -225,3 +225,18 @@ def test_reopening_continues_the_same_project(qtbot, video, tmp_path, monkeypatc
         assert len(w.c.project.boxes()) == 1
     finally:
         w.close()
+
+
+def test_ignore_regions_are_shown_but_not_editable(qtbot, window):
+    from vidlabel.boxes import IgnoreRegion
+
+    project = window.c.project
+    with project.action("import", "machine"):
+        project.add_ignore_region(IgnoreRegion(3, 0, 200, 150, 80, 60))
+    key(qtbot, window, Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier)
+    assert window.canvas._ignore_items == []
+    for _ in range(2):
+        key(qtbot, window, Qt.Key.Key_Right)
+    assert len(window.canvas._ignore_items) == 1
+    drag(qtbot, window, (210, 160), (260, 190))  # drawing over it makes a box; the region stays
+    assert len(project.boxes(frame=3)) == 1 and len(project.ignore_regions(frame=3)) == 1

@@ -1,8 +1,8 @@
 """Summaries of a project for people: per-track spans and the project's review progress.
 
-Qt-free so that the app's docks, `vidlabel info` and scripts read the same figures. The app calls
-these on a read-only connection in a worker thread, because on a 100,000-box project one pass over
-the boxes takes long enough to be felt if it ran between two frame steps.
+Qt-free so that the app's docks and scripts read the same figures. Everything comes from
+aggregate queries of the store, never a pass over the boxes in Python, and the app still calls it
+on a read-only connection in a worker thread so that no refresh ever sits between two frame steps.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .boxes import Box
+from .simulation.annotator import EXTREME_CLICKING, TimeModel
 from .store import HUMAN, Project
 
-# Seconds a person spends per human action kind, after the simulated annotator's time model
-# (issue 11): drawing by extreme clicking 7 s (Papadopoulos et al. 2017), a fix 4 s, deleting or
-# ending a track 1 s, and 1 s for every box looked at when checking or accepting a frame.
-SECONDS_PER_ACTION = {"draw": 7.0, "fix": 4.0, "delete": 1.0, "end": 1.0, "check": 1.0,
-                      "occluded": 1.0, "class": 1.0, "retrack": 2.0, "merge": 2.0, "split": 2.0,
-                      "interpolate": 1.0}
-SECONDS_PER_BOX_LOOKED_AT = 1.0
+# How a logged human action counts in the simulated annotator's time model, so that the app's
+# estimate and `vidlabel simulate` price work alike: drawing is a draw plus a look at the new
+# object, checking a box is a look, accepting a frame is a look at each of its boxes, and edits of
+# an existing track (class, identity, occlusion, interpolation) cost what a fix costs.
+ACTION_AS_TIME_MODEL = {"draw": ("draw", "look"), "fix": ("fix",), "delete": ("delete",),
+                        "end": ("end",), "check": ("look",),
+                        "add class": (), "rename class": (), "merge class": ()}
 
 
 @dataclass(frozen=True)
@@ -54,54 +54,38 @@ class ProjectStats:
 
 
 def summarize(project: Project) -> tuple[ProjectStats, list[TrackSummary]]:
-    """Statistics and the track list from one pass over the boxes (the costly part)."""
-    boxes = project.boxes(include_outside=False)
-    return project_stats(project, boxes), track_summaries(boxes)
+    """Statistics and the track list, from aggregate queries (no pass over the boxes in Python)."""
+    tracks = track_summaries(project)
+    return project_stats(project, len(tracks)), tracks
 
 
-def track_summaries(boxes: list[Box]) -> list[TrackSummary]:
-    """Every track with at least one visible box among `boxes`, in track-id order."""
-    rows: dict[int, list] = {}
-    classes: dict[int, Counter] = {}
-    for b in boxes:
-        if b.outside:
-            continue
-        row = rows.get(b.track_id)
-        if row is None:
-            rows[b.track_id] = [b.frame, b.frame, 1, int(b.verified)]
-            classes[b.track_id] = Counter([b.class_id])
-            continue
-        row[0], row[1] = min(row[0], b.frame), max(row[1], b.frame)
-        row[2] += 1
-        row[3] += int(b.verified)
-        classes[b.track_id][b.class_id] += 1
-    return [TrackSummary(tid, classes[tid].most_common(1)[0][0], *row) for tid, row in sorted(rows.items())]
+def track_summaries(project: Project) -> list[TrackSummary]:
+    """Every track with at least one visible box, in track-id order."""
+    return [TrackSummary(*row) for row in project.track_spans()]
 
 
-def human_seconds(project: Project) -> float:
+def human_seconds(project: Project, model: TimeModel = EXTREME_CLICKING) -> float:
     """Estimated human time spent on the project, from its log of human actions still in effect."""
-    total = 0.0
+    counts: Counter = Counter()
     for action in project.actions(actor=HUMAN):
         if action.kind == "accept":
-            total += SECONDS_PER_BOX_LOOKED_AT * max(1, int(action.detail.get("boxes", 0)))
+            counts["look"] += int(action.detail.get("boxes", 0))
         else:
-            total += SECONDS_PER_ACTION.get(action.kind, 1.0)
-    return total
+            counts.update(ACTION_AS_TIME_MODEL.get(action.kind, ("fix",)))
+    return model.seconds(counts)
 
 
-def project_stats(project: Project, boxes: list[Box] | None = None) -> ProjectStats:
-    """The review progress a person wants in one glance (`boxes`: the project's, if already read)."""
+def project_stats(project: Project, tracks: int | None = None) -> ProjectStats:
+    """The review progress a person wants in one glance (`tracks`: visible tracks, if counted)."""
     ref = project.video
+    counts = project.box_counts()
     by_source: Counter = Counter()
-    verified = 0
-    for b in project.boxes(include_outside=False) if boxes is None else boxes:
-        if b.outside:
-            continue
-        by_source[b.source.value] += 1
-        verified += b.verified
+    for (source, _), n in counts.items():
+        by_source[source] += n
     return ProjectStats(frames=ref.frame_count if ref else 0,
                         verified_frames=len(project.verified_frames()),
-                        tracks=len({t.id for t in project.tracks()}),
-                        boxes_by_source=dict(by_source), verified_boxes=verified,
+                        tracks=len(project.track_spans()) if tracks is None else tracks,
+                        boxes_by_source=dict(by_source),
+                        verified_boxes=sum(n for (_, verified), n in counts.items() if verified),
                         human_actions=len(project.actions(actor=HUMAN)),
                         human_seconds=human_seconds(project))

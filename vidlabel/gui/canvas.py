@@ -21,7 +21,7 @@ from PyQt6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter,
 from PyQt6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem,
                              QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem, QWidget)
 
-from ..boxes import Box, Source
+from ..boxes import Box, IgnoreRegion, Source
 from . import theme
 
 XYWH = tuple[float, float, float, float]
@@ -42,16 +42,16 @@ def box_label(box: Box, class_names: list[str]) -> str:
     name = class_names[box.class_id] if 0 <= box.class_id < len(class_names) else f"class {box.class_id}"
     text = f"{name} {box.track_id}"
     if not box.verified:
-        text += f"  {box.confidence:.0%}" if box.source == Source.DETECTOR else f"  {box.source.value}"
+        text += f" · {box.confidence:.0%}" if box.source == Source.DETECTOR else f" · {box.source.value}"
     if box.occluded:
-        text += "  occluded"
+        text += " · occluded"
     return text
 
 
 class _Tag(QGraphicsItem):
     """The label above a box, drawn at a fixed screen size (it ignores the view's zoom)."""
 
-    FONT = QFont("DejaVu Sans", 9, QFont.Weight.DemiBold)
+    FONT = QFont("DejaVu Sans", 8, QFont.Weight.DemiBold)
 
     def __init__(self, text: str, colour: QColor, solid: bool, parent: QGraphicsItem) -> None:
         super().__init__(parent)
@@ -59,8 +59,8 @@ class _Tag(QGraphicsItem):
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.text, self.colour, self.solid = text, colour, solid
         metrics = QFontMetricsF(self.FONT)
-        self._rect = QRectF(0, -metrics.height() - 4, metrics.horizontalAdvance(text) + 10,
-                            metrics.height() + 4)
+        self._rect = QRectF(-1, -metrics.height() - 3, metrics.horizontalAdvance(text) + 8,
+                            metrics.height() + 3)
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -72,10 +72,10 @@ class _Tag(QGraphicsItem):
             fill.setAlpha(170)  # machine boxes look less certain, here too
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
-        painter.drawRoundedRect(self._rect, 3, 3)
+        painter.drawRoundedRect(self._rect, 2, 2)
         painter.setPen(QColor("#111214"))
         painter.setFont(self.FONT)
-        painter.drawText(self._rect.adjusted(5, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, self.text)
+        painter.drawText(self._rect.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, self.text)
 
 
 class BoxItem(QGraphicsItem):
@@ -224,6 +224,7 @@ class FrameCanvas(QGraphicsView):
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._pixmap)
         self.items_by_track: dict[int, BoxItem] = {}
+        self._ignore_items: list[QGraphicsRectItem] = []
         self._fit = True           # follow the window size until the person zooms
         self._pan_from: QPointF | None = None
         self._rubber: QGraphicsRectItem | None = None
@@ -238,10 +239,22 @@ class FrameCanvas(QGraphicsView):
         if first or self._fit:
             self.fit()
 
-    def set_boxes(self, boxes: list[Box], class_names: list[str], selected_track: int | None) -> None:
-        for item in self.items_by_track.values():
+    def set_boxes(self, boxes: list[Box], class_names: list[str], selected_track: int | None,
+                  ignore: list[IgnoreRegion] = ()) -> None:
+        for item in [*self.items_by_track.values(), *self._ignore_items]:
             self.scene().removeItem(item)
         self.items_by_track = {}
+        self._ignore_items = []
+        pen = QPen(QColor(200, 200, 200, 150), 1, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        for r in ignore:  # areas ground truth says to ignore: shown, never editable
+            item = QGraphicsRectItem(QRectF(r.x, r.y, r.w, r.h))
+            item.setPen(pen)
+            item.setBrush(QBrush(QColor(200, 200, 200, 70), Qt.BrushStyle.BDiagPattern))
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            item.setToolTip("ignore region")
+            self.scene().addItem(item)
+            self._ignore_items.append(item)
         for b in boxes:
             item = BoxItem(b, box_label(b, class_names), b.track_id == selected_track,
                            self._box_pressed, self._box_edited)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from ..boxes import Box
+from ..boxes import Box, IgnoreRegion
 from ..corrections import Edit, Editor
 from ..errors import VidlabelError
 from ..store import HUMAN, Project
@@ -63,6 +63,16 @@ class Controller(QObject):
         """The boxes to draw on the current frame (an index lookup: cheap at any project size)."""
         return self.project.boxes(frame=self.frame, include_outside=False)
 
+    def ignore_regions(self) -> list[IgnoreRegion]:
+        return self.project.ignore_regions(frame=self.frame)
+
+    def has_box(self, track_id: int) -> bool:
+        """Whether the track is visible on the current frame."""
+        return bool(self.project.boxes(frame=self.frame, track_id=track_id, include_outside=False))
+
+    def verified_frames(self) -> set[int]:
+        return set(self.project.verified_frames())
+
     def selected_box(self) -> Box | None:
         if self.selected_track is None:
             return None
@@ -73,7 +83,7 @@ class Controller(QObject):
         return self.project.class_names()
 
     def frame_verified(self) -> bool:
-        return self.frame in set(self.project.verified_frames())
+        return self.frame in self.verified_frames()
 
     def queue(self, snapshot: Snapshot, k: int) -> list[Pick]:
         """The next `k` frames to review: unverified frames by stored uncertainty, highest first."""

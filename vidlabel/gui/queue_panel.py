@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 
 class QueuePanel(QWidget):
@@ -18,8 +18,9 @@ class QueuePanel(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        for col, width in enumerate((28, 52, 48)):
-            self.tree.setColumnWidth(col, width)
+        header = self.tree.header()
+        for col in (0, 1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemClicked.connect(lambda item, _col: self.frameChosen.emit(item.data(1, Qt.ItemDataRole.UserRole)))
         self.empty = QLabel("Nothing to review yet: pre-label the video (Jobs menu) to get a ranked queue.")
         self.empty.setWordWrap(True)

@@ -17,7 +17,9 @@ TEXT = QColor("#dfe1e5")
 MUTED = QColor("#8c8f96")
 ACCENT = QColor("#4c8dff")
 VERIFIED = QColor("#3fb950")
-UNCERTAIN = QColor("#f0883e")
+UNCERTAIN = QColor("#ff5a36")
+CALM = QColor("#3a5a80")   # low uncertainty on the timeline
+AMBER = QColor("#e8b339")
 
 # Twenty well separated hues (Glasbey-like), indexed by track id.
 TRACK_COLOURS = [QColor(c) for c in (

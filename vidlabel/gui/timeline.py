@@ -3,14 +3,15 @@
 One glance says where the machine is unsure (the orange sparkline), what a person has already
 checked (green ticks) and what the queue will show next (blue marks). Clicking or dragging seeks.
 Scores are binned to one value per pixel column with numpy (the maximum, so a single bad frame
-stays visible), which keeps painting cheap for 30,000-frame videos.
+stays visible) and everything but the cursor is painted once into a cached pixmap, so a step
+repaints only the cursor, however long the video.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PyQt6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QPolygonF
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from . import theme
@@ -31,12 +32,36 @@ def column_max(values: np.ndarray, columns: int) -> np.ndarray:
     return np.maximum.reduceat(values, starts)
 
 
+def blend(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
+                  round(a.blue() + (b.blue() - a.blue()) * t))
+
+
+def heat(v: float) -> QColor:
+    """Calm blue-grey through amber to red-orange (no muddy brown in between)."""
+    v = min(max(v, 0.0), 1.0)
+    if v < 0.5:
+        return blend(theme.CALM, theme.AMBER, v * 2)
+    return blend(theme.AMBER, theme.UNCERTAIN, (v - 0.5) * 2)
+
+
+def nice_step(n: int, most: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... frames that gives at most `most` labels for `n` frames."""
+    step = 1
+    while n / step > most:
+        for factor in (2, 2.5, 2):
+            step = int(step * factor)
+            if n / step <= most:
+                break
+    return step
+
+
 class Timeline(QWidget):
     seekRequested = pyqtSignal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(74)
+        self.setMinimumHeight(84)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.frame_count = 1
@@ -44,12 +69,21 @@ class Timeline(QWidget):
         self.scores = np.zeros(1)
         self.verified = np.zeros(1, bool)
         self.picks: list[int] = []
+        self._cache: QPixmap | None = None  # everything but the cursor
+
+    def _changed(self) -> None:
+        self._cache = None
+        self.update()
+
+    def resizeEvent(self, event) -> None:
+        self._cache = None
+        super().resizeEvent(event)
 
     def set_frame_count(self, n: int) -> None:
         self.frame_count = max(1, n)
         self.scores = np.zeros(self.frame_count)
         self.verified = np.zeros(self.frame_count, bool)
-        self.update()
+        self._changed()
 
     def set_scores(self, scores: dict[int, float]) -> None:
         arr = np.zeros(self.frame_count)
@@ -60,17 +94,17 @@ class Timeline(QWidget):
             arr[idx[ok]] = val[ok]
         top = arr.max() if arr.size else 0.0
         self.scores = arr / top if top > 0 else arr
-        self.update()
+        self._changed()
 
     def set_verified(self, frames: list[int]) -> None:
         self.verified = np.zeros(self.frame_count, bool)
         idx = np.asarray([f for f in frames if 0 <= f < self.frame_count], int)
         self.verified[idx] = True
-        self.update()
+        self._changed()
 
     def set_picks(self, frames: list[int]) -> None:
         self.picks = list(frames)
-        self.update()
+        self._changed()
 
     def set_current(self, frame: int) -> None:
         self.current = frame
@@ -78,7 +112,7 @@ class Timeline(QWidget):
 
     # -- geometry -----------------------------------------------------------------------------
     def _track(self) -> QRectF:
-        return QRectF(MARGIN, 18, self.width() - 2 * MARGIN, self.height() - 18 - 6)
+        return QRectF(MARGIN, 18, self.width() - 2 * MARGIN, self.height() - 18 - 16)
 
     def x_of(self, frame: float) -> float:
         t = self._track()
@@ -90,7 +124,18 @@ class Timeline(QWidget):
 
     # -- painting -----------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
+        ratio = self.devicePixelRatioF()
+        if self._cache is None or self._cache.deviceIndependentSize().toSize() != self.size():
+            self._cache = QPixmap(self.size() * ratio)
+            self._cache.setDevicePixelRatio(ratio)
+            self._paint_background(self._cache)
         p = QPainter(self)
+        p.drawPixmap(0, 0, self._cache)
+        self._paint_cursor(p)
+        p.end()
+
+    def _paint_background(self, pixmap: QPixmap) -> None:
+        p = QPainter(pixmap)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), theme.PANEL)
         t = self._track()
@@ -99,16 +144,16 @@ class Timeline(QWidget):
         columns = max(1, int(t.width()))
         col = column_max(self.scores, columns)
         if col.any():
-            path = QPainterPath(QPointF(spark.left(), spark.bottom()))
-            for i, v in enumerate(col):
-                path.lineTo(spark.left() + i * spark.width() / columns, spark.bottom() - v * spark.height())
-            path.lineTo(spark.right(), spark.bottom())
-            path.closeSubpath()
-            fill = QColor(theme.UNCERTAIN)
-            fill.setAlpha(90)
-            p.setPen(QPen(theme.UNCERTAIN, 1.2))
-            p.setBrush(fill)
-            p.drawPath(path)
+            # one bar per pixel column, its height and colour both the uncertainty: calm frames
+            # stay dim, the frames that need a person stand out in orange-red
+            bar_w = spark.width() / columns
+            for i in np.flatnonzero(col > 0):
+                v = float(col[i])
+                colour = heat(v)
+                x = spark.left() + i * bar_w
+                p.fillRect(QRectF(x, spark.bottom() - v * spark.height(), max(bar_w, 1.0),
+                                  v * spark.height()), colour)
+        self._paint_legend(p, t.right())
         # verified frames: a strip of green under the sparkline
         ticks = QRectF(t.left(), spark.bottom() + 2, t.width(), TICKS_H)
         p.fillRect(ticks, QColor("#232428"))
@@ -118,6 +163,14 @@ class Timeline(QWidget):
             for i in np.flatnonzero(vcol):
                 x = ticks.left() + (i + 0.5) * ticks.width() / columns
                 p.drawLine(QPointF(x, ticks.top()), QPointF(x, ticks.bottom()))
+        # frame numbers under the strips, at a round step that leaves room for the labels
+        p.setFont(QFont("DejaVu Sans", 7))
+        p.setPen(theme.MUTED)
+        step = nice_step(self.frame_count, max(1, int(t.width() // 70)))
+        for f in range(0, self.frame_count, step):
+            x = self.x_of(f)
+            p.drawLine(QPointF(x, ticks.bottom() + 1), QPointF(x, ticks.bottom() + 4))
+            p.drawText(QRectF(x - 30, ticks.bottom() + 3, 60, 12), Qt.AlignmentFlag.AlignCenter, str(f))
         # queue picks: small triangles above the sparkline
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(theme.ACCENT)
@@ -125,10 +178,31 @@ class Timeline(QWidget):
             x = self.x_of(f)
             p.drawPolygon(QPolygonF([QPointF(x - 4, t.top()), QPointF(x + 4, t.top()),
                                      QPointF(x, t.top() + PICKS_H - 1)]))
-        # the cursor and its frame number
+        p.end()
+
+    @staticmethod
+    def _paint_legend(p: QPainter, right: float) -> None:
+        """A key at the top right: what each colour on the strips means."""
+        font = QFont("DejaVu Sans", 7)
+        p.setFont(font)
+        x = right
+        for colour, text in reversed(((theme.UNCERTAIN, "uncertainty"), (theme.VERIFIED, "verified"),
+                                      (theme.ACCENT, "next in queue"))):
+            w = p.fontMetrics().horizontalAdvance(text)
+            x -= w
+            p.setPen(theme.MUTED)
+            p.drawText(QRectF(x, 2, w, 14), Qt.AlignmentFlag.AlignVCenter, text)
+            x -= 12
+            p.fillRect(QRectF(x, 6, 8, 7), colour)
+            x -= 14
+
+    def _paint_cursor(self, p: QPainter) -> None:
+        """The current frame: a line across the strips and its number on a tag above."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        t = self._track()
         x = self.x_of(self.current)
         p.setPen(QPen(QColor("#ffffff"), 2))
-        p.drawLine(QPointF(x, t.top()), QPointF(x, ticks.bottom()))
+        p.drawLine(QPointF(x, t.top()), QPointF(x, t.bottom()))
         p.setFont(QFont("DejaVu Sans", 8, QFont.Weight.DemiBold))
         label = f"{self.current}"
         w = p.fontMetrics().horizontalAdvance(label) + 10
@@ -138,7 +212,6 @@ class Timeline(QWidget):
         p.drawRoundedRect(QRectF(lx, 2, w, 14), 4, 4)
         p.setPen(QColor("#111214"))
         p.drawText(QRectF(lx, 2, w, 14), Qt.AlignmentFlag.AlignCenter, label)
-        p.end()
 
     # -- mouse --------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:

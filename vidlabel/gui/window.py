@@ -189,7 +189,8 @@ class MainWindow(QMainWindow):
 
     def _show_boxes(self, *_: object) -> None:
         self.canvas.badge = "✓ VERIFIED" if self.c.frame_verified() else ""
-        self.canvas.set_boxes(self.c.boxes(), self.c.class_names(), self.c.selected_track)
+        self.canvas.set_boxes(self.c.boxes(), self.c.class_names(), self.c.selected_track,
+                              self.c.ignore_regions())
 
     def _show_classes(self) -> None:
         self.classes_panel.set_classes(self.c.class_names(), self.c.current_class)
@@ -209,7 +210,7 @@ class MainWindow(QMainWindow):
 
     # -- commands that need the window (dialogs, the queue) ----------------------------------
     def next_in_queue(self) -> None:
-        verified = set(self.c.project.verified_frames())
+        verified = self.c.verified_frames()
         for pick in self.picks:
             if pick.frame != self.c.frame and pick.frame not in verified:
                 self.c.seek(pick.frame)
@@ -221,7 +222,7 @@ class MainWindow(QMainWindow):
         self.next_in_queue()
 
     def _go_to_track(self, track_id: int, first: int, last: int) -> None:
-        if not first <= self.c.frame <= last or not self.c.project.boxes(frame=self.c.frame, track_id=track_id):
+        if not self.c.has_box(track_id):
             self.c.seek(first if abs(self.c.frame - first) <= abs(self.c.frame - last) else last)
         self.c.select(track_id)
 
