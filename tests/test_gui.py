@@ -240,3 +240,28 @@ def test_ignore_regions_are_shown_but_not_editable(qtbot, window):
     assert len(window.canvas._ignore_items) == 1
     drag(qtbot, window, (210, 160), (260, 190))  # drawing over it makes a box; the region stays
     assert len(project.boxes(frame=3)) == 1 and len(project.ignore_regions(frame=3)) == 1
+
+
+def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
+    import json
+
+    drag(qtbot, window, (100, 100), (150, 200))
+    key(qtbot, window, Qt.Key.Key_Return)
+    dialog = window.show_export()
+    assert dialog.output.text().endswith("sample.mp4_coco.json")
+    out = tmp_path / "out" / "dataset.json"
+    dialog.output.setText(str(out))
+    dialog.verified_only.setChecked(True)
+    with qtbot.waitSignal(dialog.finished, timeout=20000):
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    data = json.loads(out.read_text())
+    (ann,) = data["annotations"]
+    assert ann["track_id"] == window.c.selected_track and ann["bbox"][0] == pytest.approx(100, abs=2)
+    assert "exported to" in window.message_label.text()
+    dialog = window.show_export()
+    dialog.format.setCurrentIndex(2)  # YOLO into a folder that is a file: refused, dialog stays
+    dialog.output.setText(str(out))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.export_button.isEnabled, timeout=20000)  # enabled again: it failed
+    assert dialog.isVisible() and str(out) in dialog.status.text()
+    dialog.reject()

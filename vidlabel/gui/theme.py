@@ -32,6 +32,19 @@ def track_colour(track_id: int) -> QColor:
     return TRACK_COLOURS[track_id % len(TRACK_COLOURS)]
 
 
+def blend(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
+                  round(a.blue() + (b.blue() - a.blue()) * t))
+
+
+def heat(v: float) -> QColor:
+    """Calm blue-grey through amber to red-orange (no muddy brown in between)."""
+    v = min(max(v, 0.0), 1.0)
+    if v < 0.5:
+        return blend(CALM, AMBER, v * 2)
+    return blend(AMBER, UNCERTAIN, (v - 0.5) * 2)
+
+
 STYLESHEET = f"""
 QMainWindow, QDialog {{ background: {BACKGROUND.name()}; }}
 QWidget {{ color: {TEXT.name()}; font-size: 10pt; }}

@@ -32,19 +32,6 @@ def column_max(values: np.ndarray, columns: int) -> np.ndarray:
     return np.maximum.reduceat(values, starts)
 
 
-def blend(a: QColor, b: QColor, t: float) -> QColor:
-    return QColor(round(a.red() + (b.red() - a.red()) * t), round(a.green() + (b.green() - a.green()) * t),
-                  round(a.blue() + (b.blue() - a.blue()) * t))
-
-
-def heat(v: float) -> QColor:
-    """Calm blue-grey through amber to red-orange (no muddy brown in between)."""
-    v = min(max(v, 0.0), 1.0)
-    if v < 0.5:
-        return blend(theme.CALM, theme.AMBER, v * 2)
-    return blend(theme.AMBER, theme.UNCERTAIN, (v - 0.5) * 2)
-
-
 def nice_step(n: int, most: int) -> int:
     """The smallest of 1, 2, 5, 10, 20, 50, ... frames that gives at most `most` labels for `n` frames."""
     step = 1
@@ -149,7 +136,7 @@ class Timeline(QWidget):
             bar_w = spark.width() / columns
             for i in np.flatnonzero(col > 0):
                 v = float(col[i])
-                colour = heat(v)
+                colour = theme.heat(v)
                 x = spark.left() + i * bar_w
                 p.fillRect(QRectF(x, spark.bottom() - v * spark.height(), max(bar_w, 1.0),
                                   v * spark.height()), colour)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtGui import QBrush, QColor, QIcon, QPixmap
+from PyQt6.QtGui import QColor, QIcon, QPixmap
 from PyQt6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from ..stats import TrackSummary
 from . import theme
+from .bars import VALUE_ROLE, BarDelegate
 
 
 def _swatch(colour: QColor) -> QIcon:
@@ -31,6 +32,7 @@ class TracksPanel(QWidget):
         header = self.tree.header()
         for col in range(4):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setItemDelegateForColumn(4, BarDelegate(lambda v: theme.VERIFIED, self.tree))
         self.tree.itemClicked.connect(self._clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -45,8 +47,7 @@ class TracksPanel(QWidget):
                           f"{t.verified_share:.0%}"])
             item.setIcon(0, _swatch(theme.track_colour(t.track_id)))
             item.setData(0, Qt.ItemDataRole.UserRole, (t.track_id, t.first, t.last))
-            if t.verified_share >= 1.0:
-                item.setForeground(4, QBrush(theme.VERIFIED))
+            item.setData(4, VALUE_ROLE, t.verified_share)
             self.tree.addTopLevelItem(item)
             if t.track_id == selected:
                 item.setSelected(True)

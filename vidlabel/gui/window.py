@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (QDockWidget, QInputDialog, QLabel, QMainWindow, QVB
 from .canvas import FrameCanvas
 from .classes_panel import ClassesPanel
 from .controller import Controller
+from .export_dialog import ExportDialog
 from .help_overlay import HelpOverlay
 from .queue_panel import QueuePanel
 from .refresh import Refresher, Snapshot
@@ -130,7 +131,8 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         for name in ("play_pause", "next_in_queue", "fit_view", "zoom_in", "zoom_out", "help"):
             view_menu.addAction(self.actions_by_name[name])
-        self.jobs_menu = bar.addMenu("&Jobs")
+        jobs_menu = bar.addMenu("&Jobs")
+        jobs_menu.addAction("Export (COCO, MOT, YOLO)…", self.show_export)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions_by_name["help"])
 
@@ -249,6 +251,13 @@ class MainWindow(QMainWindow):
                                        1, 1, 1 << 30)
         if ok:
             self.c.merge_into(keep)
+
+    def show_export(self) -> ExportDialog:
+        """The export dialog, window-modal but not blocking (the event loop keeps running)."""
+        dialog = ExportDialog(self.c.project.path, self)
+        dialog.finished.connect(lambda _result: self.show_message(dialog.status.text()))
+        dialog.open()
+        return dialog
 
     def closeEvent(self, event) -> None:
         if self.c.playing:
