@@ -87,12 +87,12 @@ def test_shown_frames_refuses_unshown_frames():
 
 # -- the annotator -----------------------------------------------------------------------------
 def constructed_frame():
-    """Objects 1 (boxed well), 2 (boxed badly), 3 (missed), 4 (left the scene: its track lingers),
-    an ignore region with a box on it, and one false box."""
+    """Objects 1 (boxed well, and a second time by track 13), 2 (boxed badly), 3 (missed), 4 (left
+    the scene: its track 15 lingers), an ignore region with a box on it."""
     gt = gt_of([(0, 4, 300, 10, 20, 40),
                 (1, 1, 0, 0, 20, 40), (1, 2, 100, 0, 20, 40), (1, 3, 200, 0, 20, 40)],
                ignore={1: [(400.0, 0.0, 20.0, 40.0)]})
-    shown = [box(1, 11, 1, 0), box(1, 12, 110, 5), box(1, 13, 600, 300),
+    shown = [box(1, 11, 1, 0), box(1, 12, 110, 5), box(1, 13, 5, 10),
              box(1, 14, 401, 0), box(1, 15, 300, 10)]
     view = ShownFrames(gt)
     view.show(0)
@@ -228,7 +228,7 @@ def test_detector_only_reviews_pre_labels_in_frame_order():
     pre = [box(f, 5, 10, 0, source=Source.DETECTOR) for f in range(3)] + [box(1, 6, 300, 0)]
     run = B.detector_only(gt, SimulatedAnnotator, pre)
     assert dict(run.annotator.actions) == {"look": 4, "check": 3, "fix": 0, "draw": 0,
-                                           "delete": 1, "end": 0}
+                                           "delete": 0, "end": 1}
     assert run.curve.points[0].quality == pytest.approx(2 * 1 * 0.75 / 1.75)
     assert run.curve.final.quality == 1.0
 
@@ -274,3 +274,16 @@ def test_summary_normalises_per_batch_averages_seeds_and_recommends_the_largest_
     assert doc["by_batch"]["random"]["5"]["seconds_to_99"] is None   # seed 1 never got there
     assert "| hybrid | 10 |" in markdown_table(doc)
     assert recommendation_line(doc).startswith("recommended: strategy hybrid with batch size 10")
+
+
+def test_a_box_on_nothing_ends_its_track_and_the_machines_continuation():
+    gt = gt_of([(f, 1, 0, 0, 20, 40) for f in range(4)])
+    pre = [box(f, 1, 0, 0) for f in range(4)] + [box(f, 2, 300, 0) for f in range(4)]
+    view = ShownFrames(gt)
+    view.show(1)
+    annotator = SimulatedAnnotator(view)
+    boxes = B.BoxSet(pre)
+    for d in annotator.review_frame(1, boxes.frame(1)):
+        boxes.apply(d, annotator)
+    assert annotator.actions["end"] == 1 and annotator.actions["delete"] == 0
+    assert [b.frame for b in boxes.all() if b.track_id == 2] == [0]   # later machine boxes gone

@@ -2,8 +2,9 @@
 
 On every frame the tool shows it, the annotator does what a careful person does: it looks at each
 box shown, accepts the right ones (`check`), moves the ones whose IoU with their true box is below
-0.5 (`fix`), deletes false boxes (`delete`), ends a track whose object has left (`end`), draws the
-objects nobody boxed (`draw`) and accepts the frame. On a single-box pick it looks at that one box
+0.5 (`fix`), deletes duplicate boxes (`delete`), ends the track of a box that stands on nothing
+(`end`: the object has left, or the track never was one; the machine's continuation of it goes
+too), draws the objects nobody boxed (`draw`) and accepts the frame. On a single-box pick it looks at that one box
 only and draws nothing, because it did not look at the rest of the frame.
 
 Decisions are plain values (`Decision`) computed from the boxes shown and the ground truth of the
@@ -185,9 +186,12 @@ class SimulatedAnnotator:
                 continue
             if len(ign) and iou_matrix([b.xywh], ign).max() >= PASS_IOU:
                 continue   # a box on an ignore region is neither right nor wrong: leave it
+            # on an object another box already covers, or standing for an object that is here:
+            # a duplicate, delete this box; on nothing: its track ends here, which also removes
+            # the machine's continuation of it up to its next verified box
             known = self.object_of.get(b.track_id)
-            kind = "end" if known is not None and known not in present else "delete"
-            out.append(Decision(kind, frame, b.track_id))
+            duplicate = (known in present) or (iou is not None and iou[i].max() >= MEANT_FOR_IOU)
+            out.append(Decision("delete" if duplicate else "end", frame, b.track_id))
         return out
 
     @staticmethod

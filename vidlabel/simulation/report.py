@@ -140,9 +140,11 @@ def batch_table(doc: dict) -> str:
 
 def recommendation_line(doc: dict) -> str:
     rec = doc["recommendation"]
+    reached = ("quality 0.99 not reached within the budget" if rec["seconds_to_99"] is None
+               else f"quality 0.99 after {rec['seconds_to_99']:,.0f} s")
     return (f"recommended: strategy {rec['strategy']} with batch size {rec['batch']} "
-            f"(normalised ALC {rec['alc']:.3f}, quality 0.99 after "
-            f"{_s(rec['seconds_to_99'])} s of {doc['manual_seconds']:,.0f} s fully manual)")
+            f"(normalised ALC {rec['alc']:.3f}; {reached}; fully manual "
+            f"{doc['manual_seconds']:,.0f} s)")
 
 
 def plot(doc: dict, out_dir: Path) -> list[Path]:
