@@ -194,10 +194,13 @@ class Action:
     state: str
 
 
+_SOURCES = {s.value: s for s in Source}  # a dict lookup: Source(...) costs more than the rest of a row
+
+
 def _box_from_row(row: sqlite3.Row) -> Box:
     return Box(frame=row["frame"], track_id=row["track_id"], class_id=row["class_id"],
                x=row["x"], y=row["y"], w=row["w"], h=row["h"], confidence=row["confidence"],
-               source=Source(row["source"]), verified=bool(row["verified"]),
+               source=_SOURCES[row["source"]], verified=bool(row["verified"]),
                outside=bool(row["outside"]), occluded=bool(row["occluded"]), id=row["id"])
 
 
