@@ -3,8 +3,8 @@
 Part 1, rescoring: a synthetic 1,000-frame project with realistic box counts (about 12 objects
 on screen, tracks that begin and end, 80-class score vectors, tracker-made and interpolated
 stretches, junk candidates) is opened in a `ReviewSession`. Each correction (fix, accept a box,
-delete, accept a whole frame) is timed from the call to its return, which includes the SQLite
-commit and the incremental rescoring, and then `next_batch(10)`; re-propagation runs in the
+delete, accept a whole frame, undo) is timed from the call to its return, which includes the
+SQLite commit and the incremental rescoring, and then `next_batch(10)`; re-propagation runs in the
 background and is waited for outside the timing. For comparison, the same rescoring done from
 scratch (`rescore_all`) is timed in the same run. Target: well under a second per correction.
 
@@ -111,7 +111,7 @@ def rescoring(frames: int) -> None:
         print(f"open (full scoring): {open_ms:.0f} ms\n")
         rng = np.random.default_rng(1)
         rows: dict[str, list[float]] = {"fix": [], "check": [], "delete": [], "accept frame": [],
-                                        "next_batch(10)": [], "full rescore (comparison)": []}
+                                        "undo": [], "next_batch(10)": [], "full rescore (comparison)": []}
         for i in range(40):
             frame = int(rng.integers(frames))
             here = [b for b in session.boxes(frame) if not b.verified]
@@ -130,6 +130,9 @@ def rescoring(frames: int) -> None:
             rows[kind].append(ms)
             rows["next_batch(10)"].append(timed(lambda: session.next_batch(10)))
             session.wait_idle()
+            if i % 4 == 1:
+                rows["undo"].append(timed(session.undo))  # the correction and its re-propagation
+                session.wait_idle()
             if i % 4 == 0:
                 rows["full rescore (comparison)"].append(timed(session.scorer.rescore_all))
         print(f"{'after a correction (ms)':<28} {'median':>8} {'p95':>8} {'max':>8}  n")
@@ -209,6 +212,7 @@ def main() -> None:
     parser.add_argument("--pets", type=Path, default=PETS)
     parser.add_argument("--trackers", default="kcf,nano,csrt")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     rescoring(args.frames)
     repropagation(args.pets, [t for t in args.trackers.split(",") if t])
 

@@ -9,6 +9,7 @@ import pytest
 from vidlabel.errors import VidlabelError
 from vidlabel.session import STRATEGIES, Pick, ReviewSession
 from vidlabel.store import HUMAN
+from vidlabel.uncertainty import Scorer
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .reviewkit import sample_project
@@ -189,9 +190,15 @@ def test_every_undo_restores_the_state_before_its_edit_machine_rewrites_included
         snapshots.append(state(project))
     assert len({repr(s) for s in snapshots}) == len(snapshots)  # every edit changed something
     assert any(a.actor == "machine" for a in project.actions())
+    def fresh_scores():
+        scorer = Scorer(project, session.scorer.accept_threshold)
+        scorer.rescore_all()
+        return scorer.frame_scores()
+
     for expected in reversed(snapshots[:-1]):
         session.undo()
         assert state(project) == expected
+        assert session.frame_scores() == pytest.approx(fresh_scores())  # rescored incrementally
     for expected in snapshots[1:]:
         session.redo()
         assert state(project) == expected

@@ -143,3 +143,19 @@ def test_committee_ranks_frames_where_two_detector_passes_disagree():
     assert [pk.frame for pk in picks] == [4, 3] and "detectors disagree" in picks[0].reasons[0]
     with pytest.raises(StrategyError, match="second detector pass"):
         make_strategy("committee").select(Pool(states, 5), k=2)
+
+
+def test_committee_without_a_first_run_or_a_second_model_is_a_strategy_error(tmp_path, monkeypatch):
+    from vidlabel import committee
+    from vidlabel.errors import ModelNotFoundError
+
+    p = make_project(tmp_path, 10)
+    with pytest.raises(StrategyError, match="no detection run"):
+        committee.Committee(p, None, None)
+    run = add_detections(p, {0: [(1, 1, 5, 5, 0.9)]})
+
+    def nothing(name=None):
+        raise ModelNotFoundError("none here")
+    monkeypatch.setattr(committee, "resolve_detector", nothing)
+    with pytest.raises(StrategyError, match="no second detector"):
+        committee.Committee(p, None, run)

@@ -16,18 +16,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from .boxes import Detection
-from .errors import ModelNotFoundError, VidlabelError
+from .errors import ModelNotFoundError
 from .modelpaths import resolve_detector
 from .store import Project
-from .strategies import detector_disagreement
+from .strategies import StrategyError, detector_disagreement
 from .video import FrameSource
 
 # Second members to try, in order; the first that is not the primary run's model is used.
 COMMITTEE_MODELS = ("yolov8n_int8_openvino_model", "yolo11n_int8_openvino_model", "yolov8n.pt", "yolo11n.pt")
 
 
-class CommitteeError(VidlabelError):
-    """No second detector could be found or run."""
+class CommitteeError(StrategyError):
+    """The committee strategy cannot run on this project: no first run, or no second detector."""
 
 
 def _same_model(a: str, b: str) -> bool:

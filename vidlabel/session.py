@@ -129,7 +129,8 @@ class ReviewSession(Editor):
     def _replay(self, step: Callable[[], int | None]) -> int | None:
         left = self.scheduler.cancel_all()
         action_id = step()
-        self.scorer.rescore_all()
+        if action_id is not None:
+            self.scorer.rescore(frames=self.project.touched_frames(action_id))
         self.scheduler.submit([a for a in left if self.project.action_state(a.parent) == "done"])
         return action_id
 

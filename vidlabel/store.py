@@ -433,6 +433,18 @@ class Project:
         row = self._conn.execute("SELECT state FROM actions WHERE id = ?", (action_id,)).fetchone()
         return row["state"] if row else None
 
+    def touched_frames(self, action_id: int) -> set[int]:
+        """Frames whose boxes or review state an action and its follow-ups changed, so that a
+        reader (the review session's scorer) can refresh just those after an undo or redo."""
+        frames: set[int] = set()
+        for row in self._conn.execute(
+                "SELECT before, after FROM changes WHERE tbl IN ('boxes', 'frames') AND action_id IN "
+                "(SELECT ? UNION SELECT id FROM actions WHERE parent = ?)", (action_id, action_id)):
+            for image in (row["before"], row["after"]):
+                if image:
+                    frames.add(int(json.loads(image)["frame"]))
+        return frames
+
     def undo(self) -> int | None:
         """Undo the latest top-level action and its follow-ups; returns its id (None: nothing)."""
         with self.lock:
