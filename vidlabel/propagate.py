@@ -33,7 +33,7 @@ from .video import FrameSource
 # A run stops at the first frame whose confidence falls below this. Appearance scores of a
 # correctly tracked pedestrian sit mostly above 0.5; a box on background or on another object
 # scores well below it (see benchmarks/bench_propagation.py for the measured separation).
-DEFAULT_MIN_CONFIDENCE = 0.35
+DEFAULT_MIN_CONFIDENCE = 0.4
 # Consecutive low-confidence frames that end a run: single-frame dips are common (MIL and CSRT
 # jitter for a frame and recover), a tracker that stays low for this long has lost the object.
 DEFAULT_PATIENCE = 3
@@ -157,12 +157,56 @@ def _blend(f: int, s: int, e: int, fwd: PropagatedBox, bwd: PropagatedBox) -> Pr
     return PropagatedBox(f, xywh, float(confidence), Source.TRACKER)
 
 
+ARRIVED, COLLAPSED, MISSED = "arrived", "collapsed", "missed"
+
+
+def _anchored(run: list[PropagatedBox], origin: Box, target: Box) -> tuple[dict[int, PropagatedBox], str]:
+    """A run's trusted boxes strictly between its keyframes, and how it ended.
+
+    A run continued to the other keyframe ends in one of three ways. ARRIVED: it is on the
+    object there (IoU >= AGREEMENT_IOU), consistent with both ends, the best evidence there is
+    that it never left the object; its remaining error there is a bias the tracker accumulated
+    (its box slid or grew against the annotator's idea of the extent), and spreading that
+    error linearly along the run, zero at its own keyframe, makes it pass through both
+    keyframes. COLLAPSED: its confidence collapsed on the way, an honest stop, so the boxes
+    before it are as trustworthy as their confidence. MISSED: it got there confidently but on
+    something else, so it drifted somewhere without the confidence showing it.
+    """
+    by_frame = {b.frame: b for b in run if b.confidence >= DEFAULT_MIN_CONFIDENCE}
+    arrival = by_frame.pop(target.frame, None)
+    if arrival is None:
+        return by_frame, COLLAPSED
+    if iou_xywh(arrival.xywh, target.xywh) < AGREEMENT_IOU:
+        return by_frame, MISSED
+    residual = np.subtract(target.xywh, arrival.xywh)
+    span = target.frame - origin.frame
+    return {f: PropagatedBox(f, tuple(float(v) for v in np.add(b.xywh, residual * (f - origin.frame) / span)),
+                             b.confidence, b.source)
+            for f, b in by_frame.items()}, ARRIVED
+
+
+def _agreeing(run: dict[int, PropagatedBox], other: dict[int, PropagatedBox]) -> dict[int, PropagatedBox]:
+    """The boxes of `run` that the other run confirms (IoU >= AGREEMENT_IOU on the same frame)."""
+    return {f: b for f, b in run.items() if f in other and iou_xywh(b.xywh, other[f].xywh) >= AGREEMENT_IOU}
+
+
 def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[PropagatedBox]:
+    """Forward and backward runs, each continued to the other keyframe to see how it ends.
+
+    When exactly one run ARRIVED, only it is used: the other either stopped or drifted. A run
+    that MISSED is kept only where the other run confirms it. What remains is blended frame by
+    frame (`_blend`), and what no run covers is interpolated.
+    """
     s, e = start.frame, end.frame
-    forward = {b.frame: b for b in propagate(video, start, range(s + 1, e), tracker)
-               if b.confidence >= DEFAULT_MIN_CONFIDENCE}
-    backward = {b.frame: b for b in propagate(video, end, range(e - 1, s, -1), tracker)
-                if b.confidence >= DEFAULT_MIN_CONFIDENCE}
+    forward, fwd_end = _anchored(propagate(video, start, range(s + 1, e + 1), tracker), start, end)
+    backward, bwd_end = _anchored(propagate(video, end, range(e - 1, s - 1, -1), tracker), end, start)
+    if fwd_end == ARRIVED and bwd_end != ARRIVED:
+        backward = {}
+    elif bwd_end == ARRIVED and fwd_end != ARRIVED:
+        forward = {}
+    else:
+        forward, backward = (_agreeing(forward, backward) if fwd_end == MISSED else forward,
+                             _agreeing(backward, forward) if bwd_end == MISSED else backward)
     trusted: dict[int, PropagatedBox] = {}
     for f in range(s + 1, e):
         fwd, bwd = forward.get(f), backward.get(f)
@@ -170,7 +214,7 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[Pro
             trusted[f] = _blend(f, s, e, fwd, bwd)
         elif fwd or bwd:
             trusted[f] = fwd or bwd
-    # Frames neither run trusts (dips, or the stretch where both collapsed) are interpolated
+    # Frames no run trusts (dips, or the stretch where both collapsed) are interpolated
     # between the nearest trusted boxes on either side, the keyframes included.
     anchors = {s: start.xywh, **{f: b.xywh for f, b in trusted.items()}, e: end.xywh}
     keys = sorted(anchors)
