@@ -7,11 +7,12 @@ drawing old boxes over other pixels.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import VideoError
-from .store import MACHINE, Project
+from .errors import ProjectError, VideoError
+from .store import MACHINE, SQLITE_MAGIC, Project
 from .video import FrameSource, VideoFile, open_video
 
 
@@ -59,3 +60,51 @@ def relink_video(project: Project, new_path: str | Path, force: bool = False) ->
     with project.action("relink video", MACHINE, {"path": str(Path(new_path).resolve())}):
         project.set_video(video.ref(), video.index_bytes if isinstance(video, VideoFile) else None)
     return video
+
+
+def is_project_file(path: str | Path) -> bool:
+    """A `.vlp` file or any SQLite file (a project under another name); videos are neither."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == ".vlp":
+        return True
+    with path.open("rb") as f:
+        return f.read(16) == SQLITE_MAGIC
+
+
+def default_project_path(video_path: str | Path) -> Path:
+    """Where a video's project lives unless the user says otherwise: `<video>.vlp` beside it."""
+    video_path = Path(video_path)
+    return video_path.parent / (video_path.name + ".vlp")
+
+
+def open_or_create_project(path: str | Path, project_path: str | Path | None = None,
+                           classes: Iterable[str] = ()) -> tuple[Project, FrameSource]:
+    """Open `path` for annotation: a project as it is, a video through its project.
+
+    A video's project is `project_path` or `<video>.vlp` beside it; it is reopened when it exists
+    (checked against this video) and created, with `classes`, when it does not, so that opening
+    the same video twice continues the same work.
+    """
+    path = Path(path)
+    if is_project_file(path):
+        project = Project.open(path)
+        try:
+            return project, open_project_video(project)
+        except BaseException:
+            project.close()
+            raise
+    target = Path(project_path) if project_path else default_project_path(path)
+    if target.exists():
+        project = Project.open(target)
+        try:
+            return project, open_project_video(project, path)
+        except BaseException:
+            project.close()
+            raise
+    folder = next(p for p in (target.parent, *target.parent.parents) if p.exists())
+    if not os.access(folder, os.W_OK):
+        raise ProjectError("cannot create the project beside the video (folder not writable); "
+                           "choose another place with --project", str(target))
+    return create_project(path, target, classes)

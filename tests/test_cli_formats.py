@@ -1,0 +1,44 @@
+"""`vidlabel import` and `vidlabel export` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+from vidlabel.cli import main
+from vidlabel.store import Project
+
+from .conftest import SAMPLE, SAMPLE_GT
+
+
+def test_import_then_export_every_format(tmp_path, capsys):
+    project = tmp_path / "s.vlp"
+    assert main(["import", str(SAMPLE), "--format", "mot", "--gt", str(SAMPLE_GT), "-o", str(project)]) == 0
+    assert "imported 499 boxes in 8 tracks, 61 ignore regions, classes person" in capsys.readouterr().out
+    assert main(["export", str(project), "--format", "coco", "-o", str(tmp_path / "s.json"),
+                 "--frames", "annotated", "--every", "10", "--write-frames", str(tmp_path / "frames")]) == 0
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert [i["frame_index"] for i in data["images"]] == list(range(0, 80, 10))
+    assert len(list((tmp_path / "frames").iterdir())) == 8
+    assert main(["export", str(project), "--format", "mot", "-o", str(tmp_path / "seq")]) == 0
+    assert (tmp_path / "seq" / "gt" / "gt.txt").is_file() and (tmp_path / "seq" / "seqinfo.ini").is_file()
+    assert main(["export", str(project), "--format", "yolo", "-o", str(tmp_path / "ds"),
+                 "--val-fraction", "0.25", "--chunks", "4"]) == 0
+    assert len(list((tmp_path / "ds" / "images" / "val").iterdir())) == 20
+
+
+def test_prelabel_import_is_a_machine_action(tmp_path, capsys):
+    project = tmp_path / "s.vlp"
+    assert main(["import", str(SAMPLE), "--format", "mot", "--gt", str(SAMPLE_GT), "-o", str(project),
+                 "--as-prelabels", "--classes", "Person"]) == 0
+    with Project.open(project, readonly=True) as p:
+        assert p.class_names() == ["Person"]
+        assert p.actions()[-1].actor == "machine"
+        assert not any(b.verified for b in p.boxes())
+
+
+def test_export_errors_are_one_line(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "missing.vlp"), "--format", "coco", "-o", str(tmp_path / "x.json")]) == 2
+    assert "project file does not exist" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "missing.vlp"), "--format", "yolo", "-o", str(tmp_path / "x"),
+                 "--every", "0"]) == 2
+    assert "--every must be >= 1" in capsys.readouterr().err

@@ -1,0 +1,93 @@
+"""Malformed inputs: one clear error naming the file and the entry, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vidlabel.cli import main
+from vidlabel.errors import FormatError
+from vidlabel.formats import import_annotations
+
+from .conftest import SAMPLE
+
+
+def coco(annotations=None, images=None, **extra) -> str:
+    data = {"images": images if images is not None else
+            [{"id": 1, "file_name": "a.jpg", "frame_index": 0}, {"id": 2, "file_name": "b.jpg", "frame_index": 1}],
+            "categories": [{"id": 1, "name": "person"}],
+            "annotations": annotations or []}
+    data.update(extra)
+    return json.dumps(data)
+
+
+def ann(**changes) -> dict:
+    return {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "area": 12,
+            "iscrowd": 0, "track_id": 1} | changes
+
+
+CASES = [
+    ("coco", '{"images": [', "invalid JSON", ":1:"),
+    ("coco", json.dumps({"annotations": [], "categories": []}), "missing or malformed 'images'", "bad.json"),
+    ("coco", coco([ann(image_id=99)]), "unknown image_id 99", "annotations[0] (id 1)"),
+    ("coco", coco([ann(), ann(id=2, category_id=5)]), "unknown category_id 5", "annotations[1] (id 2)"),
+    ("coco", coco([ann(bbox=[1, 2, 0, 4])]), "width and height must be > 0", "annotations[0]"),
+    ("coco", coco([ann(bbox=[1, 2, 3, -4])]), "width and height must be > 0", "annotations[0]"),
+    ("coco", coco([ann(bbox=[float("nan"), 2, 3, 4])]), "x must be finite", "annotations[0]"),
+    ("coco", coco([ann(score=float("inf"))]), "score must be finite", "annotations[0]"),
+    ("coco", coco([ann(bbox=[1, 2, 3])]), "bbox must be [x, y, w, h]", "annotations[0]"),
+    ("coco", coco([ann(bbox=[1, "2", 3, True])]), "must be a number", "annotations[0]"),
+    ("coco", coco([ann(), ann()]), "annotation id 1 appears twice", "annotations[1]"),
+    ("coco", coco([ann(), ann(id=2, bbox=[5, 5, 5, 5])]), "track 1 has two boxes on frame 0",
+     "annotations[1] (id 2)"),
+    ("coco", coco(images=[{"id": 1, "frame_index": 80}]), "frame 80 (0-based) is outside", "images[0] (id 1)"),
+    ("coco", coco(images=[{"id": 1, "file_name": "x.jpg"}]), "no frame_index", "images[0] (id 1)"),
+    ("coco", coco(images=[{"id": 1, "frame_index": 0, "width": 1920, "height": 1080}]),
+     "image is 1920x1080 but the video sample.mp4 is 768x576", "images[0] (id 1)"),
+    ("coco", coco([ann(provenance="magic")]), "unknown provenance 'magic'", "annotations[0]"),
+    ("mot", "1,1,10,20,30,40,1,1,1\n2,1,10,20,30,40\n", "row has 6 columns", "bad.txt:2"),
+    ("mot", "1,1,nan,20,30,40,1,1,1\n", "x must be finite", "bad.txt:1"),
+    ("mot", "1,1,10,20,0,40,1,1,1\n", "width and height must be > 0", "bad.txt:1"),
+    ("mot", "0,1,10,20,30,40,1,1,1\n", "frame 0 is outside the video's 1..80", "bad.txt:1"),
+    ("mot", "81,1,10,20,30,40,1,1,1\n", "frame 81 is outside the video's 1..80", "bad.txt:1"),
+    ("mot", "1,1.5,10,20,30,40,1,1,1\n", "id must be an integer", "bad.txt:1"),
+    ("mot", "1,1,10,20,30,40,1,0,1\n", "class number 0 must be >= 1", "bad.txt:1"),
+    ("mot", "1,1,10,20,30,40,1,1,1\n\n1,1,11,20,30,40,1,1,1\n", "track 1 has two boxes on frame 0", "bad.txt:3"),
+]
+
+
+@pytest.mark.parametrize("fmt, content, message, entry", CASES,
+                         ids=[f"{c[0]}-{c[2][:28]}" for c in CASES])
+def test_malformed_input_changes_nothing(tmp_path, fmt, content, message, entry):
+    bad = tmp_path / ("bad.json" if fmt == "coco" else "bad.txt")
+    bad.write_text(content)
+    with pytest.raises(FormatError) as err:
+        import_annotations(SAMPLE, bad, tmp_path / "p.vlp", fmt)
+    text = str(err.value)
+    assert message in text and entry in text and str(bad) in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == [bad.name]  # no project, no temporary
+
+
+def test_cli_reports_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1,1,10,20\n")
+    code = main(["import", str(SAMPLE), "--format", "mot", "--gt", str(bad), "-o", str(tmp_path / "p.vlp")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "row has 4 columns" in err[0] and f"{bad}:1" in err[0]
+    assert not (tmp_path / "p.vlp").exists()
+
+
+def test_failure_while_writing_removes_the_half_made_project(tmp_path, monkeypatch):
+    from vidlabel.store import Project
+
+    good = tmp_path / "gt.txt"
+    good.write_text("1,1,10,20,30,40,1,1,1\n")
+
+    def broken(self, region):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Project, "put_boxes", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_annotations(SAMPLE, good, tmp_path / "p.vlp", "mot")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gt.txt"]

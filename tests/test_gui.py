@@ -1,0 +1,267 @@
+"""The desktop app driven like a person drives it: mouse drags and key presses on the real window.
+
+Runs on Qt's offscreen platform (set in conftest). Every check reads the project store or the
+queue, never widget internals alone, so a window that looks right but saves nothing fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PyQt6.QtCore import QPoint, QPointF, Qt
+
+from vidlabel.gui.launch import application, open_window
+from vidlabel.store import HUMAN, Project
+
+from .conftest import SAMPLE
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def video(tmp_path):
+    return shutil.copy(SAMPLE, tmp_path / "sample.mp4")
+
+
+def show(qtbot, w) -> None:
+    """Show and activate a window: window shortcuts only fire in the active window, and the
+    offscreen platform does not always activate a new one by itself."""
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    w.windowHandle().requestActivate()
+    qtbot.waitUntil(w.isActiveWindow)
+
+
+@pytest.fixture
+def window(qtbot, video, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the defaults, not the user's keys
+    application()
+    w = open_window(video)
+    show(qtbot, w)
+    yield w
+    w.close()
+
+
+def at(window, x: float, y: float) -> QPoint:
+    """Viewport position of image pixel (x, y)."""
+    return window.canvas.mapFromScene(QPointF(x, y))
+
+
+def drag(qtbot, window, start: tuple[float, float], end: tuple[float, float]) -> None:
+    viewport = window.canvas.viewport()
+    a, b = at(window, *start), at(window, *end)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=a)
+    for t in (0.25, 0.5, 0.75, 1.0):
+        qtbot.mouseMove(viewport, QPoint(round(a.x() + (b.x() - a.x()) * t), round(a.y() + (b.y() - a.y()) * t)))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=b)
+
+
+def key(qtbot, window, k, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(window.canvas, k, modifier)
+
+
+def settle(qtbot, window) -> None:
+    """Wait for the background refresh of docks and queue to land."""
+    with qtbot.waitSignal(window.refresher.ready, timeout=10000):
+        window.refresher.request()
+
+
+def test_open_video_creates_project_beside_it(window, video):
+    assert window.c.project.path == video.parent / "sample.mp4.vlp"
+    assert window.c.project.class_names() == ["person"]
+    assert window.c.frame_count == 80
+
+
+def test_keyboard_stepping(qtbot, window):
+    key(qtbot, window, Qt.Key.Key_Right)
+    key(qtbot, window, Qt.Key.Key_D)
+    assert window.c.frame == 2
+    key(qtbot, window, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert window.c.frame == 12
+    key(qtbot, window, Qt.Key.Key_A)
+    key(qtbot, window, Qt.Key.Key_Left)
+    assert window.c.frame == 10
+    key(qtbot, window, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    key(qtbot, window, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert window.c.frame == 0  # clamped at the first frame
+    assert "frame 0 / 79" in window.frame_label.text()
+
+
+def test_draw_move_accept_undo(qtbot, window):
+    project = window.c.project
+    # seed two scored frames so the queue has somewhere to go after Enter
+    with project.action("score", "machine"):
+        project.set_frame_scores([(0, 0.9, ["seeded"]), (40, 0.7, ["seeded"]), (60, 0.2, ["seeded"])])
+    settle(qtbot, window)
+    assert [p.frame for p in window.picks] == [0, 40, 60]
+
+    drag(qtbot, window, (100, 100), (160, 260))
+    boxes = project.boxes(frame=0)
+    assert len(boxes) == 1
+    b = boxes[0]
+    assert b.source.value == "human" and b.verified
+    assert b.x == pytest.approx(100, abs=2) and b.w == pytest.approx(60, abs=3)
+    assert b.h == pytest.approx(160, abs=3)
+    assert window.c.selected_track == b.track_id
+    assert b.track_id in window.canvas.items_by_track
+
+    drag(qtbot, window, (130, 180), (230, 200))  # grab it in the middle and move it
+    moved = project.boxes(frame=0)[0]
+    assert moved.x == pytest.approx(b.x + 100, abs=2) and moved.y == pytest.approx(b.y + 20, abs=2)
+    assert (moved.w, moved.h) == pytest.approx((b.w, b.h))
+
+    key(qtbot, window, Qt.Key.Key_Return)  # accept the frame, go to the next queue item
+    assert 0 in project.verified_frames()
+    assert window.c.frame == 40
+    settle(qtbot, window)
+    assert [p.frame for p in window.picks] == [40, 60]  # the accepted frame left the queue
+    assert window.timeline.verified[0]
+
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert project.verified_frames() == []
+    assert project.boxes(frame=0)[0].x == pytest.approx(moved.x)
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert project.boxes(frame=0)[0].x == pytest.approx(b.x)
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+        | Qt.KeyboardModifier.ShiftModifier)
+    assert project.boxes(frame=0)[0].x == pytest.approx(moved.x)
+    assert [a.kind for a in project.actions(actor=HUMAN)] == ["draw", "fix"]
+
+
+def test_resize_with_handle_and_delete(qtbot, window):
+    project = window.c.project
+    drag(qtbot, window, (300, 200), (360, 300))
+    b = project.boxes(frame=0)[0]
+    drag(qtbot, window, (b.x + b.w, b.y + b.h), (b.x + b.w + 40, b.y + b.h + 30))  # bottom-right handle
+    r = project.boxes(frame=0)[0]
+    assert (r.x, r.y) == pytest.approx((b.x, b.y), abs=0.01)
+    assert r.w == pytest.approx(b.w + 40, abs=2) and r.h == pytest.approx(b.h + 30, abs=2)
+    key(qtbot, window, Qt.Key.Key_Delete)
+    assert project.boxes(frame=0) == []
+
+
+def test_class_keys_and_class_editor(qtbot, window):
+    c = window.c
+    c.add_class("car")
+    assert window.classes_panel.names == ["person", "car"]
+    key(qtbot, window, Qt.Key.Key_2)  # no box selected: class for new boxes
+    drag(qtbot, window, (50, 50), (120, 90))
+    b = c.project.boxes(frame=0)[0]
+    assert b.class_id == 1
+    key(qtbot, window, Qt.Key.Key_1)  # a box is selected: its track becomes a person
+    assert c.project.boxes(frame=0)[0].class_id == 0
+    window.classes_panel.renameRequested.emit(1, "vehicle")
+    assert c.project.class_names() == ["person", "vehicle"]
+    window.classes_panel.mergeRequested.emit(0, 1)  # every person becomes a vehicle
+    assert c.project.class_names() == ["vehicle"]
+    assert c.project.boxes(frame=0)[0].class_id == 0
+    key(qtbot, window, Qt.Key.Key_9)
+    assert "no class 9" in window.message_label.text()
+
+
+def test_split_and_outside(qtbot, window):
+    c = window.c
+    drag(qtbot, window, (100, 100), (150, 200))
+    track = c.selected_track
+    key(qtbot, window, Qt.Key.Key_Right)
+    drag(qtbot, window, (110, 100), (160, 200))
+    second = c.selected_track
+    assert second != track
+    c.select(second)
+    c.merge_into(track)
+    assert {b.track_id for b in c.project.boxes()} == {track}
+    key(qtbot, window, Qt.Key.Key_X)  # split at frame 1
+    new = c.selected_track
+    assert new != track
+    assert [b.frame for b in c.project.boxes(track_id=new)] == [1]
+    key(qtbot, window, Qt.Key.Key_E)  # it leaves view here
+    assert c.project.boxes(frame=1, track_id=new)[0].outside
+    assert window.canvas.items_by_track == {}  # outside boxes are not drawn
+
+
+def test_statistics_and_tracks_dock(qtbot, window):
+    drag(qtbot, window, (100, 100), (150, 200))
+    key(qtbot, window, Qt.Key.Key_Return)
+    settle(qtbot, window)
+    assert window.stats_panel.verified.text() == "1 / 80"
+    assert window.stats_panel.values["sources"].text() == "human 1"
+    assert window.tracks_panel.tree.topLevelItemCount() == 1
+    assert window.tracks_panel.tree.topLevelItem(0).text(4) == "100%"
+
+
+def test_remapped_keys(qtbot, video, tmp_path, monkeypatch):
+    config = tmp_path / "config" / "vidlabel"
+    config.mkdir(parents=True)
+    (config / "shortcuts.yaml").write_text("shortcuts:\n  next_frame: [L]\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    application()
+    w = open_window(video)
+    show(qtbot, w)
+    try:
+        qtbot.keyClick(w.canvas, Qt.Key.Key_L)
+        assert w.c.frame == 1
+        qtbot.keyClick(w.canvas, Qt.Key.Key_Right)  # no longer bound
+        assert w.c.frame == 1
+        qtbot.keyClick(w.canvas, Qt.Key.Key_D)
+        assert w.c.frame == 1
+    finally:
+        w.close()
+
+
+def test_reopening_continues_the_same_project(qtbot, video, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    application()
+    w = open_window(video)
+    w.c.draw_box((10, 10, 20, 20))
+    w.close()
+    with Project.open(video.parent / "sample.mp4.vlp", readonly=True) as p:
+        assert len(p.boxes()) == 1
+    w = open_window(video.parent / "sample.mp4.vlp")
+    try:
+        assert len(w.c.project.boxes()) == 1
+    finally:
+        w.close()
+
+
+def test_ignore_regions_are_shown_but_not_editable(qtbot, window):
+    from vidlabel.boxes import IgnoreRegion
+
+    project = window.c.project
+    with project.action("import", "machine"):
+        project.add_ignore_region(IgnoreRegion(3, 0, 200, 150, 80, 60))
+    key(qtbot, window, Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier)
+    assert window.canvas._ignore_items == []
+    for _ in range(2):
+        key(qtbot, window, Qt.Key.Key_Right)
+    assert len(window.canvas._ignore_items) == 1
+    drag(qtbot, window, (210, 160), (260, 190))  # drawing over it makes a box; the region stays
+    assert len(project.boxes(frame=3)) == 1 and len(project.ignore_regions(frame=3)) == 1
+
+
+def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
+    import json
+
+    drag(qtbot, window, (100, 100), (150, 200))
+    key(qtbot, window, Qt.Key.Key_Return)
+    dialog = window.show_export()
+    assert dialog.output.text().endswith("sample.mp4_coco.json")
+    out = tmp_path / "out" / "dataset.json"
+    dialog.output.setText(str(out))
+    dialog.verified_only.setChecked(True)
+    with qtbot.waitSignal(dialog.finished, timeout=20000):
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    data = json.loads(out.read_text())
+    (ann,) = data["annotations"]
+    assert ann["track_id"] == window.c.selected_track and ann["bbox"][0] == pytest.approx(100, abs=2)
+    assert "exported to" in window.message_label.text()
+    dialog = window.show_export()
+    dialog.format.setCurrentIndex(2)  # YOLO into a folder that is a file: refused, dialog stays
+    dialog.output.setText(str(out))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.export_button.isEnabled, timeout=20000)  # enabled again: it failed
+    assert dialog.isVisible() and str(out) in dialog.status.text()
+    dialog.reject()

@@ -1,0 +1,331 @@
+"""What every format module shares: which frames and boxes an export writes, how imported
+classes map onto the project's, frame file names, and atomic writes.
+
+Keeping this in one place is what makes the format modules small and makes the rules the same in
+every format: an `outside` box is never written as visible, interpolated and propagated boxes are
+(flagged by source), and boxes keep their exact geometry unless the user asks for clipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from ..boxes import Box, IgnoreRegion, Source
+from ..errors import FormatError, VidlabelError
+from ..store import Project
+
+FRAME_SELECTIONS = ("all", "annotated", "verified")
+
+# MOTChallenge's class numbers 1..13 (MOT17/MOT20 gt); class 1 is vidlabel's `person` (ADR 0003).
+MOT_CLASS_NAMES = ("person", "person on vehicle", "car", "bicycle", "motorbike",
+                   "non motorized vehicle", "static person", "distractor", "occluder",
+                   "occluder on the ground", "occluder full", "reflection", "crowd")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export. The defaults write everything a project knows, exactly."""
+
+    verified_only: bool = False
+    min_score: float | None = None
+    frames: str = "all"
+    every: int = 1
+    write_frames: Path | None = None
+    clip: bool = False
+    val_fraction: float = 0.2
+    chunks: int = 10
+
+    def __post_init__(self) -> None:
+        if self.frames not in FRAME_SELECTIONS:
+            raise VidlabelError(f"--frames must be one of {', '.join(FRAME_SELECTIONS)}, got {self.frames!r}")
+        if self.every < 1:
+            raise VidlabelError(f"--every must be >= 1, got {self.every}")
+        if not 0 < self.val_fraction < 1:
+            raise VidlabelError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
+        if self.chunks < 2:
+            raise VidlabelError(f"--chunks must be >= 2, got {self.chunks}")
+
+
+@dataclass
+class ExportFrame:
+    """One frame an export writes: its boxes (visible, filtered) and ignore regions."""
+
+    index: int
+    boxes: list[Box]
+    regions: list[IgnoreRegion]
+    verified: bool
+
+
+@dataclass
+class ExportVideo:
+    """One project as an export sees it: its video's size and name, and the frames to write."""
+
+    project: Project
+    name: str
+    stem: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    frames: list[ExportFrame]
+
+
+def clip_box(box: Box, width: int, height: int) -> Box | None:
+    """The part of `box` inside the image, or None when nothing of it is inside."""
+    x1, y1 = max(box.x, 0.0), max(box.y, 0.0)
+    x2, y2 = min(box.x + box.w, float(width)), min(box.y + box.h, float(height))
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return box.with_(x=x1, y=y1, w=x2 - x1, h=y2 - y1)
+
+
+def select(project: Project, options: ExportOptions) -> list[ExportFrame]:
+    """The frames and boxes an export writes, in frame order then track order."""
+    ref = project.video
+    if ref is None:
+        raise VidlabelError("project has no video, so its frames cannot be exported", str(project.path))
+    by_frame: dict[int, list[Box]] = {}
+    for box in project.boxes(include_outside=False):
+        if options.verified_only and not box.verified:
+            continue
+        if options.min_score is not None and box.confidence < options.min_score:
+            continue
+        if options.clip:
+            box = clip_box(box, ref.width, ref.height)
+            if box is None:
+                continue
+        by_frame.setdefault(box.frame, []).append(box)
+    regions: dict[int, list[IgnoreRegion]] = {}
+    for region in project.ignore_regions():
+        regions.setdefault(region.frame, []).append(region)
+    verified = set(project.verified_frames())
+    if options.frames == "all":
+        indices = range(ref.frame_count)
+    elif options.frames == "annotated":
+        indices = sorted(set(by_frame) | set(regions))
+    else:
+        indices = sorted(verified)
+    return [ExportFrame(i, by_frame.get(i, []), regions.get(i, []), i in verified)
+            for i in indices if i % options.every == 0 and i < ref.frame_count]
+
+
+def export_videos(projects: Sequence[Project], options: ExportOptions) -> list[ExportVideo]:
+    """Each project's selection, with stems made unique so that frame file names never collide."""
+    videos, seen = [], set()
+    for project in projects:
+        frames = select(project, options)
+        ref = project.video
+        assert ref is not None  # select() refused a project without a video
+        name = Path(ref.path).name
+        stem, k = Path(ref.path).stem, 2
+        while stem in seen:
+            stem, k = f"{Path(ref.path).stem}-{k}", k + 1
+        seen.add(stem)
+        videos.append(ExportVideo(project, name, stem, ref.width, ref.height, ref.fps,
+                                  ref.frame_count, frames))
+    return videos
+
+
+def common_classes(videos: Sequence[ExportVideo]) -> list[str]:
+    """All projects of one dataset must share one class list (category ids are positions)."""
+    names = videos[0].project.class_names()
+    for video in videos[1:]:
+        other = video.project.class_names()
+        if [n.casefold() for n in other] != [n.casefold() for n in names]:
+            raise VidlabelError(f"projects have different class lists ({', '.join(names)} vs "
+                                f"{', '.join(other)}); merge or rename classes first",
+                                str(video.project.path))
+    return names
+
+
+def frame_file_name(stem: str, index: int, ext: str = ".jpg") -> str:
+    """`<video>_<i:06d>.jpg` with the 0-based decoder index (docs/adr/0002)."""
+    return f"{stem}_{index:06d}{ext}"
+
+
+def write_frame_images(video: ExportVideo, path_of: Callable[[int], Path]) -> None:
+    """Decode the exported frames (sequentially, in order) and save frame i as JPEG at `path_of(i)`."""
+    from ..projects import open_project_video
+
+    wanted = [f.index for f in video.frames]
+    if not wanted:
+        return
+    wanted_set = set(wanted)
+    with open_project_video(video.project) as source:
+        for index, image in source.frames(wanted[0], wanted[-1] + 1):
+            if index in wanted_set and not cv2.imwrite(str(path_of(index)), image,
+                                                         [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                raise VidlabelError("cannot write frame image", str(path_of(index)))
+
+
+# ---------------------------------------------------------------------- atomic writes
+def _default_mode(base: int) -> int:
+    """The mode a plain open()/mkdir() would give: temp files are private (0600/0700) by default,
+    an exported dataset should not be."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a file under a temporary name and rename it: a failed export leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _default_mode(0o666))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """Build a folder under a temporary name and rename it into place when complete.
+
+    An existing non-empty folder is refused rather than merged into: mixing a new export with an
+    old one's files is exactly the silent corruption this avoids.
+    """
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise VidlabelError("output exists and is not an empty folder; remove it or choose another", str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        os.chmod(tmp, _default_mode(0o777))
+        yield tmp
+        if path.exists():
+            path.rmdir()
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# ---------------------------------------------------------------------- import side
+class ClassMap:
+    """Maps a file's classes onto the project's class list by the rule of docs/adr/0003.
+
+    `fixed=True` (the user gave `--classes`) makes a name or number the list lacks an error;
+    otherwise it is added at the end of the list.
+    """
+
+    def __init__(self, names: Sequence[str] = (), fixed: bool = False) -> None:
+        self.names = [n.strip() for n in names]
+        self.fixed = fixed
+
+    def by_name(self, name: str, where: str) -> int:
+        """A class named in the file (COCO category, YOLO names): matched case-insensitively."""
+        key = name.strip().casefold()
+        for i, known in enumerate(self.names):
+            if known.casefold() == key:
+                return i
+        if self.fixed or not key:
+            raise FormatError(f"class {name!r} is not one of the project's classes "
+                              f"({', '.join(self.names) or 'none'})", where)
+        self.names.append(name.strip())
+        return len(self.names) - 1
+
+    def by_number(self, class_id: int, where: str) -> int:
+        """A class given only by number (MOT: `class - 1`); a new list gets MOTChallenge's names."""
+        if class_id < 0:
+            raise FormatError(f"class number {class_id + 1} must be >= 1", where)
+        if class_id >= len(self.names):
+            if self.fixed:
+                raise FormatError(f"class {class_id + 1} has no project class (the project has "
+                                  f"{len(self.names)}: {', '.join(self.names) or 'none'})", where)
+            while len(self.names) <= class_id:
+                i = len(self.names)
+                self.names.append(MOT_CLASS_NAMES[i] if i < len(MOT_CLASS_NAMES) else f"class {i + 1}")
+        return class_id
+
+
+@dataclass
+class ImportOptions:
+    """How imported boxes enter the project: as verified ground truth or as machine pre-labels."""
+
+    as_prelabels: bool = False
+    classes: list[str] | None = None
+
+
+@dataclass
+class ParsedAnnotations:
+    """A whole annotation file, validated, in the project's terms, before anything is written.
+
+    Track ids are the file's; a box without one gets a fresh id after the file's largest.
+    """
+
+    classes: list[str]
+    boxes: list[Box] = field(default_factory=list)
+    regions: list[IgnoreRegion] = field(default_factory=list)
+    verified_frames: list[int] = field(default_factory=list)
+
+
+def source_for_import(source: Source, as_prelabels: bool) -> Source:
+    """Pre-labels are machine guesses: a box a file calls `human` enters as `detector`."""
+    return Source.DETECTOR if as_prelabels and source is Source.HUMAN else source
+
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """The video an import is for: annotations must fit its frame count."""
+
+    name: str
+    frame_count: int
+    width: int
+    height: int
+
+    def check_frame(self, frame: int, where: str) -> None:
+        if not 0 <= frame < self.frame_count:
+            raise FormatError(f"frame {frame} (0-based) is outside the video's 0..{self.frame_count - 1}", where)
+
+
+def check_unique_boxes(boxes: Sequence[Box], wheres: Sequence[str]) -> None:
+    """A track has at most one box per frame (ADR 0001); name both offending entries if not."""
+    seen: dict[tuple[int, int], int] = {}
+    for i, box in enumerate(boxes):
+        key = (box.track_id, box.frame)
+        if key in seen:
+            raise FormatError(f"track {box.track_id} has two boxes on frame {box.frame} "
+                              f"(the other is {wheres[seen[key]]})", wheres[i])
+        seen[key] = i
+
+
+def finite_number(value: object, what: str, where: str) -> float:
+    """A JSON/CSV number that is a real, finite number (NaN and booleans are refused)."""
+    if isinstance(value, bool):
+        raise FormatError(f"{what} must be a number, got {value!r}", where)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise FormatError(f"{what} must be a number, got {value!r}", where) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise FormatError(f"{what} must be finite, got {value!r}", where)
+    return number
+
+
+def integer(value: object, what: str, where: str) -> int:
+    """An integer id or frame number; `3.0` is accepted (MOT files often write floats)."""
+    number = finite_number(value, what, where)
+    if not number.is_integer():
+        raise FormatError(f"{what} must be an integer, got {value!r}", where)
+    return int(number)
+
+
+def box_geometry(values: Sequence[object], where: str) -> tuple[float, float, float, float]:
+    """`x, y, w, h` with positive size; boxes past the image edge are legal (PETS09 has some)."""
+    x, y, w, h = (finite_number(v, name, where) for v, name in zip(values, ("x", "y", "width", "height")))
+    if w <= 0 or h <= 0:
+        raise FormatError(f"box width and height must be > 0, got w={w:g} h={h:g}", where)
+    return x, y, w, h

@@ -1,0 +1,1 @@
+"""vidlabel's desktop app (PyQt6). The only package that imports Qt; see `launch.run_app`."""

@@ -1,0 +1,250 @@
+"""The window's one link to the core: the current frame, the selection, and every edit.
+
+Widgets never touch the project. They read through this controller and ask it to change things;
+it calls the correction API (`vidlabel.corrections.Editor`, or the review session built on it),
+turns a `VidlabelError` into a status message instead of a crash, and tells every view what
+changed through signals. That keeps the window the project's single writer and each widget small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from ..boxes import Box, IgnoreRegion
+from ..corrections import Edit, Editor
+from ..errors import VidlabelError
+from ..store import HUMAN, Project
+from ..video import FrameSource
+from .refresh import Snapshot
+
+
+@dataclass(frozen=True)
+class Pick:
+    frame: int
+    score: float
+    reasons: tuple[str, ...] = ()
+
+
+class Controller(QObject):
+    frameChanged = pyqtSignal(int)      # the current frame moved: redraw image and boxes
+    boxesChanged = pyqtSignal()         # the current frame's boxes may differ: redraw boxes
+    projectChanged = pyqtSignal()       # the store changed: docks and timeline refresh
+    classesChanged = pyqtSignal()       # the class list changed
+    selectionChanged = pyqtSignal(object)  # selected track id or None
+    playingChanged = pyqtSignal(bool)
+    message = pyqtSignal(str)           # a one-line status for the person
+
+    def __init__(self, editor: Editor, video: FrameSource, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.project: Project = editor.project
+        self.video = video
+        self.frame = 0
+        self.selected_track: int | None = None
+        self.current_class = 0
+        self._play_timer = QTimer(self)
+        self._play_timer.setInterval(max(1, round(1000 / (video.fps or 25.0))))
+        self._play_timer.timeout.connect(self._play_tick)
+
+    # -- reading ------------------------------------------------------------------------------
+    @property
+    def frame_count(self) -> int:
+        return self.video.frame_count
+
+    def image(self) -> np.ndarray:
+        """The current frame, BGR, exactly the decoder's frame `self.frame`."""
+        return self.video.frame(self.frame)
+
+    def boxes(self) -> list[Box]:
+        """The boxes to draw on the current frame (an index lookup: cheap at any project size)."""
+        return self.project.boxes(frame=self.frame, include_outside=False)
+
+    def ignore_regions(self) -> list[IgnoreRegion]:
+        return self.project.ignore_regions(frame=self.frame)
+
+    def has_box(self, track_id: int) -> bool:
+        """Whether the track is visible on the current frame."""
+        return bool(self.project.boxes(frame=self.frame, track_id=track_id, include_outside=False))
+
+    def verified_frames(self) -> set[int]:
+        return set(self.project.verified_frames())
+
+    def selected_box(self) -> Box | None:
+        if self.selected_track is None:
+            return None
+        found = self.project.boxes(frame=self.frame, track_id=self.selected_track, include_outside=False)
+        return found[0] if found else None
+
+    def class_names(self) -> list[str]:
+        return self.project.class_names()
+
+    def frame_verified(self) -> bool:
+        return self.frame in self.verified_frames()
+
+    def queue(self, snapshot: Snapshot, k: int) -> list[Pick]:
+        """The next `k` frames to review: unverified frames by stored uncertainty, highest first."""
+        verified = set(snapshot.verified)
+        ranked = sorted(((s, f) for f, s in snapshot.scores.items() if f not in verified and s > 0),
+                        reverse=True)[:k]
+        return [Pick(f, s, tuple(str(r) for r in snapshot.reasons.get(f, ()))) for s, f in ranked]
+
+    def close(self) -> None:
+        self.project.close()
+        self.video.close()
+
+    # -- navigation ---------------------------------------------------------------------------
+    def seek(self, frame: int) -> None:
+        frame = int(min(max(frame, 0), self.frame_count - 1))
+        if frame != self.frame:
+            self.frame = frame
+            self.frameChanged.emit(frame)
+
+    def step(self, delta: int) -> None:
+        self.seek(self.frame + delta)
+
+    @property
+    def playing(self) -> bool:
+        return self._play_timer.isActive()
+
+    def toggle_play(self) -> None:
+        if self.playing:
+            self._play_timer.stop()
+        else:
+            if self.frame >= self.frame_count - 1:
+                self.seek(0)
+            self._play_timer.start()
+        self.playingChanged.emit(self.playing)
+
+    def _play_tick(self) -> None:
+        if self.frame >= self.frame_count - 1:
+            self.toggle_play()
+        else:
+            self.step(1)
+
+    def select(self, track_id: int | None) -> None:
+        if track_id != self.selected_track:
+            self.selected_track = track_id
+            self.selectionChanged.emit(track_id)
+
+    def set_current_class(self, class_id: int) -> None:
+        """The class new boxes get; with a box selected, its track's class changes too."""
+        if not 0 <= class_id < len(self.class_names()):
+            self.message.emit(f"no class {class_id + 1}: the project has {len(self.class_names())}")
+            return
+        self.current_class = class_id
+        self.classesChanged.emit()
+        if self.selected_track is not None:
+            self._edit(lambda: self.editor.set_class(self.selected_track, class_id))
+
+    # -- edits: each one is one undoable action through the correction API -------------------
+    def _edit(self, do: Callable[[], Edit | int | None]) -> Edit | int | None:
+        try:
+            result = do()
+        except VidlabelError as exc:
+            self.message.emit(str(exc))
+            return None
+        self.boxesChanged.emit()
+        self.projectChanged.emit()
+        return result
+
+    def _need_box(self) -> Box | None:
+        box = self.selected_box()
+        if box is None:
+            self.message.emit("select a box first (click it)")
+        return box
+
+    def draw_box(self, xywh: tuple[float, float, float, float]) -> None:
+        if not self.class_names():
+            self.message.emit("add a class first (Classes panel)")
+            return
+        class_id = min(self.current_class, len(self.class_names()) - 1)
+        edit = self._edit(lambda: self.editor.add_box(self.frame, xywh, class_id))
+        if isinstance(edit, Edit):
+            self.select(edit.track_ids[0])
+            self.boxesChanged.emit()
+
+    def move_box(self, box_id: int, xywh: tuple[float, float, float, float]) -> None:
+        self._edit(lambda: self.editor.move_box(box_id, xywh))
+
+    def delete_selected(self) -> None:
+        if (box := self._need_box()) is not None:
+            self._edit(lambda: self.editor.delete_box(box.id))
+            self.select(None)
+
+    def accept_selected(self) -> None:
+        if (box := self._need_box()) is not None:
+            self._edit(lambda: self.editor.accept_box(box.id))
+
+    def toggle_occluded(self) -> None:
+        if (box := self._need_box()) is not None:
+            self._edit(lambda: self.editor.set_occluded(box.id, not box.occluded))
+
+    def set_box_track(self, track_id: int) -> None:
+        if (box := self._need_box()) is not None:
+            if self._edit(lambda: self.editor.set_box_track(box.id, track_id)) is not None:
+                self.select(track_id)
+
+    def merge_into(self, keep: int) -> None:
+        """Join the selected track into track `keep` (one object that got two ids)."""
+        if (box := self._need_box()) is not None:
+            if self._edit(lambda: self.editor.merge_tracks(keep, box.track_id)) is not None:
+                self.select(keep)
+
+    def split_here(self) -> None:
+        if (box := self._need_box()) is not None:
+            edit = self._edit(lambda: self.editor.split_track(box.track_id, self.frame))
+            if isinstance(edit, Edit):
+                self.select(edit.track_ids[-1])
+
+    def mark_outside(self) -> None:
+        if (box := self._need_box()) is not None:
+            self._edit(lambda: self.editor.mark_outside(box.track_id, self.frame))
+            self.select(None)
+
+    def accept_frame(self) -> None:
+        self._edit(lambda: self.editor.accept_frame(self.frame))
+
+    def undo(self) -> None:
+        if self._edit(self.editor.undo) is None:
+            self.message.emit("nothing to undo")
+        self.classesChanged.emit()  # the undone action may have been a class edit
+
+    def redo(self) -> None:
+        if self._edit(self.editor.redo) is None:
+            self.message.emit("nothing to redo")
+        self.classesChanged.emit()
+
+    # -- classes (project-level edits, one action each) ---------------------------------------
+    def _class_action(self, kind: str, do: Callable[[], object]) -> None:
+        try:
+            with self.project.action(kind, HUMAN):
+                do()
+        except VidlabelError as exc:
+            self.message.emit(str(exc))
+            return
+        self.current_class = min(self.current_class, max(0, len(self.class_names()) - 1))
+        self.classesChanged.emit()
+        self.boxesChanged.emit()
+        self.projectChanged.emit()
+
+    def add_class(self, name: str) -> None:
+        self._class_action("add class", lambda: self.project.add_class(name))
+
+    def rename_class(self, class_id: int, name: str) -> None:
+        if not name.strip():
+            self.message.emit("a class name cannot be empty")
+            return
+        if (other := self.project.class_id(name)) is not None and other != class_id:
+            self.message.emit(f"class {name!r} exists already: merge instead")
+            return
+        self._class_action("rename class", lambda: self.project.rename_class(class_id, name))
+
+    def merge_class(self, source: int, target: int) -> None:
+        if source == target:
+            self.message.emit("cannot merge a class into itself")
+            return
+        self._class_action("merge class", lambda: self.project.merge_class(source, target))

@@ -1,0 +1,79 @@
+"""Starting the app: the QApplication, the theme, and opening a video or project into a window.
+
+Kept apart from the window so that tests build windows the same way without an event loop of
+their own, and so that File > Open can replace the window with one on another project.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from ..corrections import Editor
+from ..errors import VidlabelError
+from ..projects import default_project_path, is_project_file, open_or_create_project
+from . import shortcuts, theme
+from .controller import Controller
+from .window import MainWindow
+
+OPEN_FILTER = ("Videos and projects (*.vlp *.mp4 *.avi *.mkv *.mov *.m4v *.webm *.mpg *.mpeg *.wmv);;"
+               "All files (*)")
+
+
+def application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("vidlabel")
+    theme.apply(app)
+    return app
+
+
+def open_window(path: str | Path, project_path: str | Path | None = None,
+                classes: tuple[str, ...] = ("person",), keys: dict | None = None) -> MainWindow:
+    """A window on `path` (a project, or a video whose project is found or created)."""
+    keys = shortcuts.load() if keys is None else keys
+    project, video = open_or_create_project(path, project_path, classes)
+    window = MainWindow(Controller(Editor(project), video), keys)
+    window.openRequested.connect(lambda: _replace(window, keys))
+    return window
+
+
+def ask_path(parent=None) -> tuple[Path, Path | None] | None:
+    """File dialogs: a video or project to open, and for a new video where its project goes."""
+    chosen, _ = QFileDialog.getOpenFileName(parent, "Open a video or a vidlabel project", "", OPEN_FILTER)
+    if not chosen:
+        return None
+    path = Path(chosen)
+    if is_project_file(path) or default_project_path(path).exists():
+        return path, None
+    target, _ = QFileDialog.getSaveFileName(parent, "Save the new project as",
+                                            str(default_project_path(path)), "vidlabel project (*.vlp)")
+    return (path, Path(target)) if target else None
+
+
+def _replace(window: MainWindow, keys: dict) -> None:
+    asked = ask_path(window)
+    if asked is None:
+        return
+    window.close()  # releases the project's write lock before another may be opened
+    try:
+        new = open_window(asked[0], asked[1], keys=keys)
+    except VidlabelError as exc:
+        QMessageBox.critical(None, "vidlabel", str(exc))
+        return
+    new.show()
+
+
+def run_app(path: str | None, project_path: str | None, classes: tuple[str, ...]) -> int:
+    """Open the window and run the event loop; returns the process exit code."""
+    app = application()
+    keys = shortcuts.load()
+    if path is None:
+        asked = ask_path()
+        if asked is None:
+            return 0
+        path, project_path = asked
+    window = open_window(path, project_path, classes, keys)
+    window.show()
+    return app.exec()

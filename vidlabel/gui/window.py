@@ -1,0 +1,267 @@
+"""The main window: lays out the canvas, the timeline and the docks, and binds the keys.
+
+It holds no annotation logic. Views report what the person did; the controller edits the project
+through the correction API; the window only routes signals between them and draws the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (QDockWidget, QInputDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
+
+from .canvas import FrameCanvas
+from .classes_panel import ClassesPanel
+from .controller import Controller
+from .export_dialog import ExportDialog
+from .help_overlay import HelpOverlay
+from .queue_panel import QueuePanel
+from .refresh import Refresher, Snapshot
+from .shortcuts import DESCRIPTIONS
+from .stats_panel import StatsPanel
+from .timeline import Timeline
+from .tracks_panel import TracksPanel
+
+QUEUE_SIZE = 25
+
+
+class MainWindow(QMainWindow):
+    openRequested = pyqtSignal()  # File > Open: the launcher replaces this window
+
+    def __init__(self, controller: Controller, keys: dict[str, list[str]]) -> None:
+        super().__init__()
+        self.c = controller
+        self.keys = keys
+        self.setWindowTitle(f"{controller.project.path.name} — vidlabel")
+        self.resize(1440, 860)
+        self.picks: list = []
+
+        self.canvas = FrameCanvas()
+        self.timeline = Timeline()
+        self.timeline.set_frame_count(controller.frame_count)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(central)
+        self.help = HelpOverlay(keys, self.canvas)
+
+        self.queue_panel = QueuePanel()
+        self.tracks_panel = TracksPanel()
+        self.stats_panel = StatsPanel()
+        self.classes_panel = ClassesPanel()
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        docks = {}
+        for title, widget, area in (("Review queue", self.queue_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Tracks", self.tracks_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Classes", self.classes_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+                                    ("Statistics", self.stats_panel, Qt.DockWidgetArea.LeftDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title)
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            self.addDockWidget(area, dock)
+            docks[title] = dock
+        self.resizeDocks([docks["Review queue"], docks["Classes"]], [430, 230], Qt.Orientation.Horizontal)
+        self.resizeDocks([docks["Review queue"], docks["Tracks"]], [380, 380], Qt.Orientation.Vertical)
+        self.resizeDocks([docks["Classes"], docks["Statistics"]], [200, 500], Qt.Orientation.Vertical)
+
+        self.frame_label = QLabel()
+        self.message_label = QLabel()
+        self.statusBar().addWidget(self.message_label, 1)
+        self.statusBar().addPermanentWidget(self.frame_label)
+
+        self.actions_by_name: dict[str, QAction] = {}
+        self._bind_keys()
+        self._build_menus()
+        self._wire()
+
+        self.refresher = Refresher(controller.project.path, self)
+        self.refresher.ready.connect(self._apply_snapshot)
+        self.refresher.failed.connect(self.show_message)
+        self.classes_panel.set_classes(controller.class_names(), controller.current_class)
+        self._show_frame()
+        self.refresher.request()
+
+    # -- construction -------------------------------------------------------------------------
+    def _handlers(self) -> dict[str, Callable[[], None]]:
+        c = self.c
+        handlers = {
+            "next_frame": lambda: c.step(1), "previous_frame": lambda: c.step(-1),
+            "forward_10": lambda: c.step(10), "back_10": lambda: c.step(-10),
+            "play_pause": c.toggle_play, "next_in_queue": self.next_in_queue,
+            "accept_frame_and_next": self.accept_and_next, "accept_box": c.accept_selected,
+            "delete_box": c.delete_selected, "undo": c.undo, "redo": c.redo,
+            "set_track_id": self._ask_track_id, "merge_tracks": self._ask_merge,
+            "split_track": c.split_here, "mark_outside": c.mark_outside,
+            "toggle_occluded": c.toggle_occluded, "deselect": lambda: c.select(None),
+            "next_box": self._select_next_box, "fit_view": self.canvas.fit,
+            "zoom_in": lambda: self.canvas.zoom(1.25), "zoom_out": lambda: self.canvas.zoom(0.8),
+            "help": self.help.toggle,
+        }
+        for i in range(1, 10):
+            handlers[f"class_{i}"] = lambda _checked=False, i=i: c.set_current_class(i - 1)
+        return handlers
+
+    def _bind_keys(self) -> None:
+        for name, handler in self._handlers().items():
+            action = QAction(DESCRIPTIONS[name].capitalize(), self)
+            action.setShortcuts([QKeySequence(k) for k in self.keys.get(name, [])])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(handler)
+            self.addAction(action)
+            self.actions_by_name[name] = action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        open_action = file_menu.addAction("Open video or project…")
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self.openRequested.emit)
+        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
+        edit_menu = bar.addMenu("&Edit")
+        for name in ("undo", "redo", "accept_frame_and_next", "accept_box", "delete_box",
+                     "set_track_id", "merge_tracks", "split_track", "mark_outside", "toggle_occluded"):
+            edit_menu.addAction(self.actions_by_name[name])
+        view_menu = bar.addMenu("&View")
+        for name in ("play_pause", "next_in_queue", "fit_view", "zoom_in", "zoom_out", "help"):
+            view_menu.addAction(self.actions_by_name[name])
+        jobs_menu = bar.addMenu("&Jobs")
+        jobs_menu.addAction("Export (COCO, MOT, YOLO)…", self.show_export)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.actions_by_name["help"])
+
+        tools = self.addToolBar("Main")
+        tools.setObjectName("Main")
+        tools.setMovable(False)
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for name, text in (("previous_frame", "◀"), ("play_pause", "▶  Play"), ("next_frame", "▶"),
+                           (None, None), ("accept_frame_and_next", "✓  Accept frame"),
+                           ("next_in_queue", "Next in queue"), (None, None), ("undo", "Undo"),
+                           ("redo", "Redo"), (None, None), ("help", "Keys")):
+            if name is None:
+                tools.addSeparator()
+                continue
+            button = QAction(text, self)
+            button.setToolTip(f"{DESCRIPTIONS[name]} ({' / '.join(self.keys.get(name, []))})")
+            button.triggered.connect(self.actions_by_name[name].trigger)
+            tools.addAction(button)
+            if name == "play_pause":
+                self.play_button = button
+        for widget in tools.findChildren(QWidget):
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def _wire(self) -> None:
+        c = self.c
+        c.frameChanged.connect(self._show_frame)
+        c.boxesChanged.connect(self._show_boxes)
+        c.selectionChanged.connect(self._show_boxes)
+        c.projectChanged.connect(self.refresher_request)
+        c.classesChanged.connect(self._show_classes)
+        c.playingChanged.connect(lambda on: self.play_button.setText("❚❚  Pause" if on else "▶  Play"))
+        c.message.connect(self.show_message)
+        self.canvas.boxDrawn.connect(c.draw_box)
+        self.canvas.boxEdited.connect(c.move_box)
+        self.canvas.boxClicked.connect(c.select)
+        self.timeline.seekRequested.connect(c.seek)
+        self.queue_panel.frameChosen.connect(c.seek)
+        self.tracks_panel.trackChosen.connect(self._go_to_track)
+        self.classes_panel.classChosen.connect(c.set_current_class)
+        self.classes_panel.addRequested.connect(c.add_class)
+        self.classes_panel.renameRequested.connect(c.rename_class)
+        self.classes_panel.mergeRequested.connect(c.merge_class)
+
+    def refresher_request(self) -> None:
+        self.refresher.request()
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _show_frame(self, *_: object) -> None:
+        self.canvas.set_image(self.c.image())
+        self._show_boxes()
+        self.timeline.set_current(self.c.frame)
+        fps = self.c.video.fps or 25.0
+        t = self.c.frame / fps
+        self.frame_label.setText(f"frame {self.c.frame} / {self.c.frame_count - 1}   "
+                                 f"{int(t // 60):02d}:{t % 60:05.2f}")
+
+    def _show_boxes(self, *_: object) -> None:
+        self.canvas.badge = "✓ VERIFIED" if self.c.frame_verified() else ""
+        self.canvas.set_boxes(self.c.boxes(), self.c.class_names(), self.c.selected_track,
+                              self.c.ignore_regions())
+
+    def _show_classes(self) -> None:
+        self.classes_panel.set_classes(self.c.class_names(), self.c.current_class)
+        self._show_boxes()
+
+    def _apply_snapshot(self, snap: Snapshot) -> None:
+        self.stats_panel.set_stats(snap.stats)
+        self.tracks_panel.set_tracks(snap.tracks, self.c.class_names(), self.c.selected_track)
+        self.timeline.set_scores(snap.scores)
+        self.timeline.set_verified(snap.verified)
+        self.picks = self.c.queue(snap, QUEUE_SIZE)
+        self.queue_panel.set_picks(self.picks)
+        self.timeline.set_picks([p.frame for p in self.picks])
+
+    def show_message(self, text: str) -> None:
+        self.message_label.setText(text)
+
+    # -- commands that need the window (dialogs, the queue) ----------------------------------
+    def next_in_queue(self) -> None:
+        verified = self.c.verified_frames()
+        for pick in self.picks:
+            if pick.frame != self.c.frame and pick.frame not in verified:
+                self.c.seek(pick.frame)
+                return
+        self.show_message("the review queue is empty")
+
+    def accept_and_next(self) -> None:
+        self.c.accept_frame()
+        self.next_in_queue()
+
+    def _go_to_track(self, track_id: int, first: int, last: int) -> None:
+        if not self.c.has_box(track_id):
+            self.c.seek(first if abs(self.c.frame - first) <= abs(self.c.frame - last) else last)
+        self.c.select(track_id)
+
+    def _select_next_box(self) -> None:
+        ids = sorted(b.track_id for b in self.c.boxes())
+        if ids:
+            later = [t for t in ids if self.c.selected_track is None or t > self.c.selected_track]
+            self.c.select(later[0] if later else ids[0])
+
+    def _ask_track_id(self) -> None:
+        if (box := self.c.selected_box()) is None:
+            self.show_message("select a box first (click it)")
+            return
+        track, ok = QInputDialog.getInt(self, "Track id", f"New track id for this box (now {box.track_id}):",
+                                        box.track_id, 1, 1 << 30)
+        if ok and track != box.track_id:
+            self.c.set_box_track(track)
+
+    def _ask_merge(self) -> None:
+        if (box := self.c.selected_box()) is None:
+            self.show_message("select a box first (click it)")
+            return
+        keep, ok = QInputDialog.getInt(self, "Merge tracks", f"Merge track {box.track_id} into track:",
+                                       1, 1, 1 << 30)
+        if ok:
+            self.c.merge_into(keep)
+
+    def show_export(self) -> ExportDialog:
+        """The export dialog, window-modal but not blocking (the event loop keeps running)."""
+        dialog = ExportDialog(self.c.project.path, self)
+        dialog.finished.connect(lambda _result: self.show_message(dialog.status.text()))
+        dialog.open()
+        return dialog
+
+    def closeEvent(self, event) -> None:
+        if self.c.playing:
+            self.c.toggle_play()
+        self.refresher.stop()
+        self.c.close()
+        super().closeEvent(event)
