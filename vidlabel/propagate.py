@@ -47,6 +47,7 @@ SNAP_IOU = 0.5  # a detection this close to a propagated box is taken to be the 
 # Forward and backward runs whose boxes overlap less than this disagree: the blended box would be
 # between two objects, so the better-weighted run is taken alone and the confidence is lowered.
 AGREEMENT_IOU = 0.5
+SMOOTH_WINDOW = 5  # frames of the moving mean that removes tracker jitter between keyframes
 
 
 class PropagationError(VidlabelError):
@@ -223,7 +224,25 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[Pro
         if right - left > 1:
             for box in _lerp(left, anchors[left], right, anchors[right], range(left + 1, right)):
                 out[box.frame] = box
-    return [out[f] for f in sorted(out)]
+    return _smooth(start, end, [out[f] for f in sorted(out)])
+
+
+def _smooth(start: Box, end: Box, boxes: list[PropagatedBox]) -> list[PropagatedBox]:
+    """A centred moving mean over SMOOTH_WINDOW frames, the keyframes pinned.
+
+    Trackers jitter by a few pixels from frame to frame (their box locks onto texture: a
+    swinging arm, a shadow) while objects move smoothly; averaging removes the jitter and
+    keeps the path. Near a keyframe the window shrinks symmetrically, so the keyframe's own
+    box is never moved and the boxes next to it stay close to it.
+    """
+    seq = np.array([start.xywh, *[b.xywh for b in boxes], end.xywh], float)
+    half = SMOOTH_WINDOW // 2
+    out = []
+    for k, box in enumerate(boxes, start=1):
+        r = min(half, k, len(seq) - 1 - k)
+        xywh = seq[k - r:k + r + 1].mean(axis=0)
+        out.append(PropagatedBox(box.frame, tuple(float(v) for v in xywh), box.confidence, box.source))
+    return out
 
 
 def _snap(boxes: list[PropagatedBox], snap: Mapping[int, Sequence[Detection]] | None) -> list[PropagatedBox]:
