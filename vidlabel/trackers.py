@@ -30,7 +30,9 @@ XYWH = tuple[float, float, float, float]
 
 # Preference order for "auto": CSRT is the most accurate of the classic trackers (contrib build
 # only); NanoTrack is a fast learned tracker when its ONNX pair is present; KCF is fast but has
-# no scale adaptation; MIL ships with every OpenCV build, so "auto" always finds something.
+# no scale adaptation; MIL ships with every OpenCV build, so "auto" always finds something, but
+# it is last because it is slow and not reproducible (its sampler's RNG is seeded from the clock,
+# so two runs on the same frames give different boxes).
 AUTO_ORDER = ("csrt", "nano", "kcf", "mil", "vit")
 # Side of the canonical patch (longer side, pixels) that appearance is compared at: small enough
 # to cost microseconds, large enough to keep a person's colour layout.
