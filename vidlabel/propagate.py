@@ -195,8 +195,11 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[Pro
     """Forward and backward runs, each continued to the other keyframe to see how it ends.
 
     When exactly one run ARRIVED, only it is used: the other either stopped or drifted. A run
-    that MISSED is kept only where the other run confirms it. What remains is blended frame by
-    frame (`_blend`), and what no run covers is interpolated.
+    that MISSED while the other COLLAPSED honestly is kept only where the other confirms it.
+    When both MISSED, nothing says which one drifted, or the keyframes may even hold two
+    different objects (a linking error): each run is then trusted near its own keyframe, which
+    `_blend` does where they disagree, and the lowered confidence sends the stretch to review.
+    What remains is blended frame by frame, and what no run covers is interpolated.
     """
     s, e = start.frame, end.frame
     forward, fwd_end = _anchored(propagate(video, start, range(s + 1, e + 1), tracker), start, end)
@@ -205,9 +208,10 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[Pro
         backward = {}
     elif bwd_end == ARRIVED and fwd_end != ARRIVED:
         forward = {}
-    else:
-        forward, backward = (_agreeing(forward, backward) if fwd_end == MISSED else forward,
-                             _agreeing(backward, forward) if bwd_end == MISSED else backward)
+    elif fwd_end == MISSED and bwd_end == COLLAPSED:
+        forward = _agreeing(forward, backward)
+    elif bwd_end == MISSED and fwd_end == COLLAPSED:
+        backward = _agreeing(backward, forward)
     trusted: dict[int, PropagatedBox] = {}
     for f in range(s + 1, e):
         fwd, bwd = forward.get(f), backward.get(f)
