@@ -208,6 +208,10 @@ def test_remapped_keys(qtbot, video, tmp_path, monkeypatch):
         assert w.c.frame == 1
         qtbot.keyClick(w.canvas, Qt.Key.Key_D)
         assert w.c.frame == 1
+        qtbot.keyClick(w.canvas, Qt.Key.Key_F1)  # the overlay lists the keys as bound now
+        assert w.help.isVisible() and ("L", "next frame") in w.help.rows
+        qtbot.mouseClick(w.help, Qt.MouseButton.LeftButton)
+        assert not w.help.isVisible()
     finally:
         w.close()
 
