@@ -40,7 +40,9 @@ export PATH="$PWD/$VENV/bin:$PATH"
 case "$cmd" in
   demo)
     mkdir -p out
-    vidlabel info assets/sample.mp4 ;;
+    # Re-running continues (or finds nothing left to do): pre-labelling resumes from the project.
+    vidlabel prelabel assets/sample.mp4 -o out/sample.vlp
+    vidlabel info out/sample.vlp ;;
   test)
     QT_QPA_PLATFORM=offscreen python -m pytest "$@" ;;
   install) ;;

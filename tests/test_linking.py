@@ -1,0 +1,122 @@
+"""Offline linking on synthetic detections: gaps, fragments, false tracks, ends, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidlabel.boxes import Detection, Source
+from vidlabel.linking import LinkParams, link
+
+FPS = 10.0
+
+
+def walker(frames, x0: float, vx: float, y: float = 100.0, conf: float = 0.8, cls: int = 0,
+           w: float = 30.0, h: float = 80.0) -> dict[int, Detection]:
+    return {f: Detection(f, x0 + vx * f, y, w, h, conf, cls) for f in frames}
+
+
+def merge(*walkers: dict[int, Detection], noise: list[Detection] = ()) -> dict[int, list[Detection]]:
+    out: dict[int, list[Detection]] = {}
+    for wk in walkers:
+        for f, d in wk.items():
+            out.setdefault(f, []).append(d)
+    for d in noise:
+        out.setdefault(d.frame, []).append(d)
+    return out
+
+
+def test_two_walkers_get_one_track_each_with_an_end_marker():
+    dets = merge(walker(range(0, 40), 10, 3), walker(range(0, 30), 600, -3, y=300))
+    tracks = link(dets, range(0, 50), FPS)
+    assert len(tracks) == 2
+    a, b = tracks
+    assert (a.first, a.last, b.first, b.last) == (0, 39, 0, 29)
+    assert all(s is Source.DETECTOR for s in a.sources + b.sources)
+    boxes = a.to_boxes(track_id=1, end=50)
+    assert boxes[-1].outside and boxes[-1].frame == 40
+    assert [bx.frame for bx in boxes[:-1]] == list(range(40))
+    # A track reaching the end of the range gets no outside marker past it.
+    assert not a.to_boxes(track_id=1, end=40)[-1].outside
+
+
+def test_missed_detections_are_interpolated_with_falling_confidence():
+    frames = [f for f in range(40) if not 15 <= f < 22]  # 7 frames (0.7 s) unseen
+    tracks = link(merge(walker(frames, 10, 4)), range(40), FPS)
+    assert len(tracks) == 1
+    t = tracks[0]
+    assert t.frames == list(range(40))
+    gap = {f: (b, c, s) for f, b, c, s in zip(t.frames, t.boxes, t.confidences, t.sources) if 15 <= f < 22}
+    assert all(s is Source.INTERPOLATED for _, _, s in gap.values())
+    assert gap[18][0][0] == pytest.approx(10 + 4 * 18)  # on the straight line
+    assert gap[18][1] < gap[15][1] < 0.8  # the middle of a gap is the least sure
+
+
+def test_fragments_beyond_the_online_buffer_are_merged():
+    # 2.5 s unseen: longer than the online pass keeps a lost track (1 s), within the merge window.
+    frames = [f for f in range(80) if not 20 <= f < 45]
+    tracks = link(merge(walker(frames, 10, 3)), range(80), FPS)
+    assert len(tracks) == 1 and tracks[0].frames == list(range(80))
+
+
+def test_crossing_walkers_keep_their_identities():
+    a, b = walker(range(60), 10, 5, y=100), walker(range(60), 310, -5, y=110)
+    tracks = link(merge(a, b), range(60), FPS)
+    assert len(tracks) == 2
+    for t in tracks:
+        xs = [bx[0] for bx in t.boxes]
+        assert np.all(np.diff(xs) > 0) or np.all(np.diff(xs) < 0)  # nobody turned back
+
+
+def test_weak_candidates_continue_a_track_but_never_start_one():
+    strong = walker(range(0, 20), 10, 3)
+    weak = walker(range(20, 30), 10, 3, conf=0.15)  # fades out: still the same object
+    alone = walker(range(0, 30), 500, 0, y=400, conf=0.15)  # never confident: no track
+    tracks = link(merge(strong, weak, alone), range(30), FPS)
+    assert len(tracks) == 1
+    assert tracks[0].last == 29
+    assert tracks[0].confidences[-1] == pytest.approx(0.15)
+
+
+def test_flickers_are_dropped():
+    flicker = [Detection(f, 400, 400, 30, 60, 0.4, 0) for f in (5, 6)]
+    tracks = link(merge(walker(range(30), 10, 3), noise=flicker), range(30), FPS)
+    assert len(tracks) == 1
+
+
+def test_classes_never_mix_in_a_track():
+    person = walker(range(30), 10, 3, cls=0)
+    car = walker(range(30), 12, 3, cls=2, w=32)  # same place, other class
+    tracks = link(merge(person, car), range(30), FPS)
+    assert sorted(t.class_id for t in tracks) == [0, 2]
+
+
+def test_detect_every_k_fills_the_frames_between():
+    frames = list(range(0, 60, 5))
+    tracks = link(merge(walker(frames, 10, 2)), frames, FPS)
+    assert len(tracks) == 1
+    t = tracks[0]
+    assert t.frames == list(range(0, 56))
+    assert {s for f, s in zip(t.frames, t.sources) if f % 5} == {Source.INTERPOLATED}
+
+
+def test_linking_is_deterministic():
+    rng = np.random.default_rng(1)
+    noise = [Detection(int(f), float(x), float(y), 25, 60, float(c), 0)
+             for f, x, y, c in zip(rng.integers(0, 50, 40), rng.uniform(0, 700, 40),
+                                   rng.uniform(0, 500, 40), rng.uniform(0.05, 0.6, 40))]
+    dets = merge(walker(range(50), 10, 4), walker(range(10, 50), 700, -4, y=200), noise=noise)
+    first = link(dets, range(50), FPS, LinkParams())
+    second = link(dets, range(50), FPS, LinkParams())
+    assert [(t.frames, t.boxes, t.confidences) for t in first] == \
+        [(t.frames, t.boxes, t.confidences) for t in second]
+
+
+def test_a_gap_filler_replaces_interpolation():
+    frames = [f for f in range(30) if not 10 <= f < 15]
+
+    def filler(fa, box_a, fb, box_b):
+        return {f: ((box_a[0] + 1, box_a[1], box_a[2], box_a[3]), 0.5) for f in range(fa + 1, fb)}
+
+    t = link(merge(walker(frames, 10, 3)), range(30), FPS, gap_filler=filler)[0]
+    assert [s for f, s in zip(t.frames, t.sources) if 10 <= f < 15] == [Source.TRACKER] * 5

@@ -1,0 +1,65 @@
+"""`vidlabel prelabel VIDEO [VIDEO...]`: detect, store and link into tracks; resumable."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import VidlabelError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prelabel", help="pre-label videos with a YOLO detector and link the boxes into tracks",
+        description="Detect objects on every frame (or every K-th), store every candidate in the "
+                    "project, and link them offline into tracks. Killed half way, the same command "
+                    "continues where it stopped. Frames are 0-based; --end is exclusive.")
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or image folders")
+    p.add_argument("-o", "--output", help="project file (.vlp) for one video, or a folder for one "
+                   "project per video (default: VIDEO_NAME.vlp in the current folder)")
+    p.add_argument("--model", help="detector: .pt, .onnx or OpenVINO folder (default: see README, Models)")
+    p.add_argument("--classes", help="comma-separated class names to keep, e.g. person,car (default: all)")
+    p.add_argument("--conf", type=float, default=0.25,
+                   help="accept threshold: a detection this confident may start a track (default 0.25); "
+                        "weaker candidates are stored and may only continue a track")
+    p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
+    p.add_argument("--end", type=int, help="end frame (0-based, exclusive; default: the last frame + 1)")
+    p.add_argument("--detect-every", type=int, default=1, metavar="K",
+                   help="detect on every K-th frame and fill the frames between (default 1)")
+    p.add_argument("--device", help="inference device, e.g. cpu, 0 or cuda:0 (default: GPU if present)")
+    p.set_defaults(func=run)
+
+
+def project_paths(videos: list[str], output: str | None) -> list[Path]:
+    """One project per video: `-o X.vlp` for a single video, else `-o` names a folder."""
+    stems = [Path(v.rstrip("/")).stem for v in videos]
+    if len(set(stems)) < len(stems):
+        raise VidlabelError("two videos have the same name, so their projects would collide; "
+                            "pre-label them in separate calls", ", ".join(videos))
+    if output and output.endswith(".vlp"):
+        if len(videos) > 1:
+            raise VidlabelError("several videos need a folder for -o (one project each), not a "
+                                "project file", output)
+        return [Path(output)]
+    folder = Path(output) if output else Path.cwd()
+    if folder.exists() and not folder.is_dir():
+        raise VidlabelError("-o must be a .vlp project path or a folder", str(folder))
+    return [folder / f"{s}.vlp" for s in stems]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..prelabel import PrelabelOptions, prelabel
+
+    classes = tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None
+    options = PrelabelOptions(model=args.model, classes=classes, conf=args.conf, start=args.start,
+                              end=args.end, detect_every=args.detect_every, device=args.device)
+    for video, project in zip(args.videos, project_paths(args.videos, args.output)):
+        s = prelabel(video, project, options)
+        first, end = s.frames
+        print(f"{s.project}: frames {first}..{end - 1}, detected on {s.detected_frames} "
+              + (f"({s.resumed_frames} already stored) " if s.resumed_frames else "")
+              + (f"at {s.detect_fps:.1f} frames/s" if s.detected_frames > s.resumed_frames else ""))
+        boxes = ", ".join(f"{k} {v}" for k, v in sorted(s.boxes.items())) or "none"
+        state = "unchanged (already pre-labelled with these settings)" if s.unchanged else "written"
+        print(f"  {s.tracks} tracks, boxes: {boxes}; {state}")
+    return 0

@@ -1,0 +1,343 @@
+"""Offline linking: the stored raw detections of a whole video become tracks with ids.
+
+An online tracker decides every frame with only the past in view. Pre-labelling sees the whole
+video, so after a standard online pass it can do what no online tracker can:
+
+1. **Forward pass.** Ultralytics' `BYTETracker` (one per class, so a track never changes class)
+   runs over the detected frames. Its "lost" buffer is given in seconds and converted with the
+   video's real frame rate (Ultralytics assumes 30 fps). Only which detection each track took is
+   kept, never the Kalman filter's smoothed box: a box with `source=detector` is the detector's.
+2. **Backward pass.** Each tracklet is extended back in time over unclaimed detections (a track
+   is born one frame late in ByteTrack, and an object often enters weakly detected), and forward
+   likewise, predicting with the tracklet's own motion.
+3. **Fragment merging.** A tracklet that ends and another that starts later are the same object
+   when each one's motion, extrapolated across the gap, lands on the other with a similar size.
+   All such pairs are solved at once as an assignment (`linear_sum_assignment`), so chains of
+   fragments join and no fragment is claimed twice.
+4. **False tracks dropped.** A track with fewer than `min_detections` detections, or whose
+   evidence (the sum of its detection confidences) is below that many detections at the accept
+   threshold, is a flicker.
+5. **Gaps filled** by linear interpolation (or a single-object tracker when the caller passes a
+   `gap_filler`), with a confidence that halves every second away from the nearest detection,
+   and **ends marked**: an `outside` box on the frame after a track's last box, never a ghost box.
+
+Everything is deterministic: the same detections and parameters give the same tracks, which is
+what lets a killed pre-labelling run resume and still equal an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .boxes import Box, Detection, Source, iou_matrix
+
+INFEASIBLE = 1e6
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """Linking settings. Times are in seconds so that one default fits every frame rate."""
+
+    accept_conf: float = 0.25  # a detection this confident may start a track
+    low_conf: float = 0.1  # weaker ones may only continue a track (ByteTrack's second stage)
+    lost_seconds: float = 1.0  # how long the online pass keeps a lost track (30 frames at 30 fps)
+    max_gap_seconds: float = 3.0  # longest gap a fragment merge or a gap fill may bridge
+    min_detections: int = 3  # evidence a track needs, in detections at the accept threshold
+    extend_iou: float = 0.5  # overlap a predicted box needs with a detection to extend a track
+    merge_distance: float = 0.5  # allowed centre error in box heights at a gap of zero seconds ...
+    merge_distance_per_second: float = 1.0  # ... growing by this much per second of gap
+    merge_size_ratio: float = 1.5  # largest height ratio between the two sides of a merge
+
+
+@dataclass
+class LinkedTrack:
+    """One linked track: its class and its boxes in frame order (track_id is set on writing)."""
+
+    class_id: int
+    frames: list[int] = field(default_factory=list)
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+
+    @property
+    def first(self) -> int:
+        return self.frames[0]
+
+    @property
+    def last(self) -> int:
+        return self.frames[-1]
+
+    def to_boxes(self, track_id: int, end: int | None = None) -> list[Box]:
+        """Boxes for the store; an `outside` box after the last frame when it is inside `end`."""
+        out = [Box(f, track_id, self.class_id, *b, confidence=c, source=s)
+               for f, b, c, s in zip(self.frames, self.boxes, self.confidences, self.sources)]
+        if end is None or self.last + 1 < end:
+            x, y, w, h = self.boxes[-1]
+            out.append(Box(self.last + 1, track_id, self.class_id, x, y, w, h,
+                           confidence=self.confidences[-1], source=self.sources[-1], outside=True))
+        return out
+
+
+@dataclass
+class _Tracklet:
+    """Detector boxes only (frame -> detection); gaps are filled after merging."""
+
+    class_id: int
+    dets: dict[int, Detection]
+
+    @property
+    def frames(self) -> list[int]:
+        return sorted(self.dets)
+
+    @property
+    def first_frame(self) -> int:
+        return min(self.dets)
+
+    @property
+    def last_frame(self) -> int:
+        return max(self.dets)
+
+
+GapFiller = Callable[[int, tuple[float, float, float, float], int, tuple[float, float, float, float]],
+                     dict[int, tuple[tuple[float, float, float, float], float]]]
+"""`(frame_a, box_a, frame_b, box_b) -> {frame: (box, confidence)}` for the frames in between."""
+
+
+# ---------------------------------------------------------------------------------- forward pass
+class _Batch:
+    """The slice of a results object `BYTETracker.update` reads: conf, cls, centre xywh, masks."""
+
+    def __init__(self, xywh: np.ndarray, conf: np.ndarray, cls: np.ndarray) -> None:
+        self.xywh, self.conf, self.cls = xywh, conf, cls
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    def __getitem__(self, mask) -> "_Batch":
+        return _Batch(self.xywh[mask], self.conf[mask], self.cls[mask])
+
+
+def _batch(dets: Sequence[Detection]) -> _Batch:
+    if not dets:
+        return _Batch(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32))
+    a = np.array([d.xywh for d in dets], np.float64)
+    centre = np.column_stack([a[:, 0] + a[:, 2] / 2, a[:, 1] + a[:, 3] / 2, a[:, 2], a[:, 3]])
+    return _Batch(centre.astype(np.float32), np.array([d.confidence for d in dets], np.float32),
+                  np.array([d.class_id for d in dets], np.float32))
+
+
+def _forward_pass(dets: dict[int, list[Detection]], frames: list[int], fps: float, step: int,
+                  p: LinkParams) -> list[_Tracklet]:
+    """ByteTrack over the detected frames, per class; returns which detections each track took."""
+    from .modelpaths import quiet_ultralytics
+
+    quiet_ultralytics()
+    from ultralytics.trackers.byte_tracker import BYTETracker
+
+    args = SimpleNamespace(track_high_thresh=p.accept_conf, track_low_thresh=p.low_conf,
+                           new_track_thresh=p.accept_conf, match_thresh=0.8, fuse_score=True,
+                           track_buffer=max(1, round(p.lost_seconds * fps / step)))
+    classes = sorted({d.class_id for f in frames for d in dets.get(f, [])})
+    tracklets: list[_Tracklet] = []
+    for cls in classes:
+        tracker = BYTETracker(args)
+        by_id: dict[int, _Tracklet] = {}
+        for f in frames:
+            frame_dets = [d for d in dets.get(f, []) if d.class_id == cls and d.confidence > p.low_conf]
+            out = tracker.update(_batch(frame_dets))
+            for row in out.reshape(-1, 8):
+                tid, idx = int(row[4]), int(row[7])
+                by_id.setdefault(tid, _Tracklet(cls, {})).dets[f] = frame_dets[idx]
+        tracklets.extend(by_id[k] for k in sorted(by_id))
+    return tracklets
+
+
+# ---------------------------------------------------------------------------------- motion model
+def _predict(t: _Tracklet, target: int, fps: float, from_end: bool) -> np.ndarray:
+    """The tracklet's box at `target`, extrapolated from its last (or first) second of motion.
+
+    A straight-line fit of the box centre over that second, with the box size of the nearest
+    detection: people and vehicles move smoothly over a second, while single boxes jitter.
+    """
+    frames = t.frames
+    anchor = frames[-1] if from_end else frames[0]
+    window = [f for f in frames if abs(f - anchor) <= max(1.0, fps)]
+    a = np.array([t.dets[f].xywh for f in window], np.float64)
+    cx, cy = a[:, 0] + a[:, 2] / 2, a[:, 1] + a[:, 3] / 2
+    w, h = t.dets[anchor].w, t.dets[anchor].h
+    if len(window) >= 2:
+        fr = np.array(window, np.float64)
+        px, py = np.polyfit(fr, cx, 1), np.polyfit(fr, cy, 1)
+        x, y = np.polyval(px, target), np.polyval(py, target)
+    else:
+        x, y = cx[0], cy[0]
+    return np.array([x - w / 2, y - h / 2, w, h])
+
+
+# ---------------------------------------------------------------------------------- extension
+def _extend(tracklets: list[_Tracklet], dets: dict[int, list[Detection]], frames: list[int],
+            fps: float, p: LinkParams, backward: bool) -> None:
+    """Grow every tracklet frame by frame over detections no track has claimed.
+
+    All tracklets that want the same frame are matched together by IoU (an assignment), so two
+    tracks never take the same detection; a tracklet stops at the first frame where nothing
+    overlaps its prediction well enough.
+    """
+    claimed = {id(d) for t in tracklets for d in t.dets.values()}
+    step = -1 if backward else 1
+    pos = {f: i for i, f in enumerate(frames)}
+    waiting: dict[int, list[int]] = {}  # frame -> tracklets whose next frame to try it is
+
+    def schedule(k: int, edge: int) -> None:
+        nxt = pos[edge] + step
+        if 0 <= nxt < len(frames):
+            waiting.setdefault(frames[nxt], []).append(k)
+
+    for k, t in enumerate(tracklets):
+        schedule(k, t.first_frame if backward else t.last_frame)
+    for f in (frames[::-1] if backward else frames):
+        want = sorted(waiting.pop(f, []))
+        free = [d for d in dets.get(f, []) if id(d) not in claimed and d.confidence > p.low_conf]
+        if not want or not free:
+            continue
+        pred = np.array([_predict(tracklets[k], f, fps, from_end=not backward) for k in want])
+        iou = iou_matrix(pred, np.array([d.xywh for d in free]))
+        same_class = np.array([[d.class_id == tracklets[k].class_id for d in free] for k in want])
+        iou = np.where(same_class, iou, 0.0)
+        for i, j in zip(*linear_sum_assignment(-iou)):
+            if iou[i, j] >= p.extend_iou:
+                tracklets[want[i]].dets[f] = free[j]
+                claimed.add(id(free[j]))
+                schedule(want[i], f)
+
+
+# ---------------------------------------------------------------------------------- merging
+def _merge_cost(a: _Tracklet, b: _Tracklet, fps: float, p: LinkParams) -> float:
+    """How well `b` continues `a` across the gap: < 1 is plausible, lower is better."""
+    gap = b.first_frame - a.last_frame
+    if gap <= 0 or gap > p.max_gap_seconds * fps + 1 or a.class_id != b.class_id:
+        return INFEASIBLE
+    last, first = a.dets[a.last_frame], b.dets[b.first_frame]
+    ratio = max(last.h, first.h) / min(last.h, first.h)
+    if ratio > p.merge_size_ratio:
+        return INFEASIBLE
+    pa = _predict(a, b.first_frame, fps, from_end=True)
+    pb = _predict(b, a.last_frame, fps, from_end=False)
+    err_b = np.hypot(*(pa[:2] + pa[2:] / 2 - np.array(first.xywh[:2]) - np.array(first.xywh[2:]) / 2))
+    err_a = np.hypot(*(pb[:2] + pb[2:] / 2 - np.array(last.xywh[:2]) - np.array(last.xywh[2:]) / 2))
+    error = (err_a + err_b) / 2 / ((last.h + first.h) / 2)
+    allowed = p.merge_distance + p.merge_distance_per_second * gap / fps
+    return float(error / allowed)
+
+
+def _merge(tracklets: list[_Tracklet], fps: float, p: LinkParams) -> list[_Tracklet]:
+    """Join fragments end-to-start with one assignment; repeat until nothing more joins."""
+    while True:
+        n = len(tracklets)
+        if n < 2:
+            return tracklets
+        cost = np.full((n, n), INFEASIBLE)
+        for i, a in enumerate(tracklets):
+            for j, b in enumerate(tracklets):
+                if i != j:
+                    cost[i, j] = _merge_cost(a, b, fps, p)
+        rows, cols = linear_sum_assignment(cost)
+        pairs = [(i, j) for i, j in zip(rows, cols) if cost[i, j] < 1.0]
+        if not pairs:
+            return tracklets
+        nxt = dict(pairs)
+        heads = sorted(set(range(n)) - set(nxt.values()), key=lambda k: tracklets[k].first_frame)
+        merged = []
+        for h in heads:
+            t = _Tracklet(tracklets[h].class_id, dict(tracklets[h].dets))
+            k = h
+            while k in nxt:
+                k = nxt[k]
+                t.dets.update(tracklets[k].dets)
+            merged.append(t)
+        tracklets = merged
+
+
+# ---------------------------------------------------------------------------------- output
+def _evidence(t: _Tracklet) -> float:
+    return float(sum(d.confidence for d in t.dets.values()))
+
+
+def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps: float,
+          p: LinkParams, gap_filler: GapFiller | None) -> LinkedTrack:
+    """Detector boxes plus every frame between them.
+
+    Inside a gap, a weak unclaimed candidate that overlaps the interpolated box is taken as a
+    detector box with its own low confidence (the object was seen, barely: docs/adr/0001), and
+    interpolation restarts from it; frames with no such candidate are interpolated (or tracked,
+    when a `gap_filler` is given) with a confidence that halves per second from a detection.
+    """
+    out = LinkedTrack(t.class_id)
+
+    def add(f: int, box, conf: float, source: Source) -> None:
+        out.frames.append(f)
+        out.boxes.append(tuple(float(v) for v in box))
+        out.confidences.append(float(conf))
+        out.sources.append(source)
+
+    frames = t.frames
+    for a, b in zip(frames, frames[1:] + [None]):
+        da = t.dets[a]
+        add(a, da.xywh, da.confidence, Source.DETECTOR)
+        if b is None or b == a + 1:
+            continue
+        db = t.dets[b]
+        if gap_filler is not None:
+            for f, (box, conf) in sorted(gap_filler(a, da.xywh, b, db.xywh).items()):
+                add(f, box, conf, Source.TRACKER)
+            continue
+        anchor = da
+        for f in range(a + 1, b):
+            s = (f - anchor.frame) / (b - anchor.frame)
+            box = np.array([(1 - s) * u + s * v for u, v in zip(anchor.xywh, db.xywh)])
+            snap = _best_overlap(box, [d for d in dets.get(f, []) if id(d) not in claimed
+                                       and d.class_id == t.class_id], p.extend_iou)
+            if snap is not None:
+                claimed.add(id(snap))
+                anchor = snap
+                add(f, snap.xywh, snap.confidence, Source.DETECTOR)
+            else:
+                near = min(f - anchor.frame, b - f) / fps
+                add(f, box, min(anchor.confidence, db.confidence) * 0.5 ** near, Source.INTERPOLATED)
+    return out
+
+
+def _best_overlap(box: np.ndarray, candidates: list[Detection], min_iou: float) -> Detection | None:
+    if not candidates:
+        return None
+    iou = iou_matrix(box[None], np.array([d.xywh for d in candidates]))[0]
+    k = int(np.argmax(iou))
+    return candidates[k] if iou[k] >= min_iou else None
+
+
+def link(dets: dict[int, list[Detection]], frames: Sequence[int], fps: float,
+         params: LinkParams | None = None, gap_filler: GapFiller | None = None) -> list[LinkedTrack]:
+    """Tracks from the detections of `frames` (the detected frames, in any order).
+
+    `dets` maps a frame to its raw candidates (class ids already the project's). The result is
+    sorted by first frame, then position, so track ids written in this order are reproducible.
+    """
+    p = params or LinkParams()
+    frames = sorted(set(frames))
+    if not frames:
+        return []
+    step = int(np.median(np.diff(frames))) if len(frames) > 1 else 1
+    tracklets = _forward_pass(dets, frames, fps, step, p)
+    _extend(tracklets, dets, frames, fps, p, backward=True)
+    _extend(tracklets, dets, frames, fps, p, backward=False)
+    tracklets = _merge(tracklets, fps, p)
+    tracklets = [t for t in tracklets if len(t.dets) >= p.min_detections
+                 and _evidence(t) >= p.min_detections * p.accept_conf]
+    tracklets.sort(key=lambda t: (t.first_frame, t.dets[t.first_frame].x, t.dets[t.first_frame].y))
+    claimed = {id(d) for t in tracklets for d in t.dets.values()}
+    return [_fill(t, dets, claimed, fps, p, gap_filler) for t in tracklets]

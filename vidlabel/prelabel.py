@@ -1,0 +1,215 @@
+"""Pre-labelling: detect on a video's frames, store every candidate, link them into tracks.
+
+The two halves are deliberately different in kind. Detection is slow and is stored frame by frame
+as it goes (one transaction per batch), keyed by model and settings, so a killed run loses at most
+one batch and the next run continues where it stopped. Linking is fast and deterministic, so it is
+simply re-run from the stored detections every time; a resumed run therefore writes exactly the
+tracks an uninterrupted one would. The tracks are written in one machine action, so one undo
+removes a whole pre-labelling.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .boxes import Detection
+from .detect import CANDIDATE_CONF, DEFAULT_BATCH, Detector
+from .errors import VidlabelError
+from .linking import GapFiller, LinkParams, link
+from .projects import create_project, open_project_video
+from .store import MACHINE, Project
+from .video import FrameSource, open_video
+
+META_KEY = "prelabel"  # what the last pre-labelling wrote: its settings and its track ids
+
+
+class PrelabelError(VidlabelError):
+    """Pre-labelling was asked for something it cannot do."""
+
+
+@dataclass(frozen=True)
+class PrelabelOptions:
+    """What `vidlabel prelabel` can be asked; frames are 0-based, `end` exclusive (docs/adr/0002)."""
+
+    model: str | None = None
+    classes: tuple[str, ...] | None = None
+    conf: float = 0.25
+    start: int = 0
+    end: int | None = None
+    detect_every: int = 1
+    device: str | None = None
+    tracker: str | None = None
+    candidate_conf: float = CANDIDATE_CONF
+    batch: int = DEFAULT_BATCH
+
+
+@dataclass
+class PrelabelSummary:
+    """What a run did, for the command's closing lines and for tests."""
+
+    project: Path
+    frames: tuple[int, int]
+    detected_frames: int
+    resumed_frames: int
+    detect_seconds: float
+    tracks: int = 0
+    boxes: Counter = field(default_factory=Counter)
+    unchanged: bool = False
+
+    @property
+    def detect_fps(self) -> float:
+        new = self.detected_frames - self.resumed_frames
+        return new / self.detect_seconds if self.detect_seconds > 0 else 0.0
+
+
+def schedule(start: int, end: int, every: int) -> list[int]:
+    """The frames to detect on: every `every`-th from `start`, and always the range's last frame
+    so that tracks reach the end of the range instead of stopping up to `every - 1` frames short."""
+    frames = list(range(start, end, every))
+    if frames and frames[-1] != end - 1:
+        frames.append(end - 1)
+    return frames
+
+
+def _frame_range(options: PrelabelOptions, video: FrameSource) -> tuple[int, int]:
+    n = video.frame_count
+    end = n if options.end is None else options.end
+    if not 0 <= options.start < n:
+        raise PrelabelError(f"--start {options.start} is outside the video's frames 0..{n - 1}", str(video.path))
+    if not options.start < end <= n:
+        raise PrelabelError(f"--end {end} must be after --start {options.start} and at most the frame "
+                            f"count {n} (end is exclusive)", str(video.path))
+    if options.detect_every < 1:
+        raise PrelabelError(f"--detect-every must be at least 1, got {options.detect_every}")
+    if not 0 < options.conf < 1:
+        raise PrelabelError(f"--conf must be between 0 and 1, got {options.conf}")
+    return options.start, end
+
+
+def open_or_create(video_path: str | Path, project_path: str | Path) -> tuple[Project, FrameSource]:
+    """An existing project for this video (checked by fingerprint), or a new one."""
+    project_path = Path(project_path)
+    if project_path.exists():
+        project = Project.open(project_path)
+        try:
+            return project, open_project_video(project, video_path)
+        except VidlabelError:
+            project.close()
+            raise
+    return create_project(video_path, project_path)
+
+
+def _store_detections(project: Project, run_id: int, batch: dict[int, list[Detection]],
+                      names: list[str]) -> None:
+    """Store one batch with class ids mapped by name to the project's classes (docs/adr/0003)."""
+    needed = sorted({names[d.class_id] for dets in batch.values() for d in dets},
+                    key=names.index)
+    ids = {n: project.class_id(n) for n in needed}
+    missing = [n for n in needed if ids[n] is None]
+    if missing:
+        with project.action("add classes", MACHINE, {"classes": missing}):
+            for n in missing:
+                ids[n] = project.add_class(n)
+    project.add_detections(run_id, {
+        f: [Detection(d.frame, d.x, d.y, d.w, d.h, d.confidence, ids[names[d.class_id]], d.class_scores)
+            for d in dets] for f, dets in batch.items()})
+
+
+def detect_frames(project: Project, video: FrameSource, detector: Detector, frames: list[int],
+                  progress: bool = True) -> tuple[int, int, float]:
+    """Detect on the frames not yet stored; returns (run id, frames already stored, seconds)."""
+    from tqdm import tqdm
+
+    info = detector.info
+    run_id = project.start_detection_run(info.model, {**info.params, "names": detector.class_names})
+    done = project.detected_frames(run_id)
+    todo = [f for f in frames if f not in done]
+    resumed = len(frames) - len(todo)
+    started = time.perf_counter()
+    with tqdm(total=len(frames), initial=resumed, unit="frame", desc=f"detect {video.path.name}",
+              disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
+        for batch in detector.run(video, todo):
+            _store_detections(project, run_id, batch, detector.class_names)
+            bar.update(len(batch))
+    return run_id, resumed, time.perf_counter() - started
+
+
+def _previous(project: Project) -> dict | None:
+    raw = project.meta(META_KEY)
+    return json.loads(raw) if raw else None
+
+
+def _check_replaceable(project: Project, previous: dict | None) -> None:
+    """Re-linking replaces the machine's tracks; it never touches a person's work."""
+    own = set(previous["tracks"]) if previous else set()
+    others = [t.id for t in project.tracks() if t.id not in own]
+    verified = [b for b in project.boxes() if b.verified]
+    if others or verified or project.verified_frames():
+        raise PrelabelError(
+            "the project already holds tracks or verified work that pre-labelling did not make; "
+            "pre-label into a new project (another -o) so nothing is overwritten", str(project.path))
+
+
+def write_tracks(project: Project, tracks, end: int, key: dict) -> int:
+    """Replace the previous pre-labelling's tracks with these, in one machine action."""
+    previous = _previous(project)
+    _check_replaceable(project, previous)
+    with project.action("prelabel", MACHINE, key):
+        for tid in previous["tracks"] if previous else []:
+            project.delete_track(tid)
+        ids = []
+        for t in tracks:
+            tid = project.new_track()
+            ids.append(tid)
+            project.put_boxes(t.to_boxes(tid, end))
+        project.set_meta(META_KEY, json.dumps({**key, "tracks": ids}))
+    return len(ids)
+
+
+def prelabel(video_path: str | Path, project_path: str | Path, options: PrelabelOptions = PrelabelOptions(),
+             progress: bool = True, gap_filler_for: Callable[[FrameSource], GapFiller] | None = None
+             ) -> PrelabelSummary:
+    """Pre-label one video into one project (created if missing, resumed if present).
+
+    The inputs are checked cheapest first (video, then model) so that a bad one fails fast and
+    leaves no half-made project behind.
+    """
+    if not Path(project_path).exists():
+        open_video(video_path).close()
+    detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
+                        classes=options.classes, batch=options.batch)
+    project, video = open_or_create(video_path, project_path)
+    try:
+        start, end = _frame_range(options, video)
+        frames = schedule(start, end, options.detect_every)
+        run_id, resumed, seconds = detect_frames(project, video, detector, frames, progress)
+        summary = PrelabelSummary(Path(project_path), (start, end), len(frames), resumed, seconds)
+        params = LinkParams(accept_conf=options.conf)
+        key = {"run": run_id, "frames": [start, end], "detect_every": options.detect_every,
+               "link": asdict(params), "tracker": options.tracker}
+        previous = _previous(project)
+        if previous and {k: v for k, v in previous.items() if k != "tracks"} == key:
+            summary.unchanged = True
+        else:
+            wanted = set(frames)
+            dets: dict[int, list[Detection]] = {}
+            for d in project.detections(run_id):
+                if d.frame in wanted:
+                    dets.setdefault(d.frame, []).append(d)
+            tracks = link(dets, frames, video.fps, params,
+                          gap_filler_for(video) if gap_filler_for else None)
+            write_tracks(project, tracks, end, key)
+        own = set(_previous(project)["tracks"])
+        summary.tracks = len(own)
+        summary.boxes = Counter(b.source.value for b in project.boxes(frames=(start, end), include_outside=False)
+                                if b.track_id in own)
+        return summary
+    finally:
+        video.close()
+        project.close()
