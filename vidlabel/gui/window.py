@@ -17,6 +17,7 @@ from .classes_panel import ClassesPanel
 from .controller import Controller
 from .export_dialog import ExportDialog
 from .help_overlay import HelpOverlay
+from .prelabel_dialog import PrelabelDialog
 from .queue_panel import QueuePanel
 from .refresh import Refresher, Snapshot
 from .shortcuts import DESCRIPTIONS
@@ -102,7 +103,7 @@ class MainWindow(QMainWindow):
             "toggle_occluded": c.toggle_occluded, "deselect": lambda: c.select(None),
             "next_box": self._select_next_box, "fit_view": self.canvas.fit,
             "zoom_in": lambda: self.canvas.zoom(1.25), "zoom_out": lambda: self.canvas.zoom(0.8),
-            "help": self.help.toggle,
+            "help": self.help.toggle, "repropagate": c.repropagate, "interpolate": c.interpolate,
         }
         for i in range(1, 10):
             handlers[f"class_{i}"] = lambda _checked=False, i=i: c.set_current_class(i - 1)
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         for name in ("play_pause", "next_in_queue", "fit_view", "zoom_in", "zoom_out", "help"):
             view_menu.addAction(self.actions_by_name[name])
         jobs_menu = bar.addMenu("&Jobs")
+        jobs_menu.addAction("Pre-label with a detector…", self.show_prelabel)
         jobs_menu.addAction("Export (COCO, MOT, YOLO)…", self.show_export)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions_by_name["help"])
@@ -203,7 +205,11 @@ class MainWindow(QMainWindow):
         self.tracks_panel.set_tracks(snap.tracks, self.c.class_names(), self.c.selected_track)
         self.timeline.set_scores(snap.scores)
         self.timeline.set_verified(snap.verified)
-        self.picks = self.c.queue(snap, QUEUE_SIZE)
+        self.stats_panel.set_guidance(self.c.stopping())
+        self._refresh_queue()
+
+    def _refresh_queue(self) -> None:
+        self.picks = self.c.queue(QUEUE_SIZE)
         self.queue_panel.set_picks(self.picks)
         self.timeline.set_picks([p.frame for p in self.picks])
 
@@ -212,6 +218,7 @@ class MainWindow(QMainWindow):
 
     # -- commands that need the window (dialogs, the queue) ----------------------------------
     def next_in_queue(self) -> None:
+        self._refresh_queue()  # the session rescored at the last edit: the queue is current
         verified = self.c.verified_frames()
         for pick in self.picks:
             if pick.frame != self.c.frame and pick.frame not in verified:
@@ -251,6 +258,14 @@ class MainWindow(QMainWindow):
                                        1, 1, 1 << 30)
         if ok:
             self.c.merge_into(keep)
+
+    def show_prelabel(self) -> PrelabelDialog:
+        """The pre-labelling dialog; window-modal, so no edit races the job's final write."""
+        dialog = PrelabelDialog(self.c.project, self.c.frame_count, self)
+        dialog.done.connect(lambda _summary: self.c.restart_session())
+        dialog.finished.connect(lambda _result: self.show_message(dialog.status.text()))
+        dialog.open()
+        return dialog
 
     def show_export(self) -> ExportDialog:
         """The export dialog, window-modal but not blocking (the event loop keeps running)."""
