@@ -13,6 +13,10 @@ deletes a human-verified box and never writes into a human-verified frame.
 
 One writer at a time: a project opened for writing holds an exclusive `flock` on the file, so a
 second writer gets `ProjectInUseError` at once instead of a silent interleaving of edits.
+Inside that process one `Project` may be shared by threads (a review session re-propagates in a
+worker while the person keeps editing): its one connection is opened thread-shareable and every
+write (an action, a score update, undo/redo) holds the project's re-entrant `lock` for its whole
+transaction, so two threads never interleave statements inside one transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -32,7 +37,7 @@ import numpy as np
 from .boxes import Box, Detection, IgnoreRegion, Source, Track
 from .errors import ProjectError, ProjectInUseError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x76646C62  # "vdlb": marks a SQLite file as a vidlabel project
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -97,6 +102,10 @@ LOGGED_TABLES: dict[str, tuple[str, ...]] = {
     "ignore_regions": ("id", "frame", "track_id", "class_id", "x", "y", "w", "h", "occluded"),
 }
 _ROWID = {"frames": "frame"}
+# REAL columns are logged through quote(), which renders a float so that it reads back to the very
+# same double; json_object alone keeps 15 significant digits, and undo would restore 78.5435 for
+# 78.54350000000001. The image then holds the number as text; REAL affinity converts it back.
+_REAL_COLS = {"x", "y", "w", "h", "confidence"}
 
 
 def _log_triggers(tables: Iterable[str]) -> str:
@@ -110,8 +119,9 @@ def _log_triggers(tables: Iterable[str]) -> str:
             ("UPDATE", "NEW", "{old}", "{new}"),
             ("DELETE", "OLD", "{old}", "NULL"),
         ):
-            image = {side: "json_object(" + ", ".join(f"'{c}', {side.upper()}.{c}" for c in cols)
-                     + ")" for side in ("old", "new")}
+            image = {side: "json_object(" + ", ".join(
+                f"'{c}', quote({side.upper()}.{c})" if c in _REAL_COLS else f"'{c}', {side.upper()}.{c}"
+                for c in cols) + ")" for side in ("old", "new")}
             sql.append(
                 f"CREATE TRIGGER log_{tbl}_{event.lower()} AFTER {event} ON {tbl} "
                 f"WHEN (SELECT enabled FROM log_state) = 1 BEGIN "
@@ -152,6 +162,9 @@ CREATE INDEX ignore_regions_by_frame ON ignore_regions(frame);
 MIGRATIONS: dict[int, str] = {
     1: _SCHEMA_V1 + _log_triggers(("classes", "tracks", "boxes", "frames")) + _GUARD_TRIGGERS,
     2: _SCHEMA_V2 + _log_triggers(("ignore_regions",)),
+    # Schema 3: log triggers that keep floats exact (see _REAL_COLS), so undo is bit-exact.
+    3: "".join(f"DROP TRIGGER log_{t}_{e};" for t in ("boxes", "ignore_regions")
+               for e in ("insert", "update", "delete")) + _log_triggers(("boxes", "ignore_regions")),
 }
 
 _BOX_COLS = LOGGED_TABLES["boxes"]
@@ -214,6 +227,7 @@ class Project:
         self._lock_fd = lock_fd
         self._action_id: int | None = None
         self._actor: str | None = None
+        self.lock = threading.RLock()  # held by every write transaction; see the module docstring
 
     # ------------------------------------------------------------------ opening and closing
     @classmethod
@@ -259,10 +273,11 @@ class Project:
             if version < SCHEMA_VERSION:
                 raise ProjectError(f"project has an old schema ({version}); open it for writing "
                                    "once to migrate it", str(path))
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)
         else:
             lock_fd = cls._lock(path)
-            conn = sqlite3.connect(path, isolation_level=None)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
         conn.row_factory = sqlite3.Row
@@ -341,13 +356,24 @@ class Project:
     # ------------------------------------------------------------------ transactions and log
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self.lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """A write outside the action log: joins this thread's open action, else its own transaction.
+
+        The check runs under the lock: another thread's open action must be waited for, not joined.
+        """
+        with self.lock:
+            with self._transaction() if self._action_id is None else nullcontext():
+                yield
 
     @contextmanager
     def action(self, kind: str, actor: str = HUMAN, detail: dict | None = None,
@@ -362,7 +388,13 @@ class Project:
             raise ProjectError("project is open read-only", str(self.path))
         if actor not in (HUMAN, MACHINE):
             raise ValueError(f"actor must be {HUMAN!r} or {MACHINE!r}")
-        if self._action_id is not None:
+        with self.lock, self._action(kind, actor, detail, parent) as action_id:
+            yield action_id
+
+    @contextmanager
+    def _action(self, kind: str, actor: str, detail: dict | None,
+                parent: int | None) -> Iterator[int]:
+        if self._action_id is not None:  # under the lock: only this thread can have one open
             yield self._action_id
             return
         with self._transaction():
@@ -393,25 +425,32 @@ class Project:
         return [Action(r["id"], r["time"], r["actor"], r["kind"], json.loads(r["detail"]),
                        r["parent"], r["state"]) for r in self._conn.execute(sql + " ORDER BY id", args)]
 
+    def action_state(self, action_id: int) -> str | None:
+        """'done', 'undone' or 'discarded' (None: no such action); a follow-up checks its parent."""
+        row = self._conn.execute("SELECT state FROM actions WHERE id = ?", (action_id,)).fetchone()
+        return row["state"] if row else None
+
     def undo(self) -> int | None:
         """Undo the latest top-level action and its follow-ups; returns its id (None: nothing)."""
-        row = self._conn.execute(
-            "SELECT id FROM actions WHERE state = 'done' AND parent IS NULL AND kind != 'create' "
-            "ORDER BY id DESC LIMIT 1").fetchone()
-        if row is None:
-            return None
-        self._replay(row["id"], undo=True)
-        return row["id"]
+        with self.lock:
+            row = self._conn.execute(
+                "SELECT id FROM actions WHERE state = 'done' AND parent IS NULL AND kind != 'create' "
+                "ORDER BY id DESC LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self._replay(row["id"], undo=True)
+            return row["id"]
 
     def redo(self) -> int | None:
         """Redo the most recently undone action; returns its id (None: nothing to redo)."""
-        row = self._conn.execute(
-            "SELECT id FROM actions WHERE state = 'undone' AND parent IS NULL "
-            "ORDER BY id LIMIT 1").fetchone()
-        if row is None:
-            return None
-        self._replay(row["id"], undo=False)
-        return row["id"]
+        with self.lock:
+            row = self._conn.execute(
+                "SELECT id FROM actions WHERE state = 'undone' AND parent IS NULL "
+                "ORDER BY id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self._replay(row["id"], undo=False)
+            return row["id"]
 
     def _replay(self, action_id: int, undo: bool) -> None:
         ids = [action_id] + [r["id"] for r in self._conn.execute(
@@ -610,7 +649,7 @@ class Project:
 
     # ------------------------------------------------------------------ scores (derived, not logged)
     def set_box_scores(self, scores: Iterable[tuple[int, float, dict]]) -> None:
-        with self._transaction() if self._action_id is None else nullcontext():
+        with self._write():
             self._conn.executemany("INSERT OR REPLACE INTO box_scores VALUES (?, ?, ?)",
                                    [(i, s, json.dumps(sig)) for i, s, sig in scores])
 
@@ -618,7 +657,7 @@ class Project:
         return {r[0]: (r[1], json.loads(r[2])) for r in self._conn.execute("SELECT * FROM box_scores")}
 
     def set_frame_scores(self, scores: Iterable[tuple[int, float, list]]) -> None:
-        with self._transaction() if self._action_id is None else nullcontext():
+        with self._write():
             self._conn.execute("DELETE FROM frame_scores")
             self._conn.executemany("INSERT INTO frame_scores VALUES (?, ?, ?)",
                                    [(f, s, json.dumps(r)) for f, s, r in scores])

@@ -1,0 +1,66 @@
+"""Hand-built projects for the review tests: boxes and raw detections through the store API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vidlabel.boxes import Box, Detection, Source
+from vidlabel.store import MACHINE, Project, VideoRef
+from vidlabel.uncertainty import Scorer
+
+THR = 0.25
+
+
+def make_project(tmp_path: Path, frames: int = 100, name: str = "p.vlp") -> Project:
+    ref = VideoRef(str(tmp_path / "none.mp4"), frames, 25.0, 640, 480, "fingerprint")
+    return Project.create(tmp_path / name, ref, ["person", "car"])
+
+
+def add_track(project: Project, frames, xywh=(100, 100, 40, 80), confidence=0.9,
+              source=Source.DETECTOR, dx: float = 0.0, verified: bool = False) -> int:
+    """A machine track over `frames`, moving `dx` pixels per frame."""
+    with project.action("link", MACHINE):
+        t = project.new_track()
+        for f in frames:
+            x, y, w, h = xywh
+            project.put_box(Box(f, t, 0, x + dx * f, y, w, h, confidence=confidence, source=source,
+                                verified=verified))
+    return t
+
+
+def add_detections(project: Project, dets: dict[int, list[tuple]], frames=None, run: str = "yolo") -> int:
+    """Raw candidates per frame: tuples (x, y, w, h, conf) or (x, y, w, h, conf, class_scores)."""
+    run_id = project.start_detection_run(run, {"imgsz": 640})
+    frames = set(dets) if frames is None else set(frames)
+    project.add_detections(run_id, {f: [Detection(f, *d[:4], d[4], 0,
+                                                  None if len(d) < 6 else np.asarray(d[5], np.float32))
+                                        for d in dets.get(f, [])] for f in frames})
+    return run_id
+
+
+def scored(project: Project, **kw) -> Scorer:
+    scorer = Scorer(project, accept_threshold=THR, **kw)
+    scorer.rescore_all()
+    return scorer
+
+
+def sample_project(tmp_path: Path, sample: Path, gt: Path, shift: float = 6.0):
+    """The bundled clip with its ground truth as machine tracks, shifted by `shift` pixels so a
+    correction has something to repair; the ground truth also serves as one detection run."""
+    from vidlabel.projects import create_project
+
+    project, video = create_project(sample, tmp_path / "sample.vlp", ["person"])
+    rows = np.loadtxt(gt, delimiter=",")
+    tracks: dict[int, int] = {}
+    with project.action("import", MACHINE):
+        for row in rows:
+            f, obj = int(row[0]) - 1, int(row[1])
+            if obj not in tracks:
+                tracks[obj] = project.new_track()
+            project.put_box(Box(f, tracks[obj], 0, row[2] + shift, row[3], row[4], row[5],
+                                confidence=0.7, source=Source.TRACKER))
+    add_detections(project, {int(r[0]) - 1: [] for r in rows} | {
+        f: [tuple(r[2:6]) + (0.8,) for r in rows if int(r[0]) - 1 == f] for f in range(video.frame_count)})
+    return project, video, tracks

@@ -1,0 +1,170 @@
+"""The review session on the bundled sample clip: corrections spread, verified work stays, undo is exact."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from vidlabel.errors import VidlabelError
+from vidlabel.session import STRATEGIES, Pick, ReviewSession
+from vidlabel.store import HUMAN
+
+from .conftest import SAMPLE, SAMPLE_GT
+from .reviewkit import sample_project
+
+
+def state(project):
+    return (sorted((b.id, b.frame, b.track_id, b.class_id, b.xywh, b.confidence, b.source, b.verified,
+                    b.outside, b.occluded) for b in project.boxes()), project.verified_frames())
+
+
+def box_of(session, frame, track):
+    return next(b for b in session.project.boxes(frame=frame, track_id=track))
+
+
+@pytest.fixture
+def sample(tmp_path):
+    project, video, tracks = sample_project(tmp_path, SAMPLE, SAMPLE_GT)
+    yield project, video, tracks
+    video.close()
+    project.close()
+
+
+def keyframed(session, track, frames):
+    for f in frames:
+        session.accept_box(box_of(session, f, track).id)
+    session.wait_idle()
+
+
+def test_loop_api_names_exist():
+    assert set(STRATEGIES) >= {"random", "stride", "least-confidence", "margin", "entropy",
+                               "disagreement", "mixed", "committee", "hybrid"}
+    assert Pick(3, 0.5, ("x",)).box_id is None
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_correction_spreads_between_neighbouring_keyframes_and_undo_is_exact(sample, background):
+    project, video, tracks = sample
+    session = ReviewSession(project, video, background=background)
+    t = tracks[9]
+    keyframed(session, t, [10, 50])
+    verified_before = [b for b in project.boxes() if b.verified]
+    before = state(project)
+    outside = {b.frame: b for b in project.boxes(track_id=t) if not 10 <= b.frame <= 50}
+    old = box_of(session, 30, t)
+    session.move_box(old.id, (old.x - 6, old.y, old.w, old.h))
+    assert session.wait_idle(timeout=120)
+    after = {b.frame: b for b in project.boxes(track_id=t)}
+    changed = {f for f in range(11, 50) if f != 30 and after[f].xywh != dict((b.frame, b) for b in before_boxes(before, t))[f].xywh}
+    assert changed, "the stretches on both sides of the fix were re-propagated"
+    assert any(f < 30 for f in changed) and any(f > 30 for f in changed)
+    assert {f for f in changed} <= set(range(11, 50))
+    assert all(after[f] == b for f, b in outside.items())  # beyond the neighbouring keyframes: untouched
+    assert all(project.box(b.id) == b for b in verified_before)  # verified work never changes
+    machine = [a for a in project.actions() if a.kind == "propagate"]
+    assert machine and all(a.actor == "machine" and a.parent is not None for a in machine)
+    session.undo()
+    assert session.wait_idle(timeout=120)
+    assert state(project) == before  # the fix and its re-propagation, undone together
+    session.redo()
+    assert session.wait_idle(timeout=120)
+    assert {b.frame: b.xywh for b in project.boxes(track_id=t)} == {f: b.xywh for f, b in after.items()}
+    session.close()
+
+
+def before_boxes(snapshot, track):
+    from vidlabel.boxes import Box
+    return [Box(frame=r[1], track_id=r[2], class_id=r[3], x=r[4][0], y=r[4][1], w=r[4][2], h=r[4][3],
+                confidence=r[5], source=r[6], verified=r[7], outside=r[8], occluded=r[9], id=r[0])
+            for r in snapshot[0] if r[2] == track]
+
+
+def test_background_edits_on_one_track_end_like_the_same_edits_run_inline(tmp_path):
+    results = []
+    for background in (False, True):
+        project, video, tracks = sample_project(tmp_path / str(background), SAMPLE, SAMPLE_GT)
+        session = ReviewSession(project, video, background=background)
+        t = tracks[9]
+        seen: list[set[int]] = []
+        session.on_change(seen.append)
+        target = {b.frame: (b.x - 6, b.y, b.w, b.h) for b in project.boxes(track_id=t)}
+        for f in (5, 40, 20, 60, 30):  # quick successive fixes: running jobs are cancelled and restarted
+            session.move_box(box_of(session, f, t).id, target[f])
+        assert session.wait_idle(timeout=300)
+        results.append(sorted((b.frame, b.track_id, b.xywh, b.source, b.verified) for b in project.boxes()))
+        assert session.scheduler.errors == []
+        if background:
+            assert seen and all(isinstance(s, set) and s for s in seen)
+            assert threading.current_thread() is threading.main_thread()
+        session.close()
+        video.close()
+        project.close()
+    assert results[0] == results[1]
+
+
+def test_queue_skips_verified_frames_and_rescoring_follows_edits(sample):
+    project, video, tracks = sample
+    session = ReviewSession(project, video, background=False)
+    first = session.next_batch(5)
+    assert len(first) == 5 and all(p.reasons for p in first)
+    frame = first[0].frame
+    session.accept_frame(frame)
+    assert session.frame_scores()[frame] == 0
+    assert frame not in [p.frame for p in session.next_batch(80, window=0)]
+    boxes = session.next_batch(3, unit="box")
+    assert all(p.box_id is not None and p.track_id is not None for p in boxes)
+    streamed = session.next_batch(None, threshold=0.5)
+    assert [p.frame for p in streamed] == sorted(p.frame for p in streamed)
+    assert all(p.score >= 0.5 for p in streamed)
+    session.close()
+
+
+def test_stopping_guidance_counts_time_and_falls_as_frames_are_verified(sample):
+    project, video, tracks = sample
+    session = ReviewSession(project, video, background=False)
+    start = session.stopping()
+    assert start["human_seconds"] == 0 and start["verified_frames"] == 0 and start["frames"] == 80
+    b = box_of(session, 12, tracks[9])
+    session.move_box(b.id, (b.x - 6, b.y, b.w, b.h))     # fix: 4 s
+    session.add_box(12, (10, 10, 20, 40), 0)              # draw: 7 s
+    looks = 0
+    for f in [12, *range(1, 80, 4)]:
+        looks += len(session.boxes(f))
+        session.accept_frame(f)                           # look at each box: 1 s each
+    now = session.stopping()
+    assert now["human_seconds"] == 4 + 7 + looks
+    assert now["estimated_remaining_errors"] < start["estimated_remaining_errors"]
+    assert now["verified_frames"] == 21
+    session.close()
+
+
+def test_interpolation_on_request_and_propagation_from_a_keyframe(sample):
+    project, video, tracks = sample
+    session = ReviewSession(project, video, background=False)
+    t = tracks[11]
+    keyframed(session, t, [20, 30])
+    edit = session.interpolate_track(t, 20, 30)
+    a, b = box_of(session, 20, t), box_of(session, 30, t)
+    mid = box_of(session, 25, t)
+    assert mid.source.value == "interpolated" and not mid.verified
+    assert mid.x == pytest.approx((a.x + b.x) / 2)
+    assert project.actions()[-1].id == edit.action_id and project.actions()[-1].actor == HUMAN
+    with pytest.raises(VidlabelError, match="no verified visible box"):
+        session.interpolate_track(t, 20, 40)
+    with pytest.raises(VidlabelError, match="no verified box on frame 41"):
+        session.repropagate(t, 41)
+    session.repropagate(t, 30)
+    session.undo()  # the request and its re-propagation
+    assert box_of(session, 25, t).source.value == "interpolated"
+    session.close()
+
+
+def test_open_and_close_own_the_project_and_video(sample, tmp_path):
+    project, video, _ = sample
+    path = project.path
+    project.close()
+    with ReviewSession.open(path, background=False) as session:
+        assert session.video.frame_count == 80 and session.frame_scores()
+    again = ReviewSession.open(path, background=False)  # the lock was released
+    again.close()

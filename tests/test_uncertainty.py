@@ -1,0 +1,134 @@
+"""Uncertainty signals on constructed cases: each signal fires where it should and ranks right."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from vidlabel.boxes import Box, Source
+from vidlabel.store import HUMAN
+from vidlabel.uncertainty import (ScoringError, aggregate, class_distribution, entropy_signal,
+                                  margin_signal, near_threshold_signal)
+
+from .reviewkit import THR, add_detections, add_track, make_project, scored
+
+
+def box_signals(scorer, frame, track):
+    return next(b for b in scorer.frames()[frame].boxes if b.track_id == track).signals
+
+
+def test_borderline_box_scores_above_a_confident_one(tmp_path):
+    p = make_project(tmp_path, 20)
+    sure = add_track(p, [5], confidence=0.92)
+    border = add_track(p, [6], xywh=(300, 100, 40, 80), confidence=THR + 0.01)
+    add_detections(p, {5: [(100, 100, 40, 80, 0.92)], 6: [(300, 100, 40, 80, THR + 0.01)]})
+    s = scored(p)
+    assert box_signals(s, 6, border)["near_threshold"] > 0.9
+    assert box_signals(s, 5, sure)["near_threshold"] == 0.0
+    assert s.frame_scores()[6] > s.frame_scores()[5]
+    assert "1 box near threshold" in s.frames()[6].reasons
+
+
+def test_margin_and_entropy_use_normalised_class_scores_else_confidence():
+    tied = class_distribution(0.5, np.array([0.5, 0.45, 0.0], np.float32))
+    clear = class_distribution(0.9, np.array([0.9, 0.01, 0.01], np.float32))
+    assert tied.sum() == pytest.approx(1) and clear.sum() == pytest.approx(1)
+    assert margin_signal(tied) > 0.9 > 0.1 > margin_signal(clear)
+    assert entropy_signal(tied) > entropy_signal(clear)
+    # without a class vector the two outcomes are (conf, 1 - conf): 0.5 is the least certain
+    assert margin_signal(class_distribution(0.5, None)) == pytest.approx(1)
+    assert entropy_signal(class_distribution(0.5, None)) == pytest.approx(1)
+    assert margin_signal(class_distribution(0.99, None)) < 0.05
+    assert near_threshold_signal(THR, THR) == 1 and near_threshold_signal(0.9, THR) == 0
+
+
+def test_class_vector_of_the_matched_detection_drives_margin(tmp_path):
+    p = make_project(tmp_path, 10)
+    a = add_track(p, [1], confidence=0.8)
+    b = add_track(p, [2], confidence=0.8)
+    add_detections(p, {1: [(100, 100, 40, 80, 0.8, [0.8, 0.75])], 2: [(100, 100, 40, 80, 0.8, [0.8, 0.02])]})
+    s = scored(p)
+    assert box_signals(s, 1, a)["margin"] > 0.9 > 0.2 > box_signals(s, 2, b)["margin"]
+
+
+def test_disagreement_between_tracker_box_and_detection(tmp_path):
+    p = make_project(tmp_path, 10)
+    good = add_track(p, [3], xywh=(100, 100, 40, 80), source=Source.TRACKER)
+    drift = add_track(p, [3], xywh=(400, 100, 40, 80), source=Source.TRACKER)
+    lonely = add_track(p, [3], xywh=(250, 300, 40, 80), source=Source.TRACKER)
+    add_detections(p, {3: [(101, 100, 40, 80, 0.9), (420, 110, 40, 80, 0.9), (550, 10, 30, 30, 0.8)]})
+    s = scored(p)
+    assert box_signals(s, 3, good)["disagreement"] < 0.1
+    assert box_signals(s, 3, drift)["disagreement"] > 0.4
+    assert box_signals(s, 3, lonely)["no_detection"] == 1
+    extra = s.frames()[3].extra
+    assert [e.name for e in extra] == ["unmatched_detection"] and extra[0].value == pytest.approx(0.8)
+
+
+def test_temporal_signals(tmp_path):
+    p = make_project(tmp_path, 100)
+    t = add_track(p, range(10, 60), source=Source.TRACKER)
+    with p.action("fix", HUMAN):
+        p.put_box(Box(10, t, 0, 100, 100, 40, 80, source=Source.HUMAN, verified=True))
+        p.put_box(Box(30, t, 0, 100, 100, 40, 80, confidence=0.3, source=Source.INTERPOLATED))
+        p.put_box(Box(40, t, 0, 100, 100, 40, 80, confidence=0.5, source=Source.TRACKER))
+        p.delete_box(p.boxes(frame=45, track_id=t)[0].id)
+    s = scored(p)
+    assert "birth" not in box_signals(s, 11, t)
+    assert box_signals(s, 59, t)["death"] == 1
+    assert box_signals(s, 30, t)["tracker_lost"] == 1
+    assert box_signals(s, 40, t)["tracker_drop"] == pytest.approx(min(1, 0.4 / 0.3))
+    far = [box_signals(s, f, t)["far_from_keyframe"] for f in (11, 20, 50)]
+    assert far == sorted(far) and far[0] < 0.05 and far[2] > 0.7
+    assert [e.name for e in s.frames()[45].extra] == ["track_gap"]
+    assert s.frames()[10].score == 0  # a verified box is done
+
+
+def test_unchecked_track_birth_scores_and_frame_zero_is_no_birth(tmp_path):
+    p = make_project(tmp_path, 50)
+    early = add_track(p, range(0, 10))
+    late = add_track(p, range(20, 30), xywh=(300, 100, 40, 80))
+    s = scored(p)
+    assert "birth" not in box_signals(s, 0, early)
+    assert box_signals(s, 20, late)["birth"] == 1
+    assert box_signals(s, 20, late)["far_from_keyframe"] == 1  # no keyframe at all
+
+
+def test_aggregates_and_their_errors():
+    assert aggregate([0.2, 0.6], "max") == 0.6
+    assert aggregate([0.2, 0.6], "sum") == pytest.approx(0.8)
+    assert aggregate([0.2, 0.6], "mean") == pytest.approx(0.4)
+    assert aggregate([], "mean") == 0
+    with pytest.raises(ScoringError, match="unknown aggregate"):
+        aggregate([1.0], "median")
+
+
+def test_aggregate_is_a_parameter_of_the_frame_score(tmp_path):
+    p = make_project(tmp_path, 10)
+    add_track(p, [2], confidence=0.5)
+    add_track(p, [2], xywh=(300, 100, 40, 80), confidence=0.9)
+    scores = {how: scored(p, how=how).frame_scores()[2] for how in ("max", "sum", "mean")}
+    assert scores["sum"] > scores["max"] > scores["mean"] > 0
+
+
+def test_verified_frame_scores_zero_and_incremental_rescore_matches_full(tmp_path):
+    p = make_project(tmp_path, 60)
+    t = add_track(p, range(0, 60), source=Source.TRACKER, confidence=0.6, dx=1)
+    add_track(p, range(5, 40), xywh=(300, 50, 30, 60), confidence=0.4)
+    add_detections(p, {f: [(100 + f, 100, 40, 80, 0.7)] for f in range(0, 60, 2)}, frames=range(60))
+    s = scored(p)
+    with p.action("accept", HUMAN):
+        for b in p.boxes(frame=20):
+            p.put_box(b.with_(verified=True))
+        p.set_frame_verified(20)
+    s.rescore(tracks=[b.track_id for b in p.boxes(frame=20)], frames=[20])
+    assert s.frame_scores()[20] == 0
+    full = scored(p)
+    assert s.frame_scores() == pytest.approx(full.frame_scores())
+    assert {f: st.reasons for f, st in s.frames().items()} == {f: st.reasons for f, st in full.frames().items()}
+    stored = p.frame_scores()
+    assert stored[21][0] == pytest.approx(s.frame_scores()[21]) and 20 not in stored
+    assert math.isclose(p.box_scores()[p.boxes(frame=21, track_id=t)[0].id][0],
+                        next(b.score for b in s.frames()[21].boxes if b.track_id == t))

@@ -1,0 +1,318 @@
+"""Re-propagation of corrections: after a person fixes a box, repair the stretch of track around it.
+
+A human-verified box is a keyframe of its track. After an edit at frame f of track t, the
+stretches between f and t's neighbouring keyframes (or up to `max_span` frames where there is no
+neighbour on one side) are recomputed by the propagator and written as a *machine* action whose
+`parent` is the edit's action, so undoing the edit undoes its re-propagation with it.
+
+The scheduler runs jobs in one worker thread (or inline with `background=False`, for tests and
+the simulator). What keeps it correct while the person goes on editing:
+
+* **Cancel and restart.** A newer edit of the same track cancels the running job: the worker's
+  frame source raises `Cancelled` at its next frame read, and the unfinished anchors are queued
+  again with the new one, so a stretch is never written from keyframes that no longer exist.
+* **Stale writes are dropped.** A result is written inside the machine action (which holds the
+  project's write lock) only if the parent edit is still done (not undone meanwhile) and the
+  stretch's keyframes are still exactly those it was computed from; if they are not, the anchor
+  is computed again from the new keyframes.
+* **Human work is never touched.** Verified boxes and boxes on verified frames are skipped (the
+  store's triggers would refuse them anyway, docs/adr/0001-box-model.md).
+* **Cost is measured.** Each stretch records its frames and seconds; `stats()` gives the cost
+  per frame.
+
+The project is shared with the person's thread: its writes are serialised by `Project.lock`, so
+the project has one writer at a time and one connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .boxes import Box, Detection, Source
+from .store import MACHINE, Project
+from .video import FrameSource, ImageFolder, VideoFile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_SPAN = 50
+
+
+@dataclass(frozen=True)
+class PropagatedBox:
+    frame: int
+    xywh: tuple[float, float, float, float]
+    confidence: float
+    source: Source
+
+
+def track_between(video, start: Box | None, end: Box | None, tracker: str = "auto",
+                  snap=None, max_span: int = DEFAULT_MAX_SPAN) -> list[PropagatedBox]:
+    """Linear interpolation between two visible keyframes (until vidlabel.propagate lands)."""
+    if start is None or end is None or start.outside or end.outside:
+        return []
+    n = end.frame - start.frame
+    return [PropagatedBox(f, tuple(float(a + (b - a) * (f - start.frame) / n)
+                                   for a, b in zip(start.xywh, end.xywh)), 0.2, Source.INTERPOLATED)
+            for f in range(start.frame + 1, end.frame)]
+
+
+class Cancelled(Exception):
+    """A newer edit of the same track made the running job pointless."""
+
+
+class _Stale(Exception):
+    """Raised inside a machine action to roll it back: the result no longer fits the project."""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Re-propagate track `track_id` around `frame`, as a follow-up of action `parent`."""
+
+    track_id: int
+    frame: int
+    parent: int
+
+
+@dataclass(frozen=True)
+class StretchCost:
+    track_id: int
+    frames: int          # frames the propagator filled
+    seconds: float       # propagation and writing
+    written: int         # boxes actually changed
+
+
+class _CancellableFrames:
+    """The worker's view of the video: every frame read checks the job's cancel flag."""
+
+    def __init__(self, video: FrameSource, cancel: threading.Event) -> None:
+        self._video, self._cancel = video, cancel
+        self.frame_count, self.width, self.height = video.frame_count, video.width, video.height
+
+    def frame(self, index: int):
+        if self._cancel.is_set():
+            raise Cancelled()
+        return self._video.frame(index)
+
+
+def worker_video(video: FrameSource) -> FrameSource:
+    """A separate decoder for the worker thread: a `VideoFile` keeps decoder state and a cache
+    that two threads must not share. Other frame sources are used as they are (they must then be
+    safe to read from two threads)."""
+    if isinstance(video, VideoFile):
+        return VideoFile(video.path, index=video.index_bytes)
+    if isinstance(video, ImageFolder):
+        return ImageFolder(video.path, fps=video.fps)
+    return video
+
+
+def stretches(keys: Sequence[Box], frame: int, frame_count: int, max_span: int
+              ) -> list[tuple[Box | None, Box | None]]:
+    """The (start, end) keyframe pairs whose stretch an edit at `frame` changes.
+
+    Where `frame` is itself a keyframe these are (previous, it) and (it, next); where it is not
+    (its box was deleted or moved to another track) the one stretch that contains it. A missing
+    neighbour is None: the propagator then runs up to `max_span` frames from the other side.
+    """
+    before = [k for k in keys if k.frame < frame]
+    after = [k for k in keys if k.frame > frame]
+    here = [k for k in keys if k.frame == frame]
+    prev, nxt = (before[-1] if before else None), (after[0] if after else None)
+    if here:
+        pairs = [(prev, here[0]), (here[0], nxt)]
+    else:
+        pairs = [(prev, nxt)]
+    return [(a, b) for a, b in pairs if (a is not None or b is not None)
+            and not (a is not None and a.outside and b is None)       # nothing after an end
+            and not (b is not None and b.outside and a is None)]
+
+
+def _span(start: Box | None, end: Box | None, frame_count: int, max_span: int) -> tuple[int, int]:
+    """Inclusive frame range a stretch may write to (its keyframes included)."""
+    lo = start.frame if start is not None else max(0, end.frame - 1 - max_span)
+    hi = end.frame if end is not None else min(frame_count - 1, start.frame + 1 + max_span)
+    return lo, hi
+
+
+def _key(boxes: Sequence[Box]) -> tuple:
+    return tuple((b.frame, b.xywh, b.outside, b.class_id) for b in boxes)
+
+
+class Repropagator:
+    """The background scheduler of re-propagation jobs over one project."""
+
+    def __init__(self, project: Project, video: FrameSource, *, tracker: str = "auto",
+                 background: bool = True, max_span: int = DEFAULT_MAX_SPAN,
+                 detections: Callable[[int], list[Detection]] = lambda f: [],
+                 accept_threshold: float = 0.25,
+                 on_written: Callable[[int, set[int]], None] = lambda t, frames: None) -> None:
+        self.project = project
+        self.tracker = tracker
+        self.background = background
+        self.max_span = max_span
+        self.frame_count = project.video.frame_count if project.video else video.frame_count
+        self._detections = detections
+        self._accept = accept_threshold
+        self._on_written = on_written
+        self._cv = threading.Condition()
+        self._pending: dict[int, list[Anchor]] = {}
+        self._running: int | None = None
+        self._cancel = threading.Event()
+        self._closed = False
+        self._costs: list[StretchCost] = []
+        self.errors: list[str] = []
+        if background:
+            self._video = worker_video(video)
+            self._thread = threading.Thread(target=self._loop, name="vidlabel-repropagate", daemon=True)
+            self._thread.start()
+        else:
+            self._video = video
+            self._thread = None
+
+    # ------------------------------------------------------------------ scheduling
+    def submit(self, anchors: Sequence[Anchor]) -> None:
+        """Queue anchors; a running job on one of their tracks is cancelled and restarted."""
+        if not anchors:
+            return
+        if not self.background:
+            for a in anchors:
+                self._run(a.track_id, [a], threading.Event())
+            return
+        with self._cv:
+            for a in anchors:
+                queue = self._pending.setdefault(a.track_id, [])
+                queue[:] = [q for q in queue if q.frame != a.frame] + [a]
+                if self._running == a.track_id:
+                    self._cancel.set()
+            self._cv.notify_all()
+
+    def cancel_all(self) -> list[Anchor]:
+        """Stop everything (before an undo): returns the anchors that were not done, for requeueing."""
+        if not self.background:
+            return []
+        with self._cv:
+            if self._running is not None:
+                self._cancel.set()
+            self._cv.wait_for(lambda: self._running is None)
+            left = [a for queue in self._pending.values() for a in queue]
+            self._pending.clear()
+            return left
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once nothing is queued or running (results written and rescored)."""
+        with self._cv:
+            return self._cv.wait_for(lambda: not self._pending and self._running is None, timeout)
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._pending.clear()
+            self._cancel.set()
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+            if self._video is not None:
+                self._video.close()
+
+    def stats(self) -> dict:
+        """Cost of re-propagation so far: stretches, frames, seconds and milliseconds per frame."""
+        with self._cv:
+            costs = list(self._costs)
+        frames = sum(c.frames for c in costs)
+        seconds = sum(c.seconds for c in costs)
+        return {"stretches": len(costs), "frames": frames, "seconds": seconds,
+                "ms_per_frame": 1000 * seconds / frames if frames else 0.0,
+                "boxes_written": sum(c.written for c in costs)}
+
+    # ------------------------------------------------------------------ the worker
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._pending or self._closed)
+                if self._closed:
+                    return
+                track = next(iter(self._pending))
+                anchors = self._pending.pop(track)
+                self._running, self._cancel = track, threading.Event()
+                cancel = self._cancel
+            left: list[Anchor] = []
+            try:
+                left = self._run(track, anchors, cancel)
+            finally:
+                with self._cv:
+                    if left and not self._closed:  # cancelled: run again with the newer anchors
+                        newer = self._pending.pop(track, [])
+                        frames = {a.frame for a in newer}
+                        self._pending[track] = [a for a in left if a.frame not in frames] + newer
+                    self._running = None
+                    self._cv.notify_all()
+
+    def _run(self, track: int, anchors: list[Anchor], cancel: threading.Event) -> list[Anchor]:
+        """Process anchors in order; returns those left undone because the job was cancelled."""
+        done: set[tuple] = set()
+        for i, anchor in enumerate(anchors):
+            try:
+                self._anchor(anchor, cancel, done)
+            except Cancelled:
+                return anchors[i:]
+            except Exception as exc:  # noqa: BLE001 - one bad stretch must not stop the worker
+                log.exception("re-propagation of track %s around frame %s failed", track, anchor.frame)
+                self.errors.append(f"track {track} frame {anchor.frame}: {exc}")
+        return []
+
+    def _anchor(self, anchor: Anchor, cancel: threading.Event, done: set[tuple]) -> None:
+        keys = [b for b in self.project.boxes(track_id=anchor.track_id) if b.verified]
+        for start, end in stretches(keys, anchor.frame, self.frame_count, self.max_span):
+            lo, hi = _span(start, end, self.frame_count, self.max_span)
+            signature = (lo, hi, _key([b for b in keys if lo <= b.frame <= hi]))
+            if signature in done:
+                continue
+            done.add(signature)
+            t0 = time.perf_counter()
+            snap = {f: [d for d in self._detections(f) if d.confidence >= self._accept]
+                    for f in range(lo, hi + 1)}
+            boxes = track_between(_CancellableFrames(self._video, cancel), start, end, self.tracker,
+                                  snap=snap, max_span=self.max_span)
+            if cancel.is_set():
+                raise Cancelled()
+            cls = (end if start is None or start.outside else start).class_id
+            written = self._write(anchor, lo, hi, signature[2], cls, boxes)
+            seconds = time.perf_counter() - t0
+            with self._cv:
+                self._costs.append(StretchCost(anchor.track_id, len(boxes), seconds, len(written)))
+            if written:
+                self._on_written(anchor.track_id, written)
+
+    def _write(self, anchor: Anchor, lo: int, hi: int, key: tuple, class_id: int,
+               boxes: list[PropagatedBox]) -> set[int]:
+        """Write the changed boxes as one machine action; nothing if the result went stale."""
+        t = anchor.track_id
+        written: set[int] = set()
+        try:
+            with self.project.action("propagate", MACHINE, {"track": t, "frames": [lo, hi]},
+                                     parent=anchor.parent):
+                if self.project.action_state(anchor.parent) != "done":
+                    raise _Stale()  # the edit was undone meanwhile: its follow-up is void
+                current = self.project.boxes(track_id=t, frames=(lo, hi + 1))
+                if _key([b for b in current if b.verified]) != key:
+                    raise Cancelled()  # keyframes moved since the computation: compute again
+                verified_frames = set(self.project.verified_frames())
+                existing = {b.frame: b for b in current}
+                for pb in boxes:
+                    old = existing.get(pb.frame)
+                    if pb.frame in verified_frames or (old is not None and old.verified):
+                        continue
+                    new = Box(pb.frame, t, class_id, *pb.xywh, confidence=pb.confidence,
+                              source=Source(pb.source), occluded=old.occluded if old else False)
+                    if old is not None and old.with_(id=None) == new:
+                        continue
+                    self.project.put_box(new)
+                    written.add(pb.frame)
+                if not written:
+                    raise _Stale()  # an action that changes nothing is not worth a log entry
+        except _Stale:
+            return set()
+        return written

@@ -1,0 +1,233 @@
+"""The review session: the loop API the app and the simulator drive.
+
+A `ReviewSession` is the correction API (`Editor`) plus everything that follows a correction:
+the edited track is re-propagated around the edit in the background (`repropagate.py`), the
+uncertainty scores of what changed are recomputed at once (`uncertainty.py`), and the review
+queue (`next_batch`, `strategies.py`) and stopping guidance (`stopping.py`) read those scores.
+
+Threads: the person's thread edits; one worker thread re-propagates and rescores what it wrote,
+then calls the `on_change` callbacks (from the worker thread: a GUI must hand them over to its
+own thread, and a callback must not edit through the session). The project has one connection
+whose writes are serialised by `Project.lock`. `background=False` runs re-propagation inline,
+so every call returns with the project settled (tests, the simulator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .boxes import Box, Source
+from .corrections import Edit, Editor
+from .errors import VidlabelError
+from .projects import open_project_video
+from .repropagate import Anchor, Repropagator, track_between
+from .stopping import ErrorModel, estimate_missed, human_seconds
+from .store import HUMAN, Project
+from .strategies import STRATEGIES, Pick, Pool, StrategyError, detector_disagreement, make_strategy
+from .uncertainty import Scorer
+from .video import FrameSource
+
+__all__ = ["ReviewSession", "Pick", "STRATEGIES"]
+
+# Kinds of edit after which the track is re-propagated around the edit. Not after: a delete (a
+# re-propagation would put the deleted box back), a class change (no geometry changes), a split
+# (it would grow the old track into the new one), an interpolation the person asked for.
+REPROPAGATE_AFTER = {"draw", "fix", "check", "occluded", "retrack", "merge", "end", "accept", "propagate"}
+# What a correction says about the box it touched, for the error model of the stopping guidance.
+WRONG_KINDS = {"fix", "delete", "retrack"}
+
+
+class ReviewSession(Editor):
+    """Corrections, background re-propagation, live scores and the review queue of one project."""
+
+    def __init__(self, project: Project, video: FrameSource, *, background: bool = True,
+                 tracker: str = "auto", accept_threshold: float | None = None,
+                 aggregate: str = "max", weights: dict[str, float] | None = None,
+                 max_span: int | None = None) -> None:
+        super().__init__(project)
+        self.video = video
+        self.tracker = tracker
+        self.scorer = Scorer(project, accept_threshold, aggregate, weights)
+        self.errors = ErrorModel()
+        self._callbacks: list[Callable[[set[int]], None]] = []
+        self._owned: list = []
+        kw = {} if max_span is None else {"max_span": max_span}
+        self.scheduler = Repropagator(project, video, tracker=tracker, background=background,
+                                      detections=self.scorer.detections,
+                                      accept_threshold=self.scorer.accept_threshold,
+                                      on_written=self._machine_wrote, **kw)
+        self.scorer.rescore_all()
+
+    @classmethod
+    def open(cls, project_path: str | Path, video_path: str | Path | None = None, **kw) -> "ReviewSession":
+        """Open a project for writing with its video; `close()` closes both."""
+        project = Project.open(project_path)
+        try:
+            video = open_project_video(project, video_path)
+        except BaseException:
+            project.close()
+            raise
+        session = cls(project, video, **kw)
+        session._owned = [video, project]
+        return session
+
+    def close(self) -> None:
+        """Stop the worker (queued work is dropped, written work stays), close what `open` opened."""
+        self.scheduler.close()
+        for thing in self._owned:
+            thing.close()
+        self._owned = []
+
+    def __enter__(self) -> "ReviewSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ after each correction
+    def _done(self, edit: Edit) -> Edit:
+        self._observe(edit)
+        self.scorer.rescore(tracks=edit.track_ids, frames={edit.frame})
+        if edit.kind in REPROPAGATE_AFTER:
+            live = {t.id for t in self.project.tracks()}
+            self.scheduler.submit([Anchor(t, edit.frame, edit.action_id)
+                                   for t in edit.track_ids if t in live])
+        return edit
+
+    def _observe(self, edit: Edit) -> None:
+        """Feed the error model with what this correction says about the boxes' old scores."""
+        state = self.scorer.frames().get(edit.frame)
+        if state is None:
+            return
+        touched = [b for b in state.boxes if not b.verified and
+                   (edit.kind == "accept" or b.track_id in edit.track_ids[:1])]
+        for b in touched:
+            if edit.kind in WRONG_KINDS or edit.kind in ("check", "accept"):
+                self.errors.observe(b.score, edit.kind in WRONG_KINDS)
+
+    def _machine_wrote(self, track_id: int, frames: set[int]) -> None:
+        self.scorer.rescore(tracks=[track_id], frames=frames)
+        for callback in list(self._callbacks):
+            callback(set(frames))
+
+    def undo(self) -> int | None:
+        """Undo the latest edit with its re-propagation; work in flight for other edits restarts."""
+        return self._replay(self.project.undo)
+
+    def redo(self) -> int | None:
+        return self._replay(self.project.redo)
+
+    def _replay(self, step: Callable[[], int | None]) -> int | None:
+        left = self.scheduler.cancel_all()
+        action_id = step()
+        self.scorer.rescore_all()
+        self.scheduler.submit([a for a in left if self.project.action_state(a.parent) == "done"])
+        return action_id
+
+    # ------------------------------------------------------------------ requests
+    def interpolate_track(self, track_id: int, frame_a: int, frame_b: int) -> Edit:
+        """Linear interpolation between two keyframes of a track (for objects trackers lose).
+
+        Writes the frames strictly between them as one human action (it was asked for), except
+        verified boxes and verified frames; the boxes stay unverified and marked interpolated.
+        """
+        self._check_track(track_id)
+        if frame_a >= frame_b:
+            raise VidlabelError(f"interpolation needs frame_a < frame_b, got {frame_a} and {frame_b}",
+                                f"track {track_id}")
+        keys = {b.frame: b for b in self.project.boxes(track_id=track_id) if b.verified and not b.outside}
+        missing = [f for f in (frame_a, frame_b) if f not in keys]
+        if missing:
+            raise VidlabelError(f"track {track_id} has no verified visible box on frame(s) {missing}; "
+                                "interpolation runs between two keyframes", str(self.project.path))
+        start, end = keys[frame_a], keys[frame_b]
+        verified_frames = set(self.project.verified_frames())
+        existing = {b.frame: b for b in self.project.boxes(track_id=track_id, frames=(frame_a, frame_b))}
+        with self.project.action("interpolate", HUMAN, {"track": track_id, "frames": [frame_a, frame_b]}) as aid:
+            for pb in self._interpolate(start, end):
+                old = existing.get(pb.frame)
+                if pb.frame in verified_frames or (old is not None and old.verified):
+                    continue
+                self.project.put_box(Box(pb.frame, track_id, start.class_id, *pb.xywh,
+                                         confidence=pb.confidence, source=Source.INTERPOLATED,
+                                         occluded=old.occluded if old else False))
+        return self._done(Edit(aid, "interpolate", frame_a, (track_id,)))
+
+    @staticmethod
+    def _interpolate(start: Box, end: Box):
+        return track_between(None, start, end)
+
+    def repropagate(self, track_id: int, frame: int) -> None:
+        """Re-propagate a track from its keyframe on `frame` to its neighbouring keyframes ("F")."""
+        self._check_track(track_id)
+        here = [b for b in self.project.boxes(frame=frame, track_id=track_id) if b.verified]
+        if not here:
+            raise VidlabelError(f"track {track_id} has no verified box on frame {frame}; fix or "
+                                "accept it first, then propagate from it", str(self.project.path))
+        with self.project.action("propagate", HUMAN, {"track": track_id, "frame": frame}) as aid:
+            pass
+        self._done(Edit(aid, "propagate", frame, (track_id,)))
+
+    # ------------------------------------------------------------------ reading
+    def boxes(self, frame: int) -> list[Box]:
+        return self.project.boxes(frame=frame, include_outside=False)
+
+    def all_boxes(self) -> list[Box]:
+        return self.project.boxes(include_outside=False)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return self.scheduler.wait_idle(timeout)
+
+    def on_change(self, callback: Callable[[set[int]], None]) -> None:
+        self._callbacks.append(callback)
+
+    def propagation_cost(self) -> dict:
+        """Re-propagation cost so far (stretches, frames, seconds, ms per frame)."""
+        return self.scheduler.stats()
+
+    # ------------------------------------------------------------------ the queue
+    def frame_scores(self) -> dict[int, float]:
+        return self.scorer.frame_scores()
+
+    def pool(self) -> Pool:
+        """The unverified frames and their signals, as strategies see them."""
+        frames = {f: s for f, s in self.scorer.frames().items()
+                  if not s.verified and f < self.scorer.frame_count}
+        return Pool(frames, self.scorer.frame_count, self.scorer.how, self.scorer.accept_threshold,
+                    self._committee, self.scorer.weights)
+
+    def next_batch(self, k: int | None = 10, strategy: str = "hybrid", **params) -> list[Pick]:
+        """The next k frames (or boxes, `unit="box"`) to review; `threshold=` streams instead."""
+        threshold = params.pop("threshold", None)
+        return make_strategy(strategy, **params).select(self.pool(), k, threshold)
+
+    def _committee(self, frames: list[int]) -> dict[int, tuple[float, list[str]]]:
+        runs = self.project.detection_runs()
+        if len(runs) < 2:
+            raise StrategyError("committee needs two detection runs in the project (a second "
+                                "model's pass); this project has " + str(len(runs)))
+        a, b = runs[0]["id"], runs[1]["id"]
+        thr = self.scorer.accept_threshold
+        return {f: detector_disagreement(self.project.detections(a, f), self.project.detections(b, f), thr)
+                for f in frames}
+
+    def stopping(self) -> dict:
+        """Human seconds so far and the estimated errors left (see vidlabel/stopping.py)."""
+        states = self.scorer.frames()
+        frames = self.scorer.frame_count
+        verified = len(self.project.verified_frames())
+        unverified_scores = [b.score for s in states.values() if not s.verified
+                             for b in s.boxes if not b.verified]
+        unclaimed = sum(sig.value for s in states.values() if not s.verified
+                        for sig in s.extra if sig.name == "unmatched_detection")
+        draws = sum(1 for a in self.project.actions(actor=HUMAN) if a.kind == "draw")
+        wrong = self.errors.expected(unverified_scores)
+        missed = estimate_missed(draws, verified, frames - verified, unclaimed)
+        return {"human_seconds": human_seconds(self.project),
+                "estimated_remaining_errors": wrong + missed,
+                "estimated_wrong_boxes": wrong,
+                "estimated_missed_objects": missed,
+                "unverified_boxes": len(unverified_scores),
+                "verified_frames": verified,
+                "frames": frames}

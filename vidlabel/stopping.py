@@ -1,0 +1,79 @@
+"""Stopping guidance: how much human time went in, and how many errors are probably left.
+
+Human time comes from the action log with the simulator's per-kind time model
+(`vidlabel.simulation.annotator.TimeModel`: draw 7 s, fix 4 s, delete 1 s, end 1 s, and 1 s of
+looking per object), so the app and the simulator count effort the same way:
+
+| logged action | counted as |
+|---|---|
+| `draw`, `fix`, `delete`, `end` | one of that kind |
+| `check` (accept one box) | one look |
+| `accept` (a whole frame) | one look per box on the frame (at least one) |
+| anything else (class, retrack, merge, split, occluded, interpolate, propagate) | one look |
+
+Every human action counts, undone ones too: the time was spent.
+
+Remaining errors are the expected number of wrong unverified boxes plus the expected missed
+objects. A box's error probability starts as its uncertainty score and is calibrated, per score
+bin, by what the person found so far in this session (a box checked as right, or fixed / deleted
+/ re-tracked as wrong), shrunk towards the score with PRIOR_WEIGHT pseudo-observations so a few
+reviews cannot swing it to 0 or 1. Missed objects are estimated from the draws per verified
+frame once frames were verified, and before that from the detections no track claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .simulation.annotator import EXTREME_CLICKING, TimeModel
+from .store import HUMAN, Project
+
+PRIOR_WEIGHT = 5.0
+BINS = np.linspace(0.0, 1.0, 6)   # score bins of width 0.2
+COUNTED = ("draw", "fix", "delete", "end")
+
+
+def human_seconds(project: Project, model: TimeModel = EXTREME_CLICKING) -> float:
+    """Seconds a person spent, from the action log (see the module docstring)."""
+    counts = {"look": 0}
+    for action in project.actions(actor=HUMAN, state=None):
+        if action.kind in COUNTED:
+            counts[action.kind] = counts.get(action.kind, 0) + 1
+        elif action.kind == "accept":
+            counts["look"] += max(1, int(action.detail.get("boxes", 0)))
+        else:
+            counts["look"] += 1
+    return model.seconds(counts)
+
+
+class ErrorModel:
+    """P(box is wrong | its uncertainty score), learned from this session's reviews."""
+
+    def __init__(self) -> None:
+        self.seen = np.zeros(len(BINS) - 1)
+        self.wrong = np.zeros(len(BINS) - 1)
+
+    def _bin(self, score: float) -> int:
+        return int(min(np.searchsorted(BINS, score, side="right") - 1, len(BINS) - 2))
+
+    def observe(self, score: float, wrong: bool) -> None:
+        i = self._bin(score)
+        self.seen[i] += 1
+        self.wrong[i] += float(wrong)
+
+    def probability(self, score: float) -> float:
+        i = self._bin(score)
+        return float((self.wrong[i] + PRIOR_WEIGHT * score) / (self.seen[i] + PRIOR_WEIGHT))
+
+    def expected(self, scores: Iterable[float]) -> float:
+        return float(sum(self.probability(s) for s in scores))
+
+
+def estimate_missed(draws: int, verified_frames: int, unverified_frames: int,
+                    unclaimed_detections: float) -> float:
+    """Expected objects nobody boxed yet on the unverified frames."""
+    if verified_frames:
+        return draws / verified_frames * unverified_frames
+    return unclaimed_detections
