@@ -305,3 +305,38 @@ def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
     qtbot.waitUntil(dialog.export_button.isEnabled, timeout=20000)  # enabled again: it failed
     assert dialog.isVisible() and str(out) in dialog.status.text()
     dialog.reject()
+
+
+@pytest.mark.slow
+def test_cancelled_prelabel_leaves_a_consistent_project_and_resumes(qtbot, window):
+    project = window.c.project
+    dialog = window.show_prelabel()
+    dialog.end.setValue(40)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    job = dialog.job
+    stop = lambda done, total, what: dialog.cancel() if done > 0 else None  # noqa: E731
+    job.progress.connect(stop)
+    with qtbot.waitSignal(job.cancelled_, timeout=120000):
+        pass
+    assert dialog.run_button.text() == "Resume" and "cancelled" in dialog.status.text()
+    (run,) = project.detection_runs()
+    stored = project.detected_frames(run["id"])
+    assert 0 < len(stored) < 40
+    # whole frames only: every detection belongs to a frame marked stored, and no track was written
+    assert {d.frame for d in project.detections(run["id"])} <= stored
+    assert project.tracks() == [] and project.boxes() == []
+    assert [a.kind for a in project.actions(actor=MACHINE) if a.kind == "prelabel"] == []
+    # the window keeps working on the same project while the dialog is shown
+    assert Project.open(project.path, readonly=True).boxes() == []
+
+    job.progress.disconnect(stop)
+    with qtbot.waitSignal(dialog.prelabelled, timeout=180000) as finished:
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    summary = finished.args[0]
+    assert summary.resumed_frames == len(stored) and summary.detected_frames == 40
+    assert summary.tracks > 0 and project.boxes(frame=5)
+    c = window.c
+    c.seek(5)
+    assert window.canvas.items_by_track  # the new boxes are drawn
+    settle(qtbot, window)
+    assert window.picks and window.picks[0].frame < 40 and window.picks[0].reasons

@@ -139,13 +139,15 @@ def detect_frames(project: Project, video: FrameSource, detector: Detector, fram
     started = time.perf_counter()
     with tqdm(total=len(frames), initial=resumed, unit="frame", desc=f"detect {video.path.name}",
               disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
+        stored = resumed
         if on_batch is not None:
-            on_batch(resumed, len(frames))
+            on_batch(stored, len(frames))
         for batch in detector.run(video, todo):
             _store_detections(project, run_id, batch, detector.class_names)
             bar.update(len(batch))
+            stored += len(batch)
             if on_batch is not None:
-                on_batch(bar.n, len(frames))
+                on_batch(stored, len(frames))
     return run_id, resumed, time.perf_counter() - started
 
 

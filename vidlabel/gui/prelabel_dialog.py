@@ -23,7 +23,7 @@ from .jobs import Job
 
 
 class PrelabelDialog(QDialog):
-    done = pyqtSignal(object)  # PrelabelSummary of a finished run
+    prelabelled = pyqtSignal(object)  # PrelabelSummary of a finished run
 
     def __init__(self, project: Project, frame_count: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,7 +160,7 @@ class PrelabelDialog(QDialog):
     def _finished(self, summary: PrelabelSummary) -> None:
         self._stopped(f"{summary.tracks} tracks, {sum(summary.boxes.values())} boxes "
                       f"({summary.detected_frames} frames detected, {summary.resumed_frames} resumed)")
-        self.done.emit(summary)
+        self.prelabelled.emit(summary)
         self.accept()
 
     def reject(self) -> None:

@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
     def show_prelabel(self) -> PrelabelDialog:
         """The pre-labelling dialog; window-modal, so no edit races the job's final write."""
         dialog = PrelabelDialog(self.c.project, self.c.frame_count, self)
-        dialog.done.connect(lambda _summary: self.c.restart_session())
+        dialog.prelabelled.connect(lambda _summary: self.c.restart_session())
         dialog.finished.connect(lambda _result: self.show_message(dialog.status.text()))
         dialog.open()
         return dialog
@@ -275,8 +275,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def closeEvent(self, event) -> None:
-        if self.c.playing:
-            self.c.toggle_play()
+        # Results already queued from worker threads may still arrive: they must find no one
+        # listening, since the project is about to close.
+        self.refresher.blockSignals(True)
+        self.c.blockSignals(True)
         self.refresher.stop()
         self.c.close()
         super().closeEvent(event)
