@@ -46,9 +46,10 @@ def scored(project: Project, **kw) -> Scorer:
     return scorer
 
 
-def sample_project(tmp_path: Path, sample: Path, gt: Path, shift: float = 6.0):
+def sample_project(tmp_path: Path, sample: Path, gt: Path, shift: float = 6.0, det_every: int = 10):
     """The bundled clip with its ground truth as machine tracks, shifted by `shift` pixels so a
-    correction has something to repair; the ground truth also serves as one detection run."""
+    correction has something to repair; the ground truth of every `det_every`-th frame serves as
+    a detection run (sparse, so that propagation between detections depends on the keyframes)."""
     from vidlabel.projects import create_project
 
     project, video = create_project(sample, tmp_path / "sample.vlp", ["person"])
@@ -62,5 +63,6 @@ def sample_project(tmp_path: Path, sample: Path, gt: Path, shift: float = 6.0):
             project.put_box(Box(f, tracks[obj], 0, row[2] + shift, row[3], row[4], row[5],
                                 confidence=0.7, source=Source.TRACKER))
     add_detections(project, {int(r[0]) - 1: [] for r in rows} | {
-        f: [tuple(r[2:6]) + (0.8,) for r in rows if int(r[0]) - 1 == f] for f in range(video.frame_count)})
+        f: [tuple(r[2:6]) + (0.8,) for r in rows if int(r[0]) - 1 == f]
+        for f in range(0, video.frame_count, det_every)})
     return project, video, tracks

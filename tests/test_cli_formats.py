@@ -42,3 +42,12 @@ def test_export_errors_are_one_line(tmp_path, capsys):
     assert main(["export", str(tmp_path / "missing.vlp"), "--format", "yolo", "-o", str(tmp_path / "x"),
                  "--every", "0"]) == 2
     assert "--every must be >= 1" in capsys.readouterr().err
+
+
+def test_yolo_refuses_write_frames(tmp_path, capsys):
+    project = tmp_path / "s.vlp"
+    assert main(["import", str(SAMPLE), "--format", "mot", "--gt", str(SAMPLE_GT), "-o", str(project)]) == 0
+    assert main(["export", str(project), "--format", "yolo", "-o", str(tmp_path / "ds"),
+                 "--write-frames", str(tmp_path / "f")]) == 2
+    assert "--write-frames is for COCO and MOT" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists() and not (tmp_path / "f").exists()

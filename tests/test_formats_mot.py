@@ -96,3 +96,19 @@ def test_existing_output_folder_is_not_merged_into(tmp_path):
         with pytest.raises(VidlabelError, match="not an empty folder"):
             export_projects([a], "mot", tmp_path / "seq")
     assert (tmp_path / "seq" / "old.txt").read_text() == "keep me"
+
+
+def test_exports_get_ordinary_permissions(tmp_path):
+    """Temporary files are private; the renamed export must be as readable as any file."""
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        with rich_project(tmp_path / "a.vlp") as a:
+            export_projects([a], "mot", tmp_path / "gt.txt")
+            export_projects([a], "mot", tmp_path / "seq")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "gt.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "seq").stat().st_mode) == 0o755

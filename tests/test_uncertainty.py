@@ -132,3 +132,40 @@ def test_verified_frame_scores_zero_and_incremental_rescore_matches_full(tmp_pat
     assert stored[21][0] == pytest.approx(s.frame_scores()[21]) and 20 not in stored
     assert math.isclose(p.box_scores()[p.boxes(frame=21, track_id=t)[0].id][0],
                         next(b.score for b in s.frames()[21].boxes if b.track_id == t))
+
+
+def test_incremental_rescoring_equals_a_full_rescore_after_random_edits(tmp_path):
+    p = make_project(tmp_path, 40)
+    rng = np.random.default_rng(5)
+    tracks = [add_track(p, range(a, b), xywh=(60 * i, 100, 40, 80), source=Source.TRACKER,
+                        confidence=float(rng.uniform(0.3, 0.9)), dx=0.7)
+              for i, (a, b) in enumerate([(0, 40), (5, 30), (10, 38), (0, 12)])]
+    add_detections(p, {f: [(60 * i + 0.7 * f + rng.normal(0, 3), 100, 40, 80, float(rng.uniform(0.1, 0.9)))
+                           for i in range(4)] for f in range(0, 40, 3)}, frames=range(40))
+    s = scored(p)
+    for step in range(25):
+        t = int(rng.choice(tracks))
+        boxes = p.boxes(track_id=t)
+        b = boxes[int(rng.integers(len(boxes)))]
+        kind = step % 5
+        with p.action("edit", HUMAN):
+            if kind == 0:
+                p.put_box(b.with_(x=b.x + 5, source=Source.HUMAN, verified=True))
+            elif kind == 1 and not b.verified:
+                p.delete_box(b.id)
+            elif kind == 2:
+                p.put_box(b.with_(confidence=float(rng.uniform(0.1, 0.9)), source=Source.INTERPOLATED))
+            elif kind == 3:
+                p.set_frame_verified(b.frame)
+                for other in p.boxes(frame=b.frame):
+                    p.put_box(other.with_(verified=True))
+            else:
+                p.put_box(Box(min(39, b.frame + 3), t, 0, b.x, b.y, b.w, b.h, confidence=0.5,
+                              source=Source.TRACKER))
+        s.rescore(tracks=[t], frames=[b.frame])
+        full = scored(p)
+        got, want = s.frames(), full.frames()
+        assert {f: (st.score, st.reasons) for f, st in got.items()} == \
+               {f: (st.score, st.reasons) for f, st in want.items()}, step
+        assert {f: sorted((b.track_id, b.score) for b in st.boxes) for f, st in got.items()} == \
+               {f: sorted((b.track_id, b.score) for b in st.boxes) for f, st in want.items()}

@@ -15,6 +15,9 @@ the simulator). What keeps it correct while the person goes on editing:
   project's write lock) only if the parent edit is still done (not undone meanwhile) and the
   stretch's keyframes are still exactly those it was computed from; if they are not, the anchor
   is computed again from the new keyframes.
+* **Undo takes back what an edit caused.** A result is filed under the newest edit of its track
+  that is still done, not necessarily the one that queued it: a stretch computed after a newer
+  edit has seen that edit's keyframe, so undoing the newer edit must take the stretch back too.
 * **Human work is never touched.** Verified boxes and boxes on verified frames are skipped (the
   store's triggers would refuse them anyway, docs/adr/0001-box-model.md).
 * **Cost is measured.** Each stretch records its frames and seconds; `stats()` gives the cost
@@ -33,32 +36,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .boxes import Box, Detection, Source
+from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, track_between
 from .store import MACHINE, Project
 from .video import FrameSource, ImageFolder, VideoFile
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_SPAN = 50
-
-
-@dataclass(frozen=True)
-class PropagatedBox:
-    frame: int
-    xywh: tuple[float, float, float, float]
-    confidence: float
-    source: Source
-
-
-def track_between(video, start: Box | None, end: Box | None, tracker: str = "auto",
-                  snap=None, max_span: int = DEFAULT_MAX_SPAN) -> list[PropagatedBox]:
-    """Linear interpolation between two visible keyframes (until vidlabel.propagate lands)."""
-    if start is None or end is None or start.outside or end.outside:
-        return []
-    n = end.frame - start.frame
-    return [PropagatedBox(f, tuple(float(a + (b - a) * (f - start.frame) / n)
-                                   for a, b in zip(start.xywh, end.xywh)), 0.2, Source.INTERPOLATED)
-            for f in range(start.frame + 1, end.frame)]
-
 
 class Cancelled(Exception):
     """A newer edit of the same track made the running job pointless."""
@@ -163,6 +145,7 @@ class Repropagator:
         self._cancel = threading.Event()
         self._closed = False
         self._costs: list[StretchCost] = []
+        self._latest: dict[int, int] = {}   # track -> newest edit submitted for it
         self.errors: list[str] = []
         if background:
             self._video = worker_video(video)
@@ -177,6 +160,9 @@ class Repropagator:
         """Queue anchors; a running job on one of their tracks is cancelled and restarted."""
         if not anchors:
             return
+        with self._cv:
+            for a in anchors:
+                self._latest[a.track_id] = max(a.parent, self._latest.get(a.track_id, 0))
         if not self.background:
             for a in anchors:
                 self._run(a.track_id, [a], threading.Event())
@@ -289,13 +275,21 @@ class Repropagator:
     def _write(self, anchor: Anchor, lo: int, hi: int, key: tuple, class_id: int,
                boxes: list[PropagatedBox]) -> set[int]:
         """Write the changed boxes as one machine action; nothing if the result went stale."""
+        with self._cv:
+            latest = self._latest.get(anchor.track_id, anchor.parent)
+        with self.project.lock:  # the parent's state cannot change before the write
+            parent = next((a for a in (latest, anchor.parent) if self.project.action_state(a) == "done"), None)
+            if parent is None:
+                return set()  # the edit was undone meanwhile: its follow-up is void
+            return self._write_as(parent, anchor, lo, hi, key, class_id, boxes)
+
+    def _write_as(self, parent: int, anchor: Anchor, lo: int, hi: int, key: tuple, class_id: int,
+                  boxes: list[PropagatedBox]) -> set[int]:
         t = anchor.track_id
         written: set[int] = set()
         try:
             with self.project.action("propagate", MACHINE, {"track": t, "frames": [lo, hi]},
-                                     parent=anchor.parent):
-                if self.project.action_state(anchor.parent) != "done":
-                    raise _Stale()  # the edit was undone meanwhile: its follow-up is void
+                                     parent=parent):
                 current = self.project.boxes(track_id=t, frames=(lo, hi + 1))
                 if _key([b for b in current if b.verified]) != key:
                     raise Cancelled()  # keyframes moved since the computation: compute again

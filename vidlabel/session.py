@@ -21,7 +21,8 @@ from .boxes import Box, Source
 from .corrections import Edit, Editor
 from .errors import VidlabelError
 from .projects import open_project_video
-from .repropagate import Anchor, Repropagator, track_between
+from .propagate import interpolate
+from .repropagate import Anchor, Repropagator
 from .stopping import ErrorModel, estimate_missed, human_seconds
 from .store import HUMAN, Project
 from .strategies import STRATEGIES, Pick, Pool, StrategyError, detector_disagreement, make_strategy
@@ -145,7 +146,7 @@ class ReviewSession(Editor):
         verified_frames = set(self.project.verified_frames())
         existing = {b.frame: b for b in self.project.boxes(track_id=track_id, frames=(frame_a, frame_b))}
         with self.project.action("interpolate", HUMAN, {"track": track_id, "frames": [frame_a, frame_b]}) as aid:
-            for pb in self._interpolate(start, end):
+            for pb in interpolate(start, end):
                 old = existing.get(pb.frame)
                 if pb.frame in verified_frames or (old is not None and old.verified):
                     continue
@@ -153,10 +154,6 @@ class ReviewSession(Editor):
                                          confidence=pb.confidence, source=Source.INTERPOLATED,
                                          occluded=old.occluded if old else False))
         return self._done(Edit(aid, "interpolate", frame_a, (track_id,)))
-
-    @staticmethod
-    def _interpolate(start: Box, end: Box):
-        return track_between(None, start, end)
 
     def repropagate(self, track_id: int, frame: int) -> None:
         """Re-propagate a track from its keyframe on `frame` to its neighbouring keyframes ("F")."""

@@ -34,6 +34,7 @@ Verified boxes and frames score 0: the person has seen them.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections.abc import Iterable, Mapping
@@ -110,6 +111,7 @@ class FrameState:
     extra: list[FrameSignal] = field(default_factory=list)
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    match: dict[int, tuple[int | None, float]] = field(default_factory=dict, repr=False)
 
 
 def aggregate(values: Iterable[float], how: str) -> float:
@@ -166,29 +168,38 @@ class _TrackContext:
 
     first: int
     last: int
-    keyframes: np.ndarray              # verified frames of the track (visible or outside)
+    keyframes: list[int]               # verified frames of the track (visible or outside), sorted
     confidence: dict[int, float]       # frame -> confidence of the track's visible boxes
     gaps: set[int]                     # frames between first and last with no box at all
 
 
-def _track_context(boxes: list[Box]) -> _TrackContext | None:
+def _track_context(boxes: Iterable[Box]) -> _TrackContext | None:
+    boxes = sorted(boxes, key=lambda b: b.frame)
     visible = [b for b in boxes if not b.outside]
     if not visible:
         return None
     frames = {b.frame for b in boxes}
     first, last = visible[0].frame, visible[-1].frame
-    return _TrackContext(first, last, np.array(sorted(b.frame for b in boxes if b.verified)),
+    return _TrackContext(first, last, [b.frame for b in boxes if b.verified],
                          {b.frame: b.confidence for b in visible},
                          {f for f in range(first + 1, last) if f not in frames})
+
+
+def _keyframe_distance(keyframes: list[int], frame: int) -> float:
+    i = bisect.bisect_left(keyframes, frame)
+    near = [abs(keyframes[j] - frame) for j in (i - 1, i) if 0 <= j < len(keyframes)]
+    return float(min(near)) if near else math.inf
 
 
 class Scorer:
     """Box and frame scores of one project, kept current incrementally.
 
-    `rescore(tracks, frames)` recomputes only the frames those tracks and frames touch (a box's
-    signals depend on its own track and on its frame's detections), writes the box scores and
-    the frame scores to the project, and keeps everything in memory for the review queue.
-    Thread-safe: the re-propagation worker rescored what it rewrote while the person edits.
+    The scorer mirrors the project's boxes in memory. `rescore(tracks, frames)` re-reads only
+    those tracks and frames, then recomputes a frame in full (matching boxes to detections)
+    only where a box on it changed, and elsewhere on the tracks' frames only the boxes whose
+    temporal context moved (a new keyframe changes every distance along its track). It writes
+    the box scores it recomputed and the frame scores to the project. Thread-safe: the
+    re-propagation worker rescores what it rewrote while the person edits.
     """
 
     def __init__(self, project: Project, accept_threshold: float | None = None,
@@ -209,9 +220,14 @@ class Scorer:
         ref = project.video
         self.frame_count = ref.frame_count if ref is not None else 0
         self._lock = threading.RLock()
-        self._frames: dict[int, FrameState] = {}
+        self._boxes: dict[int, dict[int, Box]] = {}          # frame -> track -> box
+        self._track_frames: dict[int, set[int]] = {}         # track -> frames with a box
         self._tracks: dict[int, _TrackContext | None] = {}
+        self._gaps: dict[int, set[int]] = {}                 # frame -> tracks with a gap there
+        self._verified: set[int] = set()
+        self._frames: dict[int, FrameState] = {}
         self._dets: dict[int, list[Detection]] = {}
+        self._det_signals: dict[int, dict[str, float]] = {}
         self._detected: set[int] = set()
         self._load_detections()
 
@@ -228,113 +244,160 @@ class Scorer:
 
     # ------------------------------------------------------------------ recomputation
     def rescore_all(self) -> None:
-        with self._lock, self.project.lock:
-            boxes = self.project.boxes()
-            verified = set(self.project.verified_frames())
-        by_track: dict[int, list[Box]] = {}
-        for b in boxes:
-            by_track.setdefault(b.track_id, []).append(b)
+        """Read everything again and recompute every frame (opening, after an undo)."""
         with self._lock:
-            self._tracks = {t: _track_context(bs) for t, bs in by_track.items()}
-            frames = set(range(self.frame_count)) | {b.frame for b in boxes}
-            by_frame: dict[int, list[Box]] = {f: [] for f in frames}
+            with self.project.lock:
+                boxes = self.project.boxes()
+                self._verified = set(self.project.verified_frames())
+            self._boxes, self._track_frames, self._frames = {}, {}, {}
+            by_track: dict[int, list[Box]] = {}
             for b in boxes:
-                by_frame[b.frame].append(b)
-            self._frames = {}
-            self._recompute(by_frame, verified, all_box_scores=True)
+                self._boxes.setdefault(b.frame, {})[b.track_id] = b
+                self._track_frames.setdefault(b.track_id, set()).add(b.frame)
+                by_track.setdefault(b.track_id, []).append(b)
+            self._tracks, self._gaps = {}, {}
+            for t, bs in by_track.items():
+                self._set_context(t, _track_context(bs))
+            frames = set(range(self.frame_count)) | set(self._boxes)
+            self._recompute(frames, {})
 
     def rescore(self, tracks: Iterable[int] = (), frames: Iterable[int] = ()) -> set[int]:
         """Recompute what `tracks` and `frames` affect; returns the frames whose scores changed."""
         tracks, frames = set(tracks), set(frames)
         with self._lock:
             with self.project.lock:  # a consistent snapshot: no other thread is mid-write
-                track_boxes = {t: self.project.boxes(track_id=t) for t in tracks}
+                frame_boxes = {f: self.project.boxes(frame=f) for f in frames}
                 verified = set(self.project.verified_frames())
-            for t in tracks:
-                old = self._tracks.get(t)
-                if old is not None:
-                    frames.update(range(old.first, old.last + 1))
-                    frames.update(int(f) for f in old.keyframes)
-                frames.update(b.frame for b in track_boxes[t])
-                self._tracks[t] = _track_context(track_boxes[t])
-            if not frames:
-                return set()
-            lo, hi = min(frames), max(frames)
-            with self.project.lock:
-                span = self.project.boxes(frames=(lo, hi + 1))
-            by_frame: dict[int, list[Box]] = {f: [] for f in frames}
-            for b in span:
-                if b.frame in by_frame:
-                    by_frame[b.frame].append(b)
-            new_tracks = {b.track_id for bs in by_frame.values() for b in bs} - set(self._tracks)
-            for t in new_tracks:  # a track this scorer has not seen yet (created meanwhile)
-                self._tracks[t] = _track_context(self.project.boxes(track_id=t))
-            return self._recompute(by_frame, verified)
+                full = frames | (verified ^ self._verified)
+                for f, bs in frame_boxes.items():  # tracks whose box on an explicit frame changed
+                    now = {b.track_id: b for b in bs}
+                    was = self._boxes.get(f, {})
+                    tracks |= {t for t in now.keys() | was.keys() if now.get(t) != was.get(t)}
+                track_boxes = {t: self.project.boxes(track_id=t) for t in tracks}
+            self._verified = verified
+            context: dict[int, set[int]] = {}   # frame -> tracks whose box needs rescoring only
+            for t, bs in track_boxes.items():
+                now = {b.frame: b for b in bs}
+                for f in self._track_frames.get(t, set()) | now.keys():
+                    row = self._boxes.setdefault(f, {})
+                    if row.get(t) != now.get(f):
+                        full.add(f)
+                        if f in now:
+                            row[t] = now[f]
+                        else:
+                            row.pop(t, None)
+                    else:
+                        context.setdefault(f, set()).add(t)
+                old_gaps = self._tracks[t].gaps if self._tracks.get(t) else set()
+                self._track_frames[t] = set(now)
+                self._set_context(t, _track_context(bs))
+                new_gaps = self._tracks[t].gaps if self._tracks.get(t) else set()
+                for f in old_gaps ^ new_gaps:
+                    context.setdefault(f, set())
+            return self._recompute(full, context)
 
-    def _recompute(self, by_frame: dict[int, list[Box]], verified: set[int],
-                   all_box_scores: bool = False) -> set[int]:
+    def _set_context(self, track: int, ctx: _TrackContext | None) -> None:
+        old = self._tracks.get(track)
+        for f in old.gaps if old else ():
+            self._gaps.get(f, set()).discard(track)
+        self._tracks[track] = ctx
+        for f in ctx.gaps if ctx else ():
+            self._gaps.setdefault(f, set()).add(track)
+
+    def _recompute(self, full: set[int], context: dict[int, set[int]]) -> set[int]:
         changed: set[int] = set()
         box_rows: list[tuple[int, float, dict]] = []
-        for f, boxes in by_frame.items():
-            state = self._frame_state(f, boxes, f in verified)
+        for f in full | context.keys():
             old = self._frames.get(f)
+            if f in full or old is None:
+                state = self._frame_state(f)
+                fresh = state.boxes
+            else:
+                state = self._frame_state(f, old, context[f])
+                fresh = [b for b in state.boxes if b.track_id in context[f]]
             if old is None or old.score != state.score or old.reasons != state.reasons:
                 changed.add(f)
-            if state.boxes or f in self._frames or f < self.frame_count:
-                self._frames[f] = state
-            box_rows += [(b.box_id, b.score, dict(b.signals)) for b in state.boxes]
+            self._frames[f] = state
+            box_rows += [(b.box_id, b.score, dict(b.signals)) for b in fresh]
         self.project.set_box_scores(box_rows)
         self.project.set_frame_scores(
-            [(f, s.score, s.reasons) for f, s in sorted(self._frames.items()) if s.score > 0])
+            [(f, st.score, st.reasons) for f, st in sorted(self._frames.items()) if st.score > 0])
         return changed
 
-    def _frame_state(self, frame: int, boxes: list[Box], frame_verified: bool) -> FrameState:
-        state = FrameState(frame, frame_verified)
-        visible = [b for b in boxes if not b.outside]
+    def _frame_state(self, frame: int, old: FrameState | None = None,
+                     rescore: set[int] = frozenset()) -> FrameState:
+        """A frame's state: in full, or (given `old`) reusing its matching and untouched boxes."""
+        verified = frame in self._verified
+        state = FrameState(frame, verified)
+        visible = [b for b in self._boxes.get(frame, {}).values() if not b.outside]
+        visible.sort(key=lambda b: b.track_id)
         dets = self._dets.get(frame, [])
-        match, best = self._match(visible, dets)
-        claimed = {j for j, _ in match.values()}
-        for i, b in enumerate(visible):
-            if b.verified or frame_verified:
+        if old is None:
+            state.match = self._match(visible, dets)
+        else:
+            state.match = old.match
+        previous = {b.track_id: b for b in old.boxes} if old is not None else {}
+        for b in visible:
+            if b.verified or verified:
                 state.boxes.append(BoxScore(b.id, frame, b.track_id, b.confidence, True, {}, 0.0))
-                continue
-            det, overlap = (dets[match[i][0]], match[i][1]) if i in match else (None, best[i])
-            state.boxes.append(self._box_score(b, det, overlap, frame in self._detected))
-        if not frame_verified:
+            elif old is not None and b.track_id not in rescore and b.track_id in previous:
+                state.boxes.append(previous[b.track_id])
+            else:
+                j, overlap = state.match.get(b.track_id, (None, 0.0))
+                state.boxes.append(self._box_score(b, dets[j] if j is not None else None, overlap,
+                                                   frame in self._detected))
+        if not verified:
+            claimed = {j for j, _ in state.match.values() if j is not None}
             for j, d in enumerate(dets):
                 if j not in claimed and d.confidence >= self.accept_threshold:
                     state.extra.append(FrameSignal("unmatched_detection", d.confidence,
                                                    f"detection without a track (conf {d.confidence:.2f})"))
-            for t, ctx in self._tracks.items():
-                if ctx is not None and frame in ctx.gaps:
-                    state.extra.append(FrameSignal("track_gap", 1.0, f"track {t} has no box here", t))
+            for t in sorted(self._gaps.get(frame, ())):
+                state.extra.append(FrameSignal("track_gap", 1.0, f"track {t} has no box here", t))
         values = [b.score for b in state.boxes if not b.verified]
         values += [self.weights[s.name] * s.value for s in state.extra]
-        state.score = 0.0 if frame_verified else aggregate(values, self.how)
+        state.score = 0.0 if verified else aggregate(values, self.how)
         state.reasons = self._reasons(state)
         return state
 
     @staticmethod
-    def _match(boxes: list[Box], dets: list[Detection]) -> tuple[dict[int, tuple[int, float]], list[float]]:
-        """One-to-one box-detection matching by IoU (Hungarian): box index -> (det index, IoU),
-        and each box's best IoU with any detection."""
-        if not boxes or not dets:
-            return {}, [0.0] * len(boxes)
+    def _match(boxes: list[Box], dets: list[Detection]) -> dict[int, tuple[int | None, float]]:
+        """One-to-one box-detection matching by IoU (Hungarian). Track -> (detection index, IoU);
+        an unmatched box gets (None, its best IoU with any detection)."""
+        if not boxes:
+            return {}
+        if not dets:
+            return {b.track_id: (None, 0.0) for b in boxes}
         iou = iou_matrix(np.array([b.xywh for b in boxes]), np.array([d.xywh for d in dets]))
+        best = iou.max(axis=1)
+        out = {b.track_id: (None, float(best[i])) for i, b in enumerate(boxes)}
         rows, cols = linear_sum_assignment(-iou)
-        return ({int(r): (int(c), float(iou[r, c])) for r, c in zip(rows, cols) if iou[r, c] >= MATCH_IOU},
-                iou.max(axis=1).tolist())
+        for r, c in zip(rows, cols):
+            if iou[r, c] >= MATCH_IOU:
+                out[boxes[r].track_id] = (int(c), float(iou[r, c]))
+        return out
+
+    def _detection_signals(self, det: Detection) -> dict[str, float]:
+        """Signals that depend on the detection alone, computed once per detection."""
+        key = det.id if det.id is not None else id(det)
+        cached = self._det_signals.get(key)
+        if cached is None:
+            p = class_distribution(det.confidence, det.class_scores)
+            cached = {"near_threshold": near_threshold_signal(det.confidence, self.accept_threshold),
+                      "margin": margin_signal(p), "entropy": entropy_signal(p)}
+            self._det_signals[key] = cached
+        return cached
 
     def _box_score(self, box: Box, det: Detection | None, overlap: float, detected: bool) -> BoxScore:
         s: dict[str, float] = {"least_confidence": 1.0 - box.confidence}
         t = box.track_id
         reasons: list[tuple[str, str]] = []
         if det is not None:
-            s["near_threshold"] = near_threshold_signal(det.confidence, self.accept_threshold)
-            p = class_distribution(det.confidence, det.class_scores)
-            s["margin"], s["entropy"] = margin_signal(p), entropy_signal(p)
+            s.update(self._detection_signals(det))
             s["disagreement"] = 1.0 - overlap
             reasons.append(("disagreement", f"track {t} disagrees with its detection (IoU {overlap:.2f})"))
+            if det.class_scores is not None:
+                reasons.append(("margin", f"track {t}: two classes nearly tied"))
         elif detected:  # the tracker's box is where no detection is: the strongest disagreement
             s["no_detection"] = 1.0
             s["disagreement"] = 1.0 - overlap
@@ -355,26 +418,23 @@ class Scorer:
             if box.frame == ctx.last and box.frame < self.frame_count - 1:
                 s["death"] = 1.0
                 reasons.append(("death", f"track {t} ends"))
-            d = float(np.min(np.abs(ctx.keyframes - box.frame))) if len(ctx.keyframes) else math.inf
-            s["far_from_keyframe"] = keyframe_signal(d)
-            reasons.append(("far_from_keyframe", f"track {t} is "
-                            + (f"{d:.0f} frames from a checked box" if math.isfinite(d) else "unchecked")))
+            s["far_from_keyframe"] = keyframe_signal(_keyframe_distance(ctx.keyframes, box.frame))
         reasons.append(("least_confidence", f"low confidence ({box.confidence:.2f}) on track {t}"))
-        if det is not None and det.class_scores is not None:
-            reasons.append(("margin", f"track {t}: two classes nearly tied"))
         strength = tuple(sorted(((self.weights[n] * s[n], text) for n, text in reasons if n in s),
                                 reverse=True))
         return BoxScore(box.id, box.frame, t, box.confidence, False, s, noisy_or(s, self.weights),
                         strength)
 
     def _reasons(self, state: FrameState, limit: int = 4) -> list[str]:
-        """The strongest few reasons in words; boxes near the threshold are counted together."""
+        """The strongest few reasons in words; boxes near the threshold, and boxes far from any
+        checked frame, are counted together."""
         items: list[tuple[float, str]] = []
-        near = [b.signals["near_threshold"] for b in state.boxes
-                if b.signals.get("near_threshold", 0.0) >= 0.5]
-        if near:
-            items.append((self.weights["near_threshold"] * max(near),
-                          f"{len(near)} box{'es' if len(near) > 1 else ''} near threshold"))
+        for signal, text in (("near_threshold", "near threshold"),
+                             ("far_from_keyframe", "far from a checked frame")):
+            values = [b.signals[signal] for b in state.boxes if b.signals.get(signal, 0.0) >= 0.5]
+            if values:
+                items.append((self.weights[signal] * max(values),
+                              f"{len(values)} box{'es' if len(values) > 1 else ''} {text}"))
         for b in state.boxes:
             items += [r for r in b.reasons[:2] if r[0] >= 0.15]
         items += [(self.weights[s.name] * s.value, s.reason) for s in state.extra]

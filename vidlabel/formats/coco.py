@@ -217,110 +217,136 @@ class _Categories:
         return self.classes.by_name(self.names[cat_id], where)
 
 
+class _Reader:
+    """Reads one COCO file into `ParsedAnnotations`, naming the entry of any error."""
+
+    def __init__(self, path: Path, target: ImportTarget, classes: ClassMap,
+                 options: ImportOptions) -> None:
+        self.path, self.target, self.options = path, target, options
+        self.data = _load_json(path)
+        self.categories = _Categories(self.data, classes, path)
+        self.video_id = _video_id(self.data, target, path)
+        self.frames: dict[int, int] = {}      # image id -> frame
+        self.other_images: set[int] = set()   # images of the file's other videos
+        self.parsed = ParsedAnnotations(classes.names)
+        self.wheres: list[str] = []           # the entry each parsed box came from
+
+    def read_images(self) -> None:
+        taken: set[int] = set()
+        for i, image in enumerate(self.data["images"]):
+            where = f"{self.path}: images[{i}]"
+            if not isinstance(image, dict) or "id" not in image:
+                raise FormatError("image needs an id", where)
+            image_id = integer(image["id"], "image id", where)
+            where = f"{where} (id {image_id})"
+            if image_id in self.frames or image_id in self.other_images:
+                raise FormatError(f"image id {image_id} appears twice", where)
+            if self.video_id is not None and image.get("video_id", self.video_id) != self.video_id:
+                self.other_images.add(image_id)
+                continue
+            frame = _frame_of(image, where)
+            self.target.check_frame(frame, where)
+            self._check_size(image, where)
+            if frame in taken:
+                raise FormatError(f"two images are frame {frame}", where)
+            taken.add(frame)
+            self.frames[image_id] = frame
+            if image.get("verified") is True and not self.options.as_prelabels:
+                self.parsed.verified_frames.append(frame)
+
+    def _check_size(self, image: dict, where: str) -> None:
+        t = self.target
+        size = (image.get("width", t.width), image.get("height", t.height))
+        if size != (t.width, t.height):
+            raise FormatError(f"image is {size[0]}x{size[1]} but the video {t.name} is "
+                              f"{t.width}x{t.height}; these annotations are for another video", where)
+
+    def frame_of(self, entry: dict, where: str) -> int | None:
+        """The frame an entry's image_id names; None for an image of another video."""
+        image_id = integer(entry.get("image_id"), "image_id", where)
+        if image_id in self.other_images:
+            return None
+        if image_id not in self.frames:
+            raise FormatError(f"unknown image_id {image_id}", where)
+        return self.frames[image_id]
+
+    def read_annotations(self) -> list[int]:
+        """Boxes and ignore regions; returns the indices of boxes that still need a track id."""
+        ann_ids: set[int] = set()
+        pending: list[int] = []
+        for i, ann in enumerate(self.data["annotations"]):
+            where = f"{self.path}: annotations[{i}]"
+            if not isinstance(ann, dict):
+                raise FormatError("annotation must be an object", where)
+            ann_id = integer(ann.get("id"), "annotation id", where)
+            where = f"{where} (id {ann_id})"
+            if ann_id in ann_ids:
+                raise FormatError(f"annotation id {ann_id} appears twice (pycocotools would drop one)", where)
+            ann_ids.add(ann_id)
+            frame = self.frame_of(ann, where)
+            if frame is None:
+                continue
+            class_id = self.categories.class_of(ann.get("category_id"), where)
+            bbox = ann.get("bbox")
+            if not isinstance(bbox, list) or len(bbox) != 4:
+                raise FormatError(f"bbox must be [x, y, w, h], got {bbox!r}", where)
+            x, y, w, h = box_geometry(bbox, where)
+            track = _track_id(ann, where)
+            occluded = _flag(ann, "occluded", False, where)
+            if _flag(ann, "iscrowd", False, where):
+                self.parsed.regions.append(IgnoreRegion(frame, class_id, x, y, w, h, track, occluded))
+                continue
+            if track is None:
+                pending.append(len(self.parsed.boxes))
+            self.parsed.boxes.append(Box(
+                frame, -1 if track is None else track, class_id, x, y, w, h,
+                finite_number(ann.get("score", 1.0), "score", where),
+                _source(ann, self.options.as_prelabels, where),
+                _flag(ann, "verified", True, where) and not self.options.as_prelabels,
+                occluded=occluded))
+            self.wheres.append(where)
+        return pending
+
+    def read_outside_marks(self) -> None:
+        """vidlabel's own `vidlabel_outside` list: a person's "this track ends here" marks."""
+        marks = self.data.get("vidlabel_outside", [])
+        if not isinstance(marks, list):
+            raise FormatError("vidlabel_outside must be a list", str(self.path))
+        for i, mark in enumerate(marks):
+            where = f"{self.path}: vidlabel_outside[{i}]"
+            if not isinstance(mark, dict):
+                raise FormatError("outside mark must be an object", where)
+            frame = self.frame_of(mark, where)
+            if frame is None:
+                continue
+            track = _track_id(mark, where)
+            if track is None:
+                raise FormatError("outside mark needs a track_id", where)
+            bbox = mark.get("bbox", [0, 0, 0, 0])
+            if not isinstance(bbox, list) or len(bbox) != 4:
+                raise FormatError(f"bbox must be [x, y, w, h], got {bbox!r}", where)
+            x, y, w, h = (finite_number(v, k, where) for v, k in zip(bbox, ("x", "y", "width", "height")))
+            self.parsed.boxes.append(Box(
+                frame, track, self.categories.class_of(mark.get("category_id"), where), x, y, w, h,
+                finite_number(mark.get("score", 1.0), "score", where),
+                _source(mark, self.options.as_prelabels, where),
+                _flag(mark, "verified", True, where) and not self.options.as_prelabels,
+                outside=True, occluded=_flag(mark, "occluded", False, where)))
+            self.wheres.append(where)
+
+
 @importer("coco")
 def import_coco(path: Path, target: ImportTarget, classes: ClassMap,
                 options: ImportOptions) -> ParsedAnnotations:
-    """Validate the whole file into boxes and regions; nothing is written here."""
-    data = _load_json(path)
-    categories = _Categories(data, classes, path)
-    video_id = _video_id(data, target, path)
-    frames: dict[int, int] = {}          # image id -> frame
-    other_images: set[int] = set()      # images of the file's other videos
-    taken: set[int] = set()
-    parsed = ParsedAnnotations(classes.names)
-    for i, image in enumerate(data["images"]):
-        where = f"{path}: images[{i}]"
-        if not isinstance(image, dict) or "id" not in image:
-            raise FormatError("image needs an id", where)
-        image_id = integer(image["id"], "image id", where)
-        where = f"{where} (id {image_id})"
-        if image_id in frames or image_id in other_images:
-            raise FormatError(f"image id {image_id} appears twice", where)
-        if video_id is not None and image.get("video_id", video_id) != video_id:
-            other_images.add(image_id)
-            continue
-        frame = _frame_of(image, where)
-        target.check_frame(frame, where)
-        size = (image.get("width", target.width), image.get("height", target.height))
-        if size != (target.width, target.height):
-            raise FormatError(f"image is {size[0]}x{size[1]} but the video {target.name} is "
-                              f"{target.width}x{target.height}; these annotations are for another "
-                              "video", where)
-        if frame in taken:
-            raise FormatError(f"two images are frame {frame}", where)
-        frames[image_id] = frame
-        taken.add(frame)
-        if image.get("verified") is True and not options.as_prelabels:
-            parsed.verified_frames.append(frame)
-
-    wheres: list[str] = []
-    ann_ids: set[int] = set()
-    pending: list[tuple[int, Box, str]] = []  # boxes without a track id get one at the end
-    for i, ann in enumerate(data["annotations"]):
-        where = f"{path}: annotations[{i}]"
-        if not isinstance(ann, dict):
-            raise FormatError("annotation must be an object", where)
-        ann_id = integer(ann.get("id"), "annotation id", where)
-        where = f"{where} (id {ann_id})"
-        if ann_id in ann_ids:
-            raise FormatError(f"annotation id {ann_id} appears twice (pycocotools would drop one)", where)
-        ann_ids.add(ann_id)
-        image_id = integer(ann.get("image_id"), "image_id", where)
-        if image_id in other_images:
-            continue
-        if image_id not in frames:
-            raise FormatError(f"unknown image_id {image_id}", where)
-        class_id = categories.class_of(ann.get("category_id"), where)
-        bbox = ann.get("bbox")
-        if not isinstance(bbox, list) or len(bbox) != 4:
-            raise FormatError(f"bbox must be [x, y, w, h], got {bbox!r}", where)
-        x, y, w, h = box_geometry(bbox, where)
-        track = _track_id(ann, where)
-        occluded = _flag(ann, "occluded", False, where)
-        if _flag(ann, "iscrowd", False, where):
-            parsed.regions.append(IgnoreRegion(frames[image_id], class_id, x, y, w, h, track, occluded))
-            continue
-        score = finite_number(ann.get("score", 1.0), "score", where)
-        verified = _flag(ann, "verified", True, where) and not options.as_prelabels
-        box = Box(frames[image_id], -1 if track is None else track, class_id, x, y, w, h, score,
-                  _source(ann, options.as_prelabels, where), verified, occluded=occluded)
-        if track is None:
-            pending.append((len(parsed.boxes), box, where))
-        parsed.boxes.append(box)
-        wheres.append(where)
-    _outside_marks(data, path, frames, other_images, categories, options, parsed, wheres)
-    next_id = max((b.track_id for b in parsed.boxes), default=0) + 1
-    for k, (index, box, _) in enumerate(pending):
-        parsed.boxes[index] = box.with_(track_id=next_id + k)
-    check_unique_boxes(parsed.boxes, wheres)
-    return parsed
-
-
-def _outside_marks(data: dict, path: Path, frames: dict[int, int], other_images: set[int],
-                   categories: _Categories, options: ImportOptions, parsed: ParsedAnnotations,
-                   wheres: list[str]) -> None:
-    marks = data.get("vidlabel_outside", [])
-    if not isinstance(marks, list):
-        raise FormatError("vidlabel_outside must be a list", str(path))
-    for i, mark in enumerate(marks):
-        where = f"{path}: vidlabel_outside[{i}]"
-        if not isinstance(mark, dict):
-            raise FormatError("outside mark must be an object", where)
-        image_id = integer(mark.get("image_id"), "image_id", where)
-        if image_id in other_images:
-            continue
-        if image_id not in frames:
-            raise FormatError(f"unknown image_id {image_id}", where)
-        track = _track_id(mark, where)
-        if track is None:
-            raise FormatError("outside mark needs a track_id", where)
-        bbox = mark.get("bbox", [0, 0, 0, 0])
-        if not isinstance(bbox, list) or len(bbox) != 4:
-            raise FormatError(f"bbox must be [x, y, w, h], got {bbox!r}", where)
-        x, y, w, h = (finite_number(v, k, where) for v, k in zip(bbox, ("x", "y", "width", "height")))
-        parsed.boxes.append(Box(frames[image_id], track, categories.class_of(mark.get("category_id"), where),
-                                x, y, w, h, finite_number(mark.get("score", 1.0), "score", where),
-                                _source(mark, options.as_prelabels, where),
-                                _flag(mark, "verified", True, where) and not options.as_prelabels,
-                                outside=True, occluded=_flag(mark, "occluded", False, where)))
-        wheres.append(where)
+    """Validate the whole file into boxes and regions; nothing is written here. A box without a
+    track id (plain COCO) becomes a one-box track numbered after the file's largest id."""
+    reader = _Reader(path, target, classes, options)
+    reader.read_images()
+    pending = reader.read_annotations()
+    reader.read_outside_marks()
+    boxes = reader.parsed.boxes
+    next_id = max((b.track_id for b in boxes), default=0) + 1
+    for k, index in enumerate(pending):
+        boxes[index] = boxes[index].with_(track_id=next_id + k)
+    check_unique_boxes(boxes, reader.wheres)
+    return reader.parsed

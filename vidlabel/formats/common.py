@@ -167,6 +167,14 @@ def write_frame_images(video: ExportVideo, path_of: Callable[[int], Path]) -> No
 
 
 # ---------------------------------------------------------------------- atomic writes
+def _default_mode(base: int) -> int:
+    """The mode a plain open()/mkdir() would give: temp files are private (0600/0700) by default,
+    an exported dataset should not be."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a file under a temporary name and rename it: a failed export leaves no half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,6 +184,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _default_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -194,6 +203,7 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        os.chmod(tmp, _default_mode(0o777))
         yield tmp
         if path.exists():
             path.rmdir()

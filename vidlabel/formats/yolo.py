@@ -61,6 +61,9 @@ def data_yaml(root: Path, names: Sequence[str]) -> str:
 
 @exporter("yolo")
 def export_yolo(videos: Sequence[ExportVideo], out: Path, options: ExportOptions) -> None:
+    if options.write_frames is not None:
+        raise VidlabelError("a YOLO export always writes its images into OUT/images; "
+                            "--write-frames is for COCO and MOT")
     names = common_classes(videos)
     if not names:
         raise VidlabelError("the project has no classes; YOLO needs at least one", str(videos[0].project.path))
