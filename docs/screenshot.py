@@ -34,7 +34,7 @@ def main(out: Path) -> int:
         os.environ["XDG_CONFIG_HOME"] = tmp  # default keys, whatever this machine's user set
         video = Path(shutil.copy(ROOT / "assets" / "sample.mp4", Path(tmp) / "sample.mp4"))
         project = Path(tmp) / "sample.vlp"
-        prelabel(video, project, PrelabelOptions(), progress=False)
+        prelabel(video, project, PrelabelOptions(classes=("person", "car")), progress=False)
         app = application()
         window = open_window(project)
         window.resize(1600, 900)
@@ -45,9 +45,9 @@ def main(out: Path) -> int:
             """Accept the first queue items one by one, as a person pressing Enter would."""
             if next(steps, None) is None:
                 window.next_in_queue()
-                boxes = window.c.boxes()
-                if boxes:
-                    window.c.select(max(boxes, key=lambda b: b.w * b.h).track_id)
+                doubtful = [b for b in window.c.boxes() if not b.verified]
+                if doubtful:  # select what a person would look at first: the least sure box
+                    window.c.select(min(doubtful, key=lambda b: b.confidence).track_id)
                 QTimer.singleShot(1500, grab)
                 return
             if window.picks:

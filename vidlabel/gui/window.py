@@ -26,6 +26,7 @@ from .timeline import Timeline
 from .tracks_panel import TracksPanel
 
 QUEUE_SIZE = 25
+HINT = "drag to draw · Enter accepts the frame and goes to the next in the queue · N next · F1 all keys"
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.message_label = QLabel()
         self.statusBar().addWidget(self.message_label, 1)
         self.statusBar().addPermanentWidget(self.frame_label)
+        self.show_message("")
 
         self.actions_by_name: dict[str, QAction] = {}
         self._bind_keys()
@@ -214,7 +216,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_picks([p.frame for p in self.picks])
 
     def show_message(self, text: str) -> None:
-        self.message_label.setText(text)
+        self.message_label.setText(text or HINT)
 
     # -- commands that need the window (dialogs, the queue) ----------------------------------
     def next_in_queue(self) -> None:
