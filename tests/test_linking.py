@@ -7,6 +7,7 @@ import pytest
 
 from vidlabel.boxes import Detection, Source
 from vidlabel.linking import LinkParams, link
+from vidlabel.propagate import PropagatedBox
 
 FPS = 10.0
 
@@ -112,11 +113,17 @@ def test_linking_is_deterministic():
         [(t.frames, t.boxes, t.confidences) for t in second]
 
 
-def test_a_gap_filler_replaces_interpolation():
+def test_a_gap_filler_replaces_interpolation_and_may_snap_to_candidates():
     frames = [f for f in range(30) if not 10 <= f < 15]
+    weak = Detection(12, 10 + 3 * 12, 100, 30, 80, 0.07, 0)  # below the low threshold
+    seen = {}
 
-    def filler(fa, box_a, fb, box_b):
-        return {f: ((box_a[0] + 1, box_a[1], box_a[2], box_a[3]), 0.5) for f in range(fa + 1, fb)}
+    def filler(a, b, candidates):
+        seen.update(candidates)
+        out = [PropagatedBox(f, (a.x + 1, a.y, a.w, a.h), 0.5, Source.TRACKER) for f in range(a.frame + 1, b.frame)]
+        out[2] = PropagatedBox(12, weak.xywh, weak.confidence, Source.DETECTOR)
+        return out
 
-    t = link(merge(walker(frames, 10, 3)), range(30), FPS, gap_filler=filler)[0]
-    assert [s for f, s in zip(t.frames, t.sources) if 10 <= f < 15] == [Source.TRACKER] * 5
+    t = link(merge(walker(frames, 10, 3), noise=[weak]), range(30), FPS, gap_filler=filler)[0]
+    assert sorted(seen) == [10, 11, 12, 13, 14] and seen[12] == [weak]
+    assert [s.value[0] for f, s in zip(t.frames, t.sources) if 10 <= f < 15] == list("ttdtt")

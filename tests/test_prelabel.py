@@ -24,6 +24,7 @@ from vidlabel.errors import ModelNotFoundError
 from vidlabel.modelpaths import resolve_detector
 from vidlabel.prelabel import PrelabelOptions, prelabel
 from vidlabel.store import Project
+from vidlabel.trackers import available_trackers
 
 from .conftest import ROOT, SAMPLE, SAMPLE_GT
 
@@ -191,11 +192,23 @@ def test_range_and_detect_every(tmp_path):
         assert sources[Source.INTERPOLATED] > sources[Source.DETECTOR] > 0
 
 
+@needs_weights
+def test_tracker_fills_the_gaps_when_asked(tmp_path):
+    name = next(n for n in ("kcf", "mil", "csrt") if available_trackers()[n])
+    s = prelabel(SAMPLE, tmp_path / "tracked.vlp",
+                 PrelabelOptions(classes=("person",), end=21, detect_every=5, tracker=name), progress=False)
+    assert s.boxes["tracker"] > 0 and s.boxes["detector"] > 0
+    with Project.open(tmp_path / "tracked.vlp", readonly=True) as p:
+        for b in p.boxes(include_outside=False):
+            assert (b.source is Source.DETECTOR) == (b.frame % 5 == 0)  # detected frames: 0, 5, ..., 20
+
+
 @pytest.mark.parametrize("args, message", [
     (["--model", "/nonexistent/yolo.pt"], "no detector weights named"),
     (["--classes", "person,unicorn"], "'unicorn' is not one of the model's classes: person, bicycle"),
     (["--start", "100"], "outside the video's frames 0..79"),
     (["--detect-every", "0"], "--detect-every must be at least 1"),
+    (["--tracker", "nonesuch"], "unknown tracker 'nonesuch'; available:"),
 ])
 def test_bad_input_is_one_clear_error(args, message, tmp_path, capsys):
     if WEIGHTS is None and "--model" not in args:

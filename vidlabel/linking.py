@@ -27,9 +27,10 @@ what lets a killed pre-labelling run resume and still equal an uninterrupted one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Protocol
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -103,9 +104,18 @@ class _Tracklet:
         return max(self.dets)
 
 
-GapFiller = Callable[[int, tuple[float, float, float, float], int, tuple[float, float, float, float]],
-                     dict[int, tuple[tuple[float, float, float, float], float]]]
-"""`(frame_a, box_a, frame_b, box_b) -> {frame: (box, confidence)}` for the frames in between."""
+class FilledBox(Protocol):
+    """One machine box for a gap frame (`vidlabel.propagate.PropagatedBox` is one)."""
+
+    frame: int
+    xywh: tuple[float, float, float, float]
+    confidence: float
+    source: Source
+
+
+GapFiller = Callable[[Box, Box, Mapping[int, Sequence[Detection]]], Sequence[FilledBox]]
+"""`(box_a, box_b, candidates) -> boxes` for the frames strictly between two detector boxes of a
+track; `candidates` are the unclaimed detections of those frames, which it may snap to."""
 
 
 # ---------------------------------------------------------------------------------- forward pass
@@ -122,7 +132,8 @@ class _Batch:
         return _Batch(self.xywh[mask], self.conf[mask], self.cls[mask])
 
 
-def _batch(dets: Sequence[Detection]) -> _Batch:
+def tracker_input(dets: Sequence[Detection]) -> _Batch:
+    """Detections in the form Ultralytics' trackers take (also used to benchmark them)."""
     if not dets:
         return _Batch(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32))
     a = np.array([d.xywh for d in dets], np.float64)
@@ -149,7 +160,7 @@ def _forward_pass(dets: dict[int, list[Detection]], frames: list[int], fps: floa
         by_id: dict[int, _Tracklet] = {}
         for f in frames:
             frame_dets = [d for d in dets.get(f, []) if d.class_id == cls and d.confidence > p.low_conf]
-            out = tracker.update(_batch(frame_dets))
+            out = tracker.update(tracker_input(frame_dets))
             for row in out.reshape(-1, 8):
                 tid, idx = int(row[4]), int(row[7])
                 by_id.setdefault(tid, _Tracklet(cls, {})).dets[f] = frame_dets[idx]
@@ -293,8 +304,14 @@ def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps
             continue
         db = t.dets[b]
         if gap_filler is not None:
-            for f, (box, conf) in sorted(gap_filler(a, da.xywh, b, db.xywh).items()):
-                add(f, box, conf, Source.TRACKER)
+            free = {f: [d for d in dets.get(f, []) if id(d) not in claimed and d.class_id == t.class_id]
+                    for f in range(a + 1, b)}
+            box_a = Box(a, 0, t.class_id, *da.xywh, confidence=da.confidence)
+            box_b = Box(b, 0, t.class_id, *db.xywh, confidence=db.confidence)
+            for filled in sorted(gap_filler(box_a, box_b, free), key=lambda x: x.frame):
+                if filled.source is Source.DETECTOR:  # snapped to a candidate: claim it
+                    claimed.update(id(d) for d in free[filled.frame] if d.xywh == tuple(filled.xywh))
+                add(filled.frame, filled.xywh, filled.confidence, filled.source)
             continue
         anchor = da
         for f in range(a + 1, b):

@@ -24,6 +24,7 @@ from .errors import VidlabelError
 from .linking import GapFiller, LinkParams, link
 from .projects import create_project, open_project_video
 from .store import MACHINE, Project
+from .trackers import resolve_tracker_name
 from .video import FrameSource, open_video
 
 META_KEY = "prelabel"  # what the last pre-labelling wrote: its settings and its track ids
@@ -183,22 +184,36 @@ def write_tracks(project: Project, tracks, end: int, key: dict) -> int:
     return len(ids)
 
 
+def tracker_gaps(video: FrameSource, tracker: str) -> GapFiller:
+    """Fill a track's gaps with a single-object tracker run from both ends and blended.
+
+    Only gaps are tracked: a detector box carries its track wherever it matched, so the tracker's
+    cost (2-25 ms a box a frame) is spent only where the detector missed or did not run.
+    """
+    from .propagate import track_between
+
+    def fill(a, b, candidates):
+        return track_between(video, a, b, tracker, snap=candidates)
+
+    return fill
+
+
 def prelabel(video_path: str | Path, project_path: str | Path, options: PrelabelOptions = PrelabelOptions(),
-             progress: bool = True, gap_filler_for: Callable[[FrameSource], GapFiller] | None = None
-             ) -> PrelabelSummary:
+             progress: bool = True) -> PrelabelSummary:
     """Pre-label one video into one project (created if missing, resumed if present).
 
     The inputs are checked cheapest first (video, then model) so that a bad one fails fast and
     leaves no half-made project behind.
     """
+    if options.tracker:
+        resolve_tracker_name(options.tracker)
     if not Path(project_path).exists():
         open_video(video_path).close()
     detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
                         classes=options.classes, batch=options.batch)
     project, video = open_or_create(video_path, project_path)
     try:
-        return prelabel_project(project, video, options, progress, gap_filler_for=gap_filler_for,
-                                detector=detector)
+        return prelabel_project(project, video, options, progress, detector=detector)
     finally:
         video.close()
         project.close()
@@ -206,12 +221,13 @@ def prelabel(video_path: str | Path, project_path: str | Path, options: Prelabel
 
 def prelabel_project(project: Project, video: FrameSource, options: PrelabelOptions = PrelabelOptions(),
                      progress: bool = False, on_batch: Callable[[int, int], None] | None = None,
-                     gap_filler_for: Callable[[FrameSource], GapFiller] | None = None,
                      detector: Detector | None = None) -> PrelabelSummary:
     """Pre-label an open project (the app's job: the window holds the project open for writing).
 
     `on_batch` reports detection progress and may stop the run by raising (see `detect_frames`).
     """
+    if options.tracker:
+        resolve_tracker_name(options.tracker)
     if detector is None:
         detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
                             classes=options.classes, batch=options.batch)
@@ -232,7 +248,7 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
             if d.frame in wanted:
                 dets.setdefault(d.frame, []).append(d)
         tracks = link(dets, frames, video.fps, params,
-                      gap_filler_for(video) if gap_filler_for else None)
+                      tracker_gaps(video, options.tracker) if options.tracker else None)
         write_tracks(project, tracks, end, key)
     own = set(_previous(project)["tracks"])
     summary.tracks = len(own)

@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=int, help="end frame (0-based, exclusive; default: the last frame + 1)")
     p.add_argument("--detect-every", type=int, default=1, metavar="K",
                    help="detect on every K-th frame and fill the frames between (default 1)")
+    p.add_argument("--tracker", metavar="NAME",
+                   help="fill the frames between detections with a single-object tracker (csrt, kcf, "
+                        "mil, nano or auto) run from both ends; default: linear interpolation")
     p.add_argument("--device", help="inference device, e.g. cpu, 0 or cuda:0 (default: GPU if present)")
     p.set_defaults(func=run)
 
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     classes = tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None
     options = PrelabelOptions(model=args.model, classes=classes, conf=args.conf, start=args.start,
-                              end=args.end, detect_every=args.detect_every, device=args.device)
+                              end=args.end, detect_every=args.detect_every, device=args.device,
+                              tracker=args.tracker)
     for video, project in zip(args.videos, project_paths(args.videos, args.output)):
         s = prelabel(video, project, options)
         first, end = s.frames

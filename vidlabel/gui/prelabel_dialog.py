@@ -10,7 +10,7 @@ Tracks are linked and written only once every frame is detected, in one machine 
 from __future__ import annotations
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                              QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                              QSpinBox, QVBoxLayout, QWidget)
 
@@ -19,6 +19,7 @@ from ..modelpaths import resolve_detector
 from ..prelabel import PrelabelOptions, PrelabelSummary, prelabel_project
 from ..projects import open_project_video
 from ..store import Project
+from ..trackers import available_trackers
 from .jobs import Job
 
 
@@ -43,6 +44,11 @@ class PrelabelDialog(QDialog):
         model_row.addWidget(browse)
         self.classes = QLineEdit(",".join(project.class_names()))
         self.classes.setPlaceholderText("all of the model's classes")
+        self.tracker = QComboBox()
+        self.tracker.addItem("none (interpolate between detections)", None)
+        for name, ok in available_trackers().items():
+            if ok:
+                self.tracker.addItem(name, name)
         self.start = QSpinBox()
         self.end = QSpinBox()
         for box in (self.start, self.end):
@@ -64,6 +70,7 @@ class PrelabelDialog(QDialog):
         form = QFormLayout()
         form.addRow("Model", model_row)
         form.addRow("Classes", self.classes)
+        form.addRow("Gap tracker", self.tracker)
         form.addRow("Frames", range_row)
         form.addRow("", self.every)
         form.addRow("Accept threshold", self.conf)
@@ -97,7 +104,7 @@ class PrelabelDialog(QDialog):
             raise VidlabelError(f"the range is empty: from {self.start.value()} to {self.end.value()}")
         return PrelabelOptions(model=self.model.text().strip() or None, classes=classes or None,
                                conf=self.conf.value(), start=self.start.value(), end=self.end.value(),
-                               detect_every=self.every.value())
+                               detect_every=self.every.value(), tracker=self.tracker.currentData())
 
     def start_job(self) -> None:
         try:
