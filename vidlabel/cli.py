@@ -17,7 +17,7 @@ from .errors import VidlabelError
 from .modelpaths import quiet_ultralytics
 
 # Each module defines `register(subparsers)`; the parser it adds sets `func(args) -> int`.
-COMMANDS = ("info", "doctor", "relink", "app", "import", "export", "prelabel", "simulate")
+COMMANDS = ("info", "doctor", "relink", "app", "import", "export", "prelabel", "queue", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,8 +67,9 @@ class Pool:
     frame_count: int
     how: str = "max"
     accept_threshold: float = 0.25
-    # frame -> (score, reasons) of two-detector disagreement, computed on demand (committee)
-    committee: Callable[[list[int]], dict[int, tuple[float, list[str]]]] | None = None
+    # (frames, second model or None) -> {frame: (score, reasons)} of two-detector disagreement,
+    # computed on demand (committee)
+    committee: Callable[[list[int], str | None], dict[int, tuple[float, list[str]]]] | None = None
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
@@ -100,10 +101,13 @@ class Strategy:
     def explain(self, state: FrameState, pool: Pool) -> tuple[str, ...]:
         return tuple(state.reasons)
 
+    def explain_box(self, box: BoxScore) -> tuple[str, ...]:
+        return tuple(box.reason_texts(3, at_least=0.05))
+
     def rank(self, pool: Pool) -> list[Pick]:
         """Every candidate, best first."""
         if self.unit == "box":
-            picks = [Pick(b.frame, self.box_value(b), tuple(r for _, r in b.reasons[:3]),
+            picks = [Pick(b.frame, self.box_value(b), self.explain_box(b),
                           b.track_id, b.box_id)
                      for s in pool.frames.values() for b in s.boxes if not b.verified]
         else:
@@ -179,6 +183,9 @@ class _SignalStrategy(Strategy):
         worst = max(boxes, key=self.box_value)
         return (f"{self.signal.replace('_', ' ')} {self.box_value(worst):.2f} on track "
                 f"{worst.track_id}",) + tuple(state.reasons)
+
+    def explain_box(self, box: BoxScore) -> tuple[str, ...]:
+        return (f"{self.signal.replace('_', ' ')} {self.box_value(box):.2f}",) + super().explain_box(box)
 
 
 class LeastConfidenceStrategy(_SignalStrategy):
@@ -292,10 +299,14 @@ class CommitteeStrategy(Strategy):
 
     name = "committee"
 
+    def __init__(self, model: str | None = None, **kw) -> None:
+        super().__init__(**kw)
+        self.model = model  # the second member; None: vidlabel.committee picks one
+
     def rank(self, pool: Pool) -> list[Pick]:
         if pool.committee is None:
             raise StrategyError("committee needs a second detector pass; this pool has none")
-        scores = pool.committee(sorted(pool.frames))
+        scores = pool.committee(sorted(pool.frames), self.model)
         return sorted((Pick(f, s, tuple(r) + tuple(pool.frames[f].reasons)) for f, (s, r) in scores.items()),
                       key=lambda p: (-p.score, p.frame))
 
