@@ -73,3 +73,16 @@ def test_track_ids_from_outside_are_kept(tmp_path):
             assert p.new_track() == 43
             with pytest.raises(ProjectError, match="track 42 already exists"):
                 p.new_track(track_id=42)
+
+
+def test_merging_classes_moves_regions_too(tmp_path):
+    with Project.create(tmp_path / "p.vlp", REF, ["person", "pedestrian", "car"]) as p:
+        with p.action("import"):
+            p.add_ignore_region(IgnoreRegion(0, 1, 0, 0, 5, 5))
+            p.add_ignore_region(IgnoreRegion(1, 2, 0, 0, 5, 5))
+        with p.action("merge"):
+            p.merge_class(1, 0)
+        assert p.class_names() == ["person", "car"]
+        assert [r.class_id for r in p.ignore_regions()] == [0, 1]
+        p.undo()
+        assert [r.class_id for r in p.ignore_regions()] == [1, 2]

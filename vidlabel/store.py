@@ -532,17 +532,22 @@ class Project:
         self._conn.execute("UPDATE classes SET name = ? WHERE id = ?", (name.strip(), class_id))
 
     def merge_class(self, source: int, target: int) -> None:
-        """Move every box of `source` to `target`, drop `source`, keep ids contiguous."""
+        """Move every box and ignore region of `source` to `target`, drop `source`, keep ids
+        contiguous."""
         self._require_action()
         self._conn.execute("PRAGMA defer_foreign_keys = ON")
-        self._conn.execute("UPDATE boxes SET class_id = ? WHERE class_id = ?", (target, source))
+        self._move_class(source, target)
         self._conn.execute("DELETE FROM classes WHERE id = ?", (source,))
         for (cid,) in self._conn.execute("SELECT id FROM classes WHERE id > ? ORDER BY id",
                                          (source,)).fetchall():
             name = self._conn.execute("SELECT name FROM classes WHERE id = ?", (cid,)).fetchone()[0]
             self._conn.execute("DELETE FROM classes WHERE id = ?", (cid,))
             self._conn.execute("INSERT INTO classes(id, name) VALUES (?, ?)", (cid - 1, name))
-            self._conn.execute("UPDATE boxes SET class_id = ? WHERE class_id = ?", (cid - 1, cid))
+            self._move_class(cid, cid - 1)
+
+    def _move_class(self, old: int, new: int) -> None:
+        for table in ("boxes", "ignore_regions"):
+            self._conn.execute(f"UPDATE {table} SET class_id = ? WHERE class_id = ?", (new, old))
 
     # ------------------------------------------------------------------ tracks
     def new_track(self, name: str = "", track_id: int | None = None) -> int:
