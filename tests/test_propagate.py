@@ -9,12 +9,16 @@ from vidlabel.boxes import Box, Detection, Source, iou_xywh
 from vidlabel.errors import VidlabelError
 from vidlabel.propagate import (INTERPOLATED_CONFIDENCE, PropagatedBox, interpolate, propagate,
                                 track_between)
+from vidlabel.trackers import available_trackers
 from vidlabel.video import open_video
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .scenes import arc, scene, scene_video, straight
 
-TRACKER = "mil"  # in every OpenCV build; csrt/kcf/nano are covered by test_trackers.py
+# The default tracker; deterministic (MIL samples with a time-seeded RNG, so its runs differ from call to
+# call); every tracker is covered by test_trackers.py.
+TRACKER = "csrt"
+pytestmark = pytest.mark.skipif(not available_trackers()["csrt"], reason="CSRT needs opencv-contrib")
 
 
 def key(frame: int, xywh, track: int = 1, **kw) -> Box:
@@ -157,3 +161,28 @@ def test_track_between_rejects_inconsistent_keyframes(straight_clip):
         track_between(video, key(3, truth[3], track=1), key(9, truth[9], track=2))
     with pytest.raises(VidlabelError, match="start or an end"):
         track_between(video, None, None)
+
+
+def run_of(frames, xywh_of, confidence=0.9) -> list[PropagatedBox]:
+    return [PropagatedBox(f, xywh_of(f), confidence, Source.TRACKER) for f in frames]
+
+
+def test_a_run_arriving_on_the_other_keyframe_is_corrected_to_pass_through_it():
+    from vidlabel.propagate import ARRIVED, _anchored
+    start, end = key(0, (0, 0, 20, 40)), key(10, (50, 0, 20, 40))
+    run = run_of(range(1, 11), lambda f: (5.0 * f - 4 * f / 10, 0.0, 20.0, 40.0))  # 4 px short on arrival
+    boxes, how = _anchored(run, start, end)
+    assert how == ARRIVED and sorted(boxes) == list(range(1, 10))
+    assert boxes[5].xywh == pytest.approx((25.0, 0, 20, 40))
+
+
+def test_a_run_arriving_elsewhere_is_marked_missed_and_kept_only_where_confirmed():
+    from vidlabel.propagate import COLLAPSED, MISSED, _agreeing, _anchored
+    start, end = key(0, (0, 0, 20, 40)), key(10, (50, 0, 20, 40))
+    wrong = run_of(range(1, 11), lambda f: (5.0 * min(f, 4), 0.0, 20.0, 40.0))  # stuck from frame 4
+    boxes, how = _anchored(wrong, start, end)
+    assert how == MISSED
+    other = {b.frame: b for b in run_of(range(1, 6), lambda f: (5.0 * f, 0.0, 20.0, 40.0))}
+    assert sorted(_agreeing(boxes, other)) == [1, 2, 3, 4, 5]
+    stopped, how = _anchored(wrong[:3] + run_of([4], lambda f: (20.0, 0, 20, 40), confidence=0.1), start, end)
+    assert how == COLLAPSED and sorted(stopped) == [1, 2, 3]

@@ -33,7 +33,7 @@ from .video import FrameSource
 # A run stops at the first frame whose confidence falls below this. Appearance scores of a
 # correctly tracked pedestrian sit mostly above 0.5; a box on background or on another object
 # scores well below it (see benchmarks/bench_propagation.py for the measured separation).
-DEFAULT_MIN_CONFIDENCE = 0.35
+DEFAULT_MIN_CONFIDENCE = 0.4
 # Consecutive low-confidence frames that end a run: single-frame dips are common (MIL and CSRT
 # jitter for a frame and recover), a tracker that stays low for this long has lost the object.
 DEFAULT_PATIENCE = 3
@@ -47,6 +47,7 @@ SNAP_IOU = 0.5  # a detection this close to a propagated box is taken to be the 
 # Forward and backward runs whose boxes overlap less than this disagree: the blended box would be
 # between two objects, so the better-weighted run is taken alone and the confidence is lowered.
 AGREEMENT_IOU = 0.5
+SMOOTH_WINDOW = 5  # frames of the moving mean that removes tracker jitter between keyframes
 
 
 class PropagationError(VidlabelError):
@@ -157,12 +158,60 @@ def _blend(f: int, s: int, e: int, fwd: PropagatedBox, bwd: PropagatedBox) -> Pr
     return PropagatedBox(f, xywh, float(confidence), Source.TRACKER)
 
 
+ARRIVED, COLLAPSED, MISSED = "arrived", "collapsed", "missed"
+
+
+def _anchored(run: list[PropagatedBox], origin: Box, target: Box) -> tuple[dict[int, PropagatedBox], str]:
+    """A run's trusted boxes strictly between its keyframes, and how it ended.
+
+    A run continued to the other keyframe ends in one of three ways. ARRIVED: it is on the
+    object there (IoU >= AGREEMENT_IOU), consistent with both ends, the best evidence there is
+    that it never left the object; its remaining error there is a bias the tracker accumulated
+    (its box slid or grew against the annotator's idea of the extent), and spreading that
+    error linearly along the run, zero at its own keyframe, makes it pass through both
+    keyframes. COLLAPSED: its confidence collapsed on the way, an honest stop, so the boxes
+    before it are as trustworthy as their confidence. MISSED: it got there confidently but on
+    something else, so it drifted somewhere without the confidence showing it.
+    """
+    by_frame = {b.frame: b for b in run if b.confidence >= DEFAULT_MIN_CONFIDENCE}
+    arrival = by_frame.pop(target.frame, None)
+    if arrival is None:
+        return by_frame, COLLAPSED
+    if iou_xywh(arrival.xywh, target.xywh) < AGREEMENT_IOU:
+        return by_frame, MISSED
+    residual = np.subtract(target.xywh, arrival.xywh)
+    span = target.frame - origin.frame
+    return {f: PropagatedBox(f, tuple(float(v) for v in np.add(b.xywh, residual * (f - origin.frame) / span)),
+                             b.confidence, b.source)
+            for f, b in by_frame.items()}, ARRIVED
+
+
+def _agreeing(run: dict[int, PropagatedBox], other: dict[int, PropagatedBox]) -> dict[int, PropagatedBox]:
+    """The boxes of `run` that the other run confirms (IoU >= AGREEMENT_IOU on the same frame)."""
+    return {f: b for f, b in run.items() if f in other and iou_xywh(b.xywh, other[f].xywh) >= AGREEMENT_IOU}
+
+
 def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[PropagatedBox]:
+    """Forward and backward runs, each continued to the other keyframe to see how it ends.
+
+    When exactly one run ARRIVED, only it is used: the other either stopped or drifted. A run
+    that MISSED while the other COLLAPSED honestly is kept only where the other confirms it.
+    When both MISSED, nothing says which one drifted, or the keyframes may even hold two
+    different objects (a linking error): each run is then trusted near its own keyframe, which
+    `_blend` does where they disagree, and the lowered confidence sends the stretch to review.
+    What remains is blended frame by frame, and what no run covers is interpolated.
+    """
     s, e = start.frame, end.frame
-    forward = {b.frame: b for b in propagate(video, start, range(s + 1, e), tracker)
-               if b.confidence >= DEFAULT_MIN_CONFIDENCE}
-    backward = {b.frame: b for b in propagate(video, end, range(e - 1, s, -1), tracker)
-                if b.confidence >= DEFAULT_MIN_CONFIDENCE}
+    forward, fwd_end = _anchored(propagate(video, start, range(s + 1, e + 1), tracker), start, end)
+    backward, bwd_end = _anchored(propagate(video, end, range(e - 1, s - 1, -1), tracker), end, start)
+    if fwd_end == ARRIVED and bwd_end != ARRIVED:
+        backward = {}
+    elif bwd_end == ARRIVED and fwd_end != ARRIVED:
+        forward = {}
+    elif fwd_end == MISSED and bwd_end == COLLAPSED:
+        forward = _agreeing(forward, backward)
+    elif bwd_end == MISSED and fwd_end == COLLAPSED:
+        backward = _agreeing(backward, forward)
     trusted: dict[int, PropagatedBox] = {}
     for f in range(s + 1, e):
         fwd, bwd = forward.get(f), backward.get(f)
@@ -170,7 +219,7 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[Pro
             trusted[f] = _blend(f, s, e, fwd, bwd)
         elif fwd or bwd:
             trusted[f] = fwd or bwd
-    # Frames neither run trusts (dips, or the stretch where both collapsed) are interpolated
+    # Frames no run trusts (dips, or the stretch where both collapsed) are interpolated
     # between the nearest trusted boxes on either side, the keyframes included.
     anchors = {s: start.xywh, **{f: b.xywh for f, b in trusted.items()}, e: end.xywh}
     keys = sorted(anchors)
@@ -179,7 +228,25 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[Pro
         if right - left > 1:
             for box in _lerp(left, anchors[left], right, anchors[right], range(left + 1, right)):
                 out[box.frame] = box
-    return [out[f] for f in sorted(out)]
+    return _smooth(start, end, [out[f] for f in sorted(out)])
+
+
+def _smooth(start: Box, end: Box, boxes: list[PropagatedBox]) -> list[PropagatedBox]:
+    """A centred moving mean over SMOOTH_WINDOW frames, the keyframes pinned.
+
+    Trackers jitter by a few pixels from frame to frame (their box locks onto texture: a
+    swinging arm, a shadow) while objects move smoothly; averaging removes the jitter and
+    keeps the path. Near a keyframe the window shrinks symmetrically, so the keyframe's own
+    box is never moved and the boxes next to it stay close to it.
+    """
+    seq = np.array([start.xywh, *[b.xywh for b in boxes], end.xywh], float)
+    half = SMOOTH_WINDOW // 2
+    out = []
+    for k, box in enumerate(boxes, start=1):
+        r = min(half, k, len(seq) - 1 - k)
+        xywh = seq[k - r:k + r + 1].mean(axis=0)
+        out.append(PropagatedBox(box.frame, tuple(float(v) for v in xywh), box.confidence, box.source))
+    return out
 
 
 def _snap(boxes: list[PropagatedBox], snap: Mapping[int, Sequence[Detection]] | None) -> list[PropagatedBox]:

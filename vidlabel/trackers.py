@@ -30,7 +30,9 @@ XYWH = tuple[float, float, float, float]
 
 # Preference order for "auto": CSRT is the most accurate of the classic trackers (contrib build
 # only); NanoTrack is a fast learned tracker when its ONNX pair is present; KCF is fast but has
-# no scale adaptation; MIL ships with every OpenCV build, so "auto" always finds something.
+# no scale adaptation; MIL ships with every OpenCV build, so "auto" always finds something, but
+# it is last because it is slow and not reproducible (its sampler's RNG is seeded from the clock,
+# so two runs on the same frames give different boxes).
 AUTO_ORDER = ("csrt", "nano", "kcf", "mil", "vit")
 # Side of the canonical patch (longer side, pixels) that appearance is compared at: small enough
 # to cost microseconds, large enough to keep a person's colour layout.
@@ -42,6 +44,7 @@ SEARCH_MARGIN = 0.15
 # beyond them the sanity factor decays exponentially in the log-ratio.
 AREA_TOLERANCE = 2.0
 ASPECT_TOLERANCE = 1.5
+HISTOGRAM_BINS = 8  # per channel: coarse enough for a 20x60 px pedestrian to fill it meaningfully
 MIN_SIDE = 4  # a box narrower than this (inside the frame) carries no trackable appearance
 # KCF's own peak threshold (0.5 by default) drops small, low-contrast targets within two or
 # three frames (on the sample clip, 5 of 6 pedestrians were lost by frame 3). The appearance
@@ -130,6 +133,12 @@ def clip_to_frame(xywh: XYWH, shape: tuple[int, ...]) -> tuple[int, int, int, in
     return x1, y1, x2 - x1, y2 - y1
 
 
+def _histogram(patch: np.ndarray) -> np.ndarray:
+    """A coarse BGR colour histogram (HISTOGRAM_BINS per channel), summing to 1."""
+    hist = cv2.calcHist([patch], [0, 1, 2], None, [HISTOGRAM_BINS] * 3, [0, 256] * 3)
+    return cv2.normalize(hist, hist, 1.0, 0.0, cv2.NORM_L1)
+
+
 class Appearance:
     """How much a box's content still looks like the verified start box's content (0..1).
 
@@ -150,12 +159,20 @@ class Appearance:
         scale = TEMPLATE_SIDE / max(w, h)
         self.size = (max(MIN_SIDE, round(w * scale)), max(MIN_SIDE, round(h * scale)))
         self.template = cv2.resize(frame[y:y + h, x:x + w], self.size, interpolation=cv2.INTER_AREA)
+        self.histogram = _histogram(frame[y:y + h, x:x + w])
         self.area = float(xywh[2] * xywh[3])
         self.aspect = float(xywh[2] / xywh[3])
 
     def score(self, frame: np.ndarray, xywh: XYWH) -> float:
-        """Appearance match times the geometry sanity factor, in [0, 1]."""
-        return self.match(frame, xywh) * self.sanity(xywh)
+        """Geometric mean of layout and colour match, times the geometry sanity factor, in [0, 1]."""
+        return math.sqrt(self.match(frame, xywh) * self.colour(frame, xywh)) * self.sanity(xywh)
+
+    def colour(self, frame: np.ndarray, xywh: XYWH) -> float:
+        """1 - Bhattacharyya distance between the colour histograms of the box and the template."""
+        patch = self._cut(frame, xywh)
+        if patch is None:
+            return 0.0
+        return max(0.0, 1.0 - cv2.compareHist(self.histogram, _histogram(patch), cv2.HISTCMP_BHATTACHARYYA))
 
     def match(self, frame: np.ndarray, xywh: XYWH) -> float:
         tw, th = self.size
@@ -232,13 +249,22 @@ class SingleObjectTracker:
             return None, 0.0
         return xywh, self._confidence(frame_bgr, xywh)
 
+    def native_score(self) -> float | None:
+        """The tracker's own score for its last step (NanoTrack, VitTrack), None for the others.
+
+        Exposed so that benchmarks can show what trusting it alone would give.
+        """
+        if self.name not in ("nano", "vit"):
+            return None
+        return float(np.clip(self._tracker.getTrackingScore(), 0.0, 1.0))
+
     def _confidence(self, frame_bgr: np.ndarray, xywh: XYWH) -> float:
         if self.name == "vit":
-            return float(np.clip(self._tracker.getTrackingScore(), 0.0, 1.0)) * self._appearance.sanity(xywh)
+            return self.native_score() * self._appearance.sanity(xywh)
         appearance = self._appearance.score(frame_bgr, xywh)
         if self.name == "nano":
             # NanoTrack's score does not fall on drift, but a low one still means trouble.
-            return min(appearance, float(np.clip(self._tracker.getTrackingScore(), 0.0, 1.0)))
+            return min(appearance, self.native_score())
         return appearance
 
 
