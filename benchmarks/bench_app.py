@@ -8,6 +8,8 @@ tracks, then opens it in the real window on Qt's offscreen platform and times:
 * one step (seek, decode, boxes from the store, canvas and timeline painted synchronously):
   forward, backward, and random jumps, median and p95, next to the same steps on an empty project
   over the same video, so the cost of 100,000 boxes is the difference between the two rows;
+* what an edit costs the UI thread (the correction, its rescoring and the re-propagation handed to
+  the session's worker) and one ranking of the review queue (`next_batch`), on the big project;
 * the background refresh (statistics, track list, scores) that runs off the UI thread.
 
 Run: `QT_QPA_PLATFORM=offscreen python benchmarks/bench_app.py [--frames 30000 --boxes 100000]`
@@ -142,6 +144,29 @@ def main() -> int:
             app.processEvents()
             time_steps(window, app, args.frames, label)
             window.close()
+
+        print("\non the UI thread, 100,000-box project")
+        window = open_window(tmp / "big.vlp", keys={})
+        window.show()
+        app.processEvents()
+        c = window.c
+        edits, queues = [], []
+        for i in range(20):
+            c.seek(1000 + 97 * i)
+            box = next((b for b in c.boxes() if not b.verified), None)
+            if box is None:
+                continue
+            t0 = time.perf_counter()
+            c.move_box(box.id, (box.x + 2, box.y, box.w, box.h))
+            edits.append(time.perf_counter() - t0)
+            app.processEvents()
+        for _ in range(10):
+            t0 = time.perf_counter()
+            c.queue(25)
+            queues.append(time.perf_counter() - t0)
+        print(f"  {'fix a box (edit + rescore)':<26} {percentiles(edits)}")
+        print(f"  {'rank the review queue':<26} {percentiles(queues)}")
+        window.close()
 
         print("\nbackground refresh (statistics, track list, scores; worker thread, not the UI)")
         refresher = Refresher(tmp / "big.vlp", delay_ms=0)

@@ -51,13 +51,13 @@ def test_summaries_count_sources_tracks_and_human_time(tmp_path):
                                 source=Source.DETECTOR))
         project.put_box(Box(6, t, 1, 0, 0, 0, 0, source=Source.HUMAN, verified=True, outside=True))
     editor = Editor(project)
-    editor.add_box(2, (100, 100, 30, 60), 0)   # draw 7 s, and a look at it 1 s
+    editor.add_box(2, (100, 100, 30, 60), 0)   # draw: 7 s
     editor.accept_frame(2)                     # two boxes looked at: 2 s
     stats, tracks = summarize(project)
     assert stats.frames == 80 and stats.verified_frames == 1 and stats.tracks == 2
     assert stats.boxes_by_source == {"detector": 5, "human": 1}
     assert stats.verified_boxes == 2
-    assert stats.human_actions == 2 and stats.human_seconds == pytest.approx(10.0)
+    assert stats.human_actions == 2 and stats.human_seconds == pytest.approx(9.0)
     first = tracks[0]
     # outside boxes are no visible boxes; the class is the track's most frequent one
     assert (first.track_id, first.class_id, first.first, first.last, first.boxes) == (t, 0, 0, 4, 5)

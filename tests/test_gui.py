@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, QPointF, Qt
 
+from vidlabel.boxes import Box, Source
 from vidlabel.gui.launch import application, open_window
-from vidlabel.store import HUMAN, Project
+from vidlabel.projects import open_or_create_project
+from vidlabel.store import HUMAN, MACHINE, Project
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, SAMPLE_GT
 
 pytestmark = pytest.mark.gui
 
@@ -39,6 +42,29 @@ def show(qtbot, w) -> None:
 @pytest.fixture
 def window(qtbot, video, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the defaults, not the user's keys
+    application()
+    w = open_window(video)
+    show(qtbot, w)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def machine_window(qtbot, video, tmp_path, monkeypatch):
+    """A window on the sample whose project holds machine boxes (the ground truth, jittered, with
+    made-up confidences), so that the review session has something to rank."""
+    project, frames = open_or_create_project(video, classes=("person",))
+    rng = np.random.default_rng(0)
+    with project.action("prelabel", MACHINE):
+        tracks: dict[int, int] = {}
+        for row in np.loadtxt(SAMPLE_GT, delimiter=","):
+            obj = int(row[1])
+            tracks.setdefault(obj, project.new_track())
+            project.put_box(Box(int(row[0]) - 1, tracks[obj], 0, row[2] + rng.normal(0, 3),
+                                row[3] + rng.normal(0, 3), row[4], row[5],
+                                confidence=float(rng.uniform(0.3, 0.95)), source=Source.DETECTOR))
+    project.close(), frames.close()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     application()
     w = open_window(video)
     show(qtbot, w)
@@ -91,45 +117,55 @@ def test_keyboard_stepping(qtbot, window):
     assert "frame 0 / 79" in window.frame_label.text()
 
 
-def test_draw_move_accept_undo(qtbot, window):
-    project = window.c.project
-    # seed two scored frames so the queue has somewhere to go after Enter
-    with project.action("score", "machine"):
-        project.set_frame_scores([(0, 0.9, ["seeded"]), (40, 0.7, ["seeded"]), (60, 0.2, ["seeded"])])
+def test_draw_move_accept_undo(qtbot, machine_window):
+    window = machine_window
+    c, project = window.c, window.c.project
     settle(qtbot, window)
-    assert [p.frame for p in window.picks] == [0, 40, 60]
+    assert window.picks, "the review session ranks the machine's frames"
+    first = window.picks[0].frame
+    tree = window.queue_panel.tree
+    item = tree.topLevelItem(0)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+    assert c.frame == first
+    before = {b.id for b in project.boxes(frame=first)}
 
-    drag(qtbot, window, (100, 100), (160, 260))
-    boxes = project.boxes(frame=0)
-    assert len(boxes) == 1
-    b = boxes[0]
-    assert b.source.value == "human" and b.verified
-    assert b.x == pytest.approx(100, abs=2) and b.w == pytest.approx(60, abs=3)
-    assert b.h == pytest.approx(160, abs=3)
-    assert window.c.selected_track == b.track_id
+    drag(qtbot, window, (40, 440), (100, 560))  # an empty patch of grass: a new object
+    c.editor.wait_idle()
+    drawn = [b for b in project.boxes(frame=first) if b.id not in before]
+    assert len(drawn) == 1
+    b = drawn[0]
+    assert b.source.value == "human" and b.verified and c.selected_track == b.track_id
+    assert (b.x, b.y, b.w, b.h) == pytest.approx((40, 440, 60, 120), abs=3)
     assert b.track_id in window.canvas.items_by_track
 
-    drag(qtbot, window, (130, 180), (230, 200))  # grab it in the middle and move it
-    moved = project.boxes(frame=0)[0]
-    assert moved.x == pytest.approx(b.x + 100, abs=2) and moved.y == pytest.approx(b.y + 20, abs=2)
+    drag(qtbot, window, (70, 500), (170, 480))  # grab it in the middle and move it
+    c.editor.wait_idle()
+    moved = project.boxes(frame=first, track_id=b.track_id)[0]
+    assert (moved.x, moved.y) == pytest.approx((b.x + 100, b.y - 20), abs=2)
     assert (moved.w, moved.h) == pytest.approx((b.w, b.h))
 
     key(qtbot, window, Qt.Key.Key_Return)  # accept the frame, go to the next queue item
-    assert 0 in project.verified_frames()
-    assert window.c.frame == 40
+    c.editor.wait_idle()
+    assert first in project.verified_frames()
+    assert all(b.verified for b in project.boxes(frame=first))
+    assert c.frame != first and c.frame in [p.frame for p in window.picks]
+    assert first not in [p.frame for p in window.picks]  # the accepted frame left the queue
     settle(qtbot, window)
-    assert [p.frame for p in window.picks] == [40, 60]  # the accepted frame left the queue
-    assert window.timeline.verified[0]
+    assert window.timeline.verified[first]
 
-    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the accept
     assert project.verified_frames() == []
-    assert project.boxes(frame=0)[0].x == pytest.approx(moved.x)
-    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert project.boxes(frame=0)[0].x == pytest.approx(b.x)
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the move
+    assert project.boxes(frame=first, track_id=b.track_id)[0].x == pytest.approx(b.x)
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the draw
+    c.editor.wait_idle()
+    assert project.boxes(track_id=b.track_id) == []  # its re-propagation went with it
+    assert {x.id for x in project.boxes(frame=first)} == before
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
-        | Qt.KeyboardModifier.ShiftModifier)
-    assert project.boxes(frame=0)[0].x == pytest.approx(moved.x)
-    assert [a.kind for a in project.actions(actor=HUMAN)] == ["draw", "fix"]
+        | Qt.KeyboardModifier.ShiftModifier)  # redo the draw
+    c.editor.wait_idle()
+    assert project.boxes(frame=first, track_id=b.track_id)[0].x == pytest.approx(b.x)
+    assert [a.kind for a in project.actions(actor=HUMAN)] == ["draw"]
 
 
 def test_resize_with_handle_and_delete(qtbot, window):
@@ -208,6 +244,10 @@ def test_remapped_keys(qtbot, video, tmp_path, monkeypatch):
         assert w.c.frame == 1
         qtbot.keyClick(w.canvas, Qt.Key.Key_D)
         assert w.c.frame == 1
+        qtbot.keyClick(w.canvas, Qt.Key.Key_F1)  # the overlay lists the keys as bound now
+        assert w.help.isVisible() and ("L", "next frame") in w.help.rows
+        qtbot.mouseClick(w.help, Qt.MouseButton.LeftButton)
+        assert not w.help.isVisible()
     finally:
         w.close()
 
@@ -265,3 +305,38 @@ def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
     qtbot.waitUntil(dialog.export_button.isEnabled, timeout=20000)  # enabled again: it failed
     assert dialog.isVisible() and str(out) in dialog.status.text()
     dialog.reject()
+
+
+@pytest.mark.slow
+def test_cancelled_prelabel_leaves_a_consistent_project_and_resumes(qtbot, window):
+    project = window.c.project
+    dialog = window.show_prelabel()
+    dialog.end.setValue(40)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    job = dialog.job
+    stop = lambda done, total, what: dialog.cancel() if done > 0 else None  # noqa: E731
+    job.progress.connect(stop)
+    with qtbot.waitSignal(job.cancelled_, timeout=120000):
+        pass
+    assert dialog.run_button.text() == "Resume" and "cancelled" in dialog.status.text()
+    (run,) = project.detection_runs()
+    stored = project.detected_frames(run["id"])
+    assert 0 < len(stored) < 40
+    # whole frames only: every detection belongs to a frame marked stored, and no track was written
+    assert {d.frame for d in project.detections(run["id"])} <= stored
+    assert project.tracks() == [] and project.boxes() == []
+    assert [a.kind for a in project.actions(actor=MACHINE) if a.kind == "prelabel"] == []
+    # the window keeps working on the same project while the dialog is shown
+    assert Project.open(project.path, readonly=True).boxes() == []
+
+    job.progress.disconnect(stop)
+    with qtbot.waitSignal(dialog.prelabelled, timeout=180000) as finished:
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    summary = finished.args[0]
+    assert summary.resumed_frames == len(stored) and summary.detected_frames == 40
+    assert summary.tracks > 0 and project.boxes(frame=5)
+    c = window.c
+    c.seek(5)
+    assert window.canvas.items_by_track  # the new boxes are drawn
+    settle(qtbot, window)
+    assert window.picks and window.picks[0].frame < 40 and window.picks[0].reasons

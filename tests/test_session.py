@@ -9,6 +9,7 @@ import pytest
 from vidlabel.errors import VidlabelError
 from vidlabel.session import STRATEGIES, Pick, ReviewSession
 from vidlabel.store import HUMAN
+from vidlabel.uncertainty import Scorer
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .reviewkit import sample_project
@@ -189,10 +190,48 @@ def test_every_undo_restores_the_state_before_its_edit_machine_rewrites_included
         snapshots.append(state(project))
     assert len({repr(s) for s in snapshots}) == len(snapshots)  # every edit changed something
     assert any(a.actor == "machine" for a in project.actions())
+    def fresh_scores():
+        scorer = Scorer(project, session.scorer.accept_threshold)
+        scorer.rescore_all()
+        return scorer.frame_scores()
+
     for expected in reversed(snapshots[:-1]):
         session.undo()
         assert state(project) == expected
+        assert session.frame_scores() == pytest.approx(fresh_scores())  # rescored incrementally
     for expected in snapshots[1:]:
         session.redo()
         assert state(project) == expected
     session.close()
+
+
+def test_committee_runs_the_second_detector_once_and_ranks_by_disagreement(sample):
+    project, video, _ = sample
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    picks = session.next_batch(5, strategy="committee")
+    runs = project.detection_runs()
+    assert len(runs) == 2 and "yolov8n" in runs[1]["model"]
+    assert project.detected_frames(runs[1]["id"]) == set(range(80))
+    assert len(picks) == 5 and all("detectors disagree" in p.reasons[0] for p in picks)
+    assert picks[0].score >= picks[-1].score > 0
+    # the fixture's first run holds detections on every 10th frame only: the others disagree most
+    assert all(p.frame % 10 for p in picks)
+    session.accept_frame(picks[0].frame)
+    again = session.next_batch(5, strategy="committee")  # cached: no second pass, no third run
+    assert len(project.detection_runs()) == 2 and picks[0].frame not in [p.frame for p in again]
+    session.close()
+
+
+def test_queue_command_prints_picks_with_reasons_and_the_estimate(sample, capsys):
+    from vidlabel.cli import main
+
+    project, _, _ = sample
+    path = project.path
+    project.close()
+    assert main(["queue", str(path), "-k", "3", "--strategy", "least-confidence"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len([line for line in out if line.startswith("frame ")]) == 3
+    assert "estimated errors left" in out[-1] and "verified frames 0/80" in out[-1]
+    assert main(["queue", str(path), "--threshold", "0.99"]) == 0
+    assert main(["queue", str(path), "--strategy", "stride", "--threshold", "0.5"]) == 2  # no streaming
+    assert "no streaming mode" in capsys.readouterr().err

@@ -58,3 +58,18 @@ def test_undo_restores_floats_bit_exactly(tmp_path):
     project.redo()
     assert project.box(box.id) == box
     project.close()
+
+
+def test_touched_frames_covers_an_action_and_its_follow_ups(tmp_path):
+    project = Project.create(tmp_path / "p.vlp", classes=["person"])
+    with project.action("draw", HUMAN) as edit:
+        t = project.new_track()
+        project.put_box(Box(3, t, 0, 1, 1, 5, 5))
+    with project.action("propagate", MACHINE, parent=edit):
+        project.put_box(Box(4, t, 0, 1, 1, 5, 5))
+        project.put_box(Box(9, t, 0, 1, 1, 5, 5))
+    with project.action("accept", HUMAN) as other:
+        project.set_frame_verified(12)
+    assert project.touched_frames(edit) == {3, 4, 9}
+    assert project.touched_frames(other) == {12}
+    project.close()

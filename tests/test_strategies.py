@@ -137,9 +137,25 @@ def test_committee_ranks_frames_where_two_detector_passes_disagree():
     half, _ = detector_disagreement([box(0, 100), box(0, 300)], [box(0, 100)], THR)
     assert half == pytest.approx(0.5)
     states = {f: FrameState(f, False, [BoxScore(f, f, 1, 0.9, False, {}, 0.1)]) for f in range(5)}
-    committee = lambda frames: {f: detector_disagreement([box(f, 100)], [box(f, 100 + 10 * f)], THR)
+    committee = lambda frames, model: {f: detector_disagreement([box(f, 100)], [box(f, 100 + 10 * f)], THR)
                                 for f in frames}
     picks = make_strategy("committee").select(Pool(states, 5, committee=committee), k=2)
     assert [pk.frame for pk in picks] == [4, 3] and "detectors disagree" in picks[0].reasons[0]
     with pytest.raises(StrategyError, match="second detector pass"):
         make_strategy("committee").select(Pool(states, 5), k=2)
+
+
+def test_committee_without_a_first_run_or_a_second_model_is_a_strategy_error(tmp_path, monkeypatch):
+    from vidlabel import committee
+    from vidlabel.errors import ModelNotFoundError
+
+    p = make_project(tmp_path, 10)
+    with pytest.raises(StrategyError, match="no detection run"):
+        committee.Committee(p, None, None)
+    run = add_detections(p, {0: [(1, 1, 5, 5, 0.9)]})
+
+    def nothing(name=None):
+        raise ModelNotFoundError("none here")
+    monkeypatch.setattr(committee, "resolve_detector", nothing)
+    with pytest.raises(StrategyError, match="no second detector"):
+        committee.Committee(p, None, run)

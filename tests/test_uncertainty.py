@@ -134,14 +134,16 @@ def test_verified_frame_scores_zero_and_incremental_rescore_matches_full(tmp_pat
                         next(b.score for b in s.frames()[21].boxes if b.track_id == t))
 
 
-def test_incremental_rescoring_equals_a_full_rescore_after_random_edits(tmp_path):
-    p = make_project(tmp_path, 40)
+@pytest.mark.parametrize("n", [40, 320])  # 320: keyframes further apart than FAR_FRAMES
+def test_incremental_rescoring_equals_a_full_rescore_after_random_edits(tmp_path, n):
+    p = make_project(tmp_path, n)
     rng = np.random.default_rng(5)
-    tracks = [add_track(p, range(a, b), xywh=(60 * i, 100, 40, 80), source=Source.TRACKER,
-                        confidence=float(rng.uniform(0.3, 0.9)), dx=0.7)
+    k = n // 40
+    tracks = [add_track(p, range(a * k, b * k), xywh=(60 * i, 100, 40, 80), source=Source.TRACKER,
+                        confidence=float(rng.uniform(0.3, 0.9)), dx=0.7 / k)
               for i, (a, b) in enumerate([(0, 40), (5, 30), (10, 38), (0, 12)])]
-    add_detections(p, {f: [(60 * i + 0.7 * f + rng.normal(0, 3), 100, 40, 80, float(rng.uniform(0.1, 0.9)))
-                           for i in range(4)] for f in range(0, 40, 3)}, frames=range(40))
+    add_detections(p, {f: [(60 * i + 0.7 * f / k + rng.normal(0, 3), 100, 40, 80, float(rng.uniform(0.1, 0.9)))
+                           for i in range(4)] for f in range(0, n, 3)}, frames=range(n))
     s = scored(p)
     for step in range(25):
         t = int(rng.choice(tracks))
@@ -160,9 +162,12 @@ def test_incremental_rescoring_equals_a_full_rescore_after_random_edits(tmp_path
                 for other in p.boxes(frame=b.frame):
                     p.put_box(other.with_(verified=True))
             else:
-                p.put_box(Box(min(39, b.frame + 3), t, 0, b.x, b.y, b.w, b.h, confidence=0.5,
+                p.put_box(Box(min(n - 1, b.frame + 3), t, 0, b.x, b.y, b.w, b.h, confidence=0.5,
                               source=Source.TRACKER))
-        s.rescore(tracks=[t], frames=[b.frame])
+        if step % 2:  # told which track changed: it is read again whole
+            s.rescore(tracks=[t], frames=[b.frame])
+        else:         # told only which frames changed: the tracks' contexts follow from the mirror
+            s.rescore(frames={b.frame, min(n - 1, b.frame + 3)})
         full = scored(p)
         got, want = s.frames(), full.frames()
         assert {f: (st.score, st.reasons) for f, st in got.items()} == \

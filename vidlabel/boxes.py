@@ -7,6 +7,7 @@ rewrite and what it never may.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -48,11 +49,14 @@ class Box:
     def __post_init__(self) -> None:
         if self.frame < 0:
             raise ValueError(f"frame must be >= 0, got {self.frame}")
-        if not all(np.isfinite(v) for v in (self.x, self.y, self.w, self.h)):
+        # math.isfinite, not numpy: boxes are built by the ten thousand when a project is read
+        if not (math.isfinite(self.x) and math.isfinite(self.y) and math.isfinite(self.w)
+                and math.isfinite(self.h)):
             raise ValueError(f"box geometry must be finite, got {self.xywh}")
         if not self.outside and (self.w <= 0 or self.h <= 0):
             raise ValueError(f"box width and height must be > 0, got w={self.w} h={self.h}")
-        object.__setattr__(self, "source", Source(self.source))
+        if not isinstance(self.source, Source):
+            object.__setattr__(self, "source", Source(self.source))
 
     @property
     def xywh(self) -> tuple[float, float, float, float]:

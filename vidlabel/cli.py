@@ -17,7 +17,7 @@ from .errors import VidlabelError
 from .modelpaths import quiet_ultralytics
 
 # Each module defines `register(subparsers)`; the parser it adds sets `func(args) -> int`.
-COMMANDS = ("info", "doctor", "relink", "app", "import", "export", "prelabel")
+COMMANDS = ("info", "doctor", "relink", "app", "import", "export", "prelabel", "queue")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -122,8 +123,13 @@ def _store_detections(project: Project, run_id: int, batch: dict[int, list[Detec
 
 
 def detect_frames(project: Project, video: FrameSource, detector: Detector, frames: list[int],
-                  progress: bool = True) -> tuple[int, int, float]:
-    """Detect on the frames not yet stored; returns (run id, frames already stored, seconds)."""
+                  progress: bool = True, on_batch: Callable[[int, int], None] | None = None
+                  ) -> tuple[int, int, float]:
+    """Detect on the frames not yet stored; returns (run id, frames already stored, seconds).
+
+    `on_batch(done, total)` is called after each batch is stored; an exception it raises stops
+    the run there, with every stored frame whole (the app's Cancel button works this way).
+    """
     from tqdm import tqdm
 
     info = detector.info
@@ -134,9 +140,15 @@ def detect_frames(project: Project, video: FrameSource, detector: Detector, fram
     started = time.perf_counter()
     with tqdm(total=len(frames), initial=resumed, unit="frame", desc=f"detect {video.path.name}",
               disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
+        stored = resumed
+        if on_batch is not None:
+            on_batch(stored, len(frames))
         for batch in detector.run(video, todo):
             _store_detections(project, run_id, batch, detector.class_names)
             bar.update(len(batch))
+            stored += len(batch)
+            if on_batch is not None:
+                on_batch(stored, len(frames))
     return run_id, resumed, time.perf_counter() - started
 
 
@@ -201,30 +213,45 @@ def prelabel(video_path: str | Path, project_path: str | Path, options: Prelabel
                         classes=options.classes, batch=options.batch)
     project, video = open_or_create(video_path, project_path)
     try:
-        start, end = _frame_range(options, video)
-        frames = schedule(start, end, options.detect_every)
-        run_id, resumed, seconds = detect_frames(project, video, detector, frames, progress)
-        summary = PrelabelSummary(Path(project_path), (start, end), len(frames), resumed, seconds)
-        params = LinkParams(accept_conf=options.conf)
-        key = {"run": run_id, "frames": [start, end], "detect_every": options.detect_every,
-               "link": asdict(params), "tracker": options.tracker}
-        previous = _previous(project)
-        if previous and {k: v for k, v in previous.items() if k != "tracks"} == key:
-            summary.unchanged = True
-        else:
-            wanted = set(frames)
-            dets: dict[int, list[Detection]] = {}
-            for d in project.detections(run_id):
-                if d.frame in wanted:
-                    dets.setdefault(d.frame, []).append(d)
-            tracks = link(dets, frames, video.fps, params,
-                          tracker_gaps(video, options.tracker) if options.tracker else None)
-            write_tracks(project, tracks, end, key)
-        own = set(_previous(project)["tracks"])
-        summary.tracks = len(own)
-        summary.boxes = Counter(b.source.value for b in project.boxes(frames=(start, end), include_outside=False)
-                                if b.track_id in own)
-        return summary
+        return prelabel_project(project, video, options, progress, detector=detector)
     finally:
         video.close()
         project.close()
+
+
+def prelabel_project(project: Project, video: FrameSource, options: PrelabelOptions = PrelabelOptions(),
+                     progress: bool = False, on_batch: Callable[[int, int], None] | None = None,
+                     detector: Detector | None = None) -> PrelabelSummary:
+    """Pre-label an open project (the app's job: the window holds the project open for writing).
+
+    `on_batch` reports detection progress and may stop the run by raising (see `detect_frames`).
+    """
+    if options.tracker:
+        resolve_tracker_name(options.tracker)
+    if detector is None:
+        detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
+                            classes=options.classes, batch=options.batch)
+    start, end = _frame_range(options, video)
+    frames = schedule(start, end, options.detect_every)
+    run_id, resumed, seconds = detect_frames(project, video, detector, frames, progress, on_batch)
+    summary = PrelabelSummary(Path(project.path), (start, end), len(frames), resumed, seconds)
+    params = LinkParams(accept_conf=options.conf)
+    key = {"run": run_id, "frames": [start, end], "detect_every": options.detect_every,
+           "link": asdict(params), "tracker": options.tracker}
+    previous = _previous(project)
+    if previous and {k: v for k, v in previous.items() if k != "tracks"} == key:
+        summary.unchanged = True
+    else:
+        wanted = set(frames)
+        dets: dict[int, list[Detection]] = {}
+        for d in project.detections(run_id):
+            if d.frame in wanted:
+                dets.setdefault(d.frame, []).append(d)
+        tracks = link(dets, frames, video.fps, params,
+                      tracker_gaps(video, options.tracker) if options.tracker else None)
+        write_tracks(project, tracks, end, key)
+    own = set(_previous(project)["tracks"])
+    summary.tracks = len(own)
+    summary.boxes = Counter(b.source.value for b in project.boxes(frames=(start, end), include_outside=False)
+                            if b.track_id in own)
+    return summary

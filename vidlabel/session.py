@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .boxes import Box, Source
+from .committee import Committee
 from .corrections import Edit, Editor
 from .errors import VidlabelError
 from .projects import open_project_video
@@ -25,7 +26,7 @@ from .propagate import interpolate
 from .repropagate import Anchor, Repropagator
 from .stopping import ErrorModel, estimate_missed, human_seconds
 from .store import HUMAN, Project
-from .strategies import STRATEGIES, Pick, Pool, StrategyError, detector_disagreement, make_strategy
+from .strategies import STRATEGIES, Pick, Pool, make_strategy
 from .uncertainty import Scorer
 from .video import FrameSource
 
@@ -35,6 +36,8 @@ __all__ = ["ReviewSession", "Pick", "STRATEGIES"]
 # re-propagation would put the deleted box back), a class change (no geometry changes), a split
 # (it would grow the old track into the new one), an interpolation the person asked for.
 REPROPAGATE_AFTER = {"draw", "fix", "check", "occluded", "retrack", "merge", "end", "accept", "propagate"}
+# Corrections that change boxes on their own frame only: rescoring re-reads that frame alone.
+ONE_FRAME_KINDS = {"draw", "fix", "check", "delete", "occluded", "retrack", "accept", "propagate"}
 # What a correction says about the box it touched, for the error model of the stopping guidance.
 WRONG_KINDS = {"fix", "delete", "retrack"}
 
@@ -53,6 +56,7 @@ class ReviewSession(Editor):
         self.errors = ErrorModel()
         self._callbacks: list[Callable[[set[int]], None]] = []
         self._owned: list = []
+        self._committees: dict[str | None, Committee] = {}
         kw = {} if max_span is None else {"max_span": max_span}
         self.scheduler = Repropagator(project, video, tracker=tracker, background=background,
                                       detections=self.scorer.detections,
@@ -89,7 +93,10 @@ class ReviewSession(Editor):
     # ------------------------------------------------------------------ after each correction
     def _done(self, edit: Edit) -> Edit:
         self._observe(edit)
-        self.scorer.rescore(tracks=edit.track_ids, frames={edit.frame})
+        if edit.kind in ONE_FRAME_KINDS:
+            self.scorer.rescore(frames={edit.frame})
+        else:
+            self.scorer.rescore(tracks=edit.track_ids, frames={edit.frame})
         if edit.kind in REPROPAGATE_AFTER:
             live = {t.id for t in self.project.tracks()}
             self.scheduler.submit([Anchor(t, edit.frame, edit.action_id)
@@ -108,7 +115,7 @@ class ReviewSession(Editor):
                 self.errors.observe(b.score, edit.kind in WRONG_KINDS)
 
     def _machine_wrote(self, track_id: int, frames: set[int]) -> None:
-        self.scorer.rescore(tracks=[track_id], frames=frames)
+        self.scorer.rescore(frames=frames)
         for callback in list(self._callbacks):
             callback(set(frames))
 
@@ -122,7 +129,8 @@ class ReviewSession(Editor):
     def _replay(self, step: Callable[[], int | None]) -> int | None:
         left = self.scheduler.cancel_all()
         action_id = step()
-        self.scorer.rescore_all()
+        if action_id is not None:
+            self.scorer.rescore(frames=self.project.touched_frames(action_id))
         self.scheduler.submit([a for a in left if self.project.action_state(a.parent) == "done"])
         return action_id
 
@@ -199,15 +207,11 @@ class ReviewSession(Editor):
         threshold = params.pop("threshold", None)
         return make_strategy(strategy, **params).select(self.pool(), k, threshold)
 
-    def _committee(self, frames: list[int]) -> dict[int, tuple[float, list[str]]]:
-        runs = self.project.detection_runs()
-        if len(runs) < 2:
-            raise StrategyError("committee needs two detection runs in the project (a second "
-                                "model's pass); this project has " + str(len(runs)))
-        a, b = runs[0]["id"], runs[1]["id"]
-        thr = self.scorer.accept_threshold
-        return {f: detector_disagreement(self.project.detections(a, f), self.project.detections(b, f), thr)
-                for f in frames}
+    def _committee(self, frames: list[int], model: str | None) -> dict[int, tuple[float, list[str]]]:
+        """Two-detector disagreement; the second pass runs on first use (vidlabel/committee.py)."""
+        if model not in self._committees:
+            self._committees[model] = Committee(self.project, self.video, self.scorer.run_id, model)
+        return self._committees[model].scores(frames, self.scorer.accept_threshold)
 
     def stopping(self) -> dict:
         """Human seconds so far and the estimated errors left (see vidlabel/stopping.py)."""

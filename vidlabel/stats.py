@@ -10,16 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .simulation.annotator import EXTREME_CLICKING, TimeModel
+from .stopping import human_seconds
 from .store import HUMAN, Project
-
-# How a logged human action counts in the simulated annotator's time model, so that the app's
-# estimate and `vidlabel simulate` price work alike: drawing is a draw plus a look at the new
-# object, checking a box is a look, accepting a frame is a look at each of its boxes, and edits of
-# an existing track (class, identity, occlusion, interpolation) cost what a fix costs.
-ACTION_AS_TIME_MODEL = {"draw": ("draw", "look"), "fix": ("fix",), "delete": ("delete",),
-                        "end": ("end",), "check": ("look",),
-                        "add class": (), "rename class": (), "merge class": ()}
 
 
 @dataclass(frozen=True)
@@ -62,17 +54,6 @@ def summarize(project: Project) -> tuple[ProjectStats, list[TrackSummary]]:
 def track_summaries(project: Project) -> list[TrackSummary]:
     """Every track with at least one visible box, in track-id order."""
     return [TrackSummary(*row) for row in project.track_spans()]
-
-
-def human_seconds(project: Project, model: TimeModel = EXTREME_CLICKING) -> float:
-    """Estimated human time spent on the project, from its log of human actions still in effect."""
-    counts: Counter = Counter()
-    for action in project.actions(actor=HUMAN):
-        if action.kind == "accept":
-            counts["look"] += int(action.detail.get("boxes", 0))
-        else:
-            counts.update(ACTION_AS_TIME_MODEL.get(action.kind, ("fix",)))
-    return model.seconds(counts)
 
 
 def project_stats(project: Project, tracks: int | None = None) -> ProjectStats:

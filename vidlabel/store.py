@@ -194,10 +194,13 @@ class Action:
     state: str
 
 
+_SOURCES = {s.value: s for s in Source}  # a dict lookup: Source(...) costs more than the rest of a row
+
+
 def _box_from_row(row: sqlite3.Row) -> Box:
     return Box(frame=row["frame"], track_id=row["track_id"], class_id=row["class_id"],
                x=row["x"], y=row["y"], w=row["w"], h=row["h"], confidence=row["confidence"],
-               source=Source(row["source"]), verified=bool(row["verified"]),
+               source=_SOURCES[row["source"]], verified=bool(row["verified"]),
                outside=bool(row["outside"]), occluded=bool(row["occluded"]), id=row["id"])
 
 
@@ -429,6 +432,18 @@ class Project:
         """'done', 'undone' or 'discarded' (None: no such action); a follow-up checks its parent."""
         row = self._conn.execute("SELECT state FROM actions WHERE id = ?", (action_id,)).fetchone()
         return row["state"] if row else None
+
+    def touched_frames(self, action_id: int) -> set[int]:
+        """Frames whose boxes or review state an action and its follow-ups changed, so that a
+        reader (the review session's scorer) can refresh just those after an undo or redo."""
+        frames: set[int] = set()
+        for row in self._conn.execute(
+                "SELECT before, after FROM changes WHERE tbl IN ('boxes', 'frames') AND action_id IN "
+                "(SELECT ? UNION SELECT id FROM actions WHERE parent = ?)", (action_id, action_id)):
+            for image in (row["before"], row["after"]):
+                if image:
+                    frames.add(int(json.loads(image)["frame"]))
+        return frames
 
     def undo(self) -> int | None:
         """Undo the latest top-level action and its follow-ups; returns its id (None: nothing)."""

@@ -67,8 +67,9 @@ class Pool:
     frame_count: int
     how: str = "max"
     accept_threshold: float = 0.25
-    # frame -> (score, reasons) of two-detector disagreement, computed on demand (committee)
-    committee: Callable[[list[int]], dict[int, tuple[float, list[str]]]] | None = None
+    # (frames, second model or None) -> {frame: (score, reasons)} of two-detector disagreement,
+    # computed on demand (committee)
+    committee: Callable[[list[int], str | None], dict[int, tuple[float, list[str]]]] | None = None
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
@@ -103,7 +104,7 @@ class Strategy:
     def rank(self, pool: Pool) -> list[Pick]:
         """Every candidate, best first."""
         if self.unit == "box":
-            picks = [Pick(b.frame, self.box_value(b), tuple(r for _, r in b.reasons[:3]),
+            picks = [Pick(b.frame, self.box_value(b), tuple(b.reason_texts(3)),
                           b.track_id, b.box_id)
                      for s in pool.frames.values() for b in s.boxes if not b.verified]
         else:
@@ -292,10 +293,14 @@ class CommitteeStrategy(Strategy):
 
     name = "committee"
 
+    def __init__(self, model: str | None = None, **kw) -> None:
+        super().__init__(**kw)
+        self.model = model  # the second member; None: vidlabel.committee picks one
+
     def rank(self, pool: Pool) -> list[Pick]:
         if pool.committee is None:
             raise StrategyError("committee needs a second detector pass; this pool has none")
-        scores = pool.committee(sorted(pool.frames))
+        scores = pool.committee(sorted(pool.frames), self.model)
         return sorted((Pick(f, s, tuple(r) + tuple(pool.frames[f].reasons)) for f, (s, r) in scores.items()),
                       key=lambda p: (-p.score, p.frame))
 

@@ -15,7 +15,7 @@ change without running a model:
 | `tracker_drop` | fall of the tracker's confidence from the track's previous frame (/ DROP_SCALE) |
 | `tracker_lost` | the box was interpolated because trackers lost the object |
 | `birth`, `death` | first / last box of a track (not on the video's first / last frame) |
-| `far_from_keyframe` | 1 - exp(-d / KEYFRAME_TAU), d = frames to the track's nearest verified box |
+| `far_from_keyframe` | 1 - exp(-d / KEYFRAME_TAU) scaled to 1 at FAR_FRAMES, d = frames to the track's nearest verified box |
 
 Margin and entropy need the per-class score vector. Ultralytics keeps only the top class after
 NMS; vidlabel's detector gathers each kept box's class-score row from the raw prediction tensor
@@ -35,9 +35,10 @@ Verified boxes and frames score 0: the person has seen them.
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,10 +50,12 @@ from .store import Project
 
 # Ultralytics' default `conf`: used when the project does not say which accept threshold it used.
 DEFAULT_ACCEPT_THRESHOLD = 0.25
+PRELABEL_META = "prelabel"  # vidlabel.prelabel.META_KEY (not imported: it would load the detector)
 NEAR_BAND = 0.2          # |conf - thr| at or beyond this is "not near the threshold"
 MATCH_IOU = 0.1          # below this a box and a detection are not the same object at all
 DROP_SCALE = 0.3         # a tracker-confidence fall of this much between frames is a full signal
 KEYFRAME_TAU = 30.0      # frames; about a second of video away from a checked box is "far"
+FAR_FRAMES = 90          # from here on a box is simply far: a keyframe further away changes nothing
 AGGREGATES = ("max", "sum", "mean")
 
 # Prior weights of the signals in a box's noisy-OR score. Not fitted to any data set: they say
@@ -90,7 +93,27 @@ class BoxScore:
     verified: bool
     signals: Mapping[str, float]
     score: float
-    reasons: tuple[tuple[float, str], ...] = ()   # (weighted strength, text)
+    reasons: tuple[tuple[float, str], ...] = ()   # (weighted strength, signal), strongest first
+
+    def reason_texts(self, n: int = 3, at_least: float = 0.0) -> list[str]:
+        """The `n` strongest reasons in words (formatted only when asked: most are never shown)."""
+        return [reason_text(self, name) for strength, name in self.reasons[:n] if strength >= at_least]
+
+
+def reason_text(box: BoxScore, signal: str) -> str:
+    t, s = box.track_id, box.signals
+    if signal == "disagreement":
+        if s.get("no_detection"):
+            return f"track {t} has no detection here"
+        return f"track {t} disagrees with its detection (IoU {1 - s['disagreement']:.2f})"
+    return {
+        "margin": f"track {t}: two classes nearly tied",
+        "tracker_lost": f"tracker lost track {t}",
+        "tracker_drop": f"tracker confidence of track {t} fell by {s.get('tracker_drop', 0) * DROP_SCALE:.2f}",
+        "birth": f"track {t} begins",
+        "death": f"track {t} ends",
+        "least_confidence": f"low confidence ({box.confidence:.2f}) on track {t}",
+    }[signal]
 
 
 @dataclass(frozen=True)
@@ -159,7 +182,11 @@ def near_threshold_signal(confidence: float, threshold: float) -> float:
 
 
 def keyframe_signal(distance: float) -> float:
-    return float(1.0 - math.exp(-distance / KEYFRAME_TAU)) if math.isfinite(distance) else 1.0
+    """1 - exp(-d / KEYFRAME_TAU), stretched to reach 1 at FAR_FRAMES (so a new keyframe changes
+    the scores of the boxes within FAR_FRAMES of it only, which keeps rescoring incremental)."""
+    if distance >= FAR_FRAMES:
+        return 1.0
+    return float((1.0 - math.exp(-distance / KEYFRAME_TAU)) / (1.0 - math.exp(-FAR_FRAMES / KEYFRAME_TAU)))
 
 
 @dataclass
@@ -183,6 +210,28 @@ def _track_context(boxes: Iterable[Box]) -> _TrackContext | None:
     return _TrackContext(first, last, [b.frame for b in boxes if b.verified],
                          {b.frame: b.confidence for b in visible},
                          {f for f in range(first + 1, last) if f not in frames})
+
+
+def _context_changes(old: _TrackContext | None, new: _TrackContext | None,
+                     changed: set[int]) -> Callable[[int], bool]:
+    """Which unchanged boxes of a track need their temporal signals recomputed.
+
+    A box's temporal signals change only if the track's first or last frame moved (birth, death),
+    the box before it changed (tracker drop), or a keyframe appeared or vanished between the
+    box's neighbouring keyframes (distance from the nearest keyframe); everything else is kept.
+    """
+    if old is None or new is None:
+        return lambda f: True
+    singles = {f + 1 for f in changed}
+    if (old.first, old.last) != (new.first, new.last):
+        singles |= {old.first, old.last, new.first, new.last}
+    union = sorted(set(old.keyframes) | set(new.keyframes))
+    spans = []
+    for k in set(old.keyframes) ^ set(new.keyframes):
+        i = bisect.bisect_left(union, k)
+        spans.append((max(union[i - 1] if i > 0 else -math.inf, k - FAR_FRAMES),
+                      min(union[i + 1] if i + 1 < len(union) else math.inf, k + FAR_FRAMES)))
+    return lambda f: f in singles or any(lo < f < hi for lo, hi in spans)
 
 
 def _keyframe_distance(keyframes: list[int], frame: int) -> float:
@@ -213,10 +262,13 @@ class Scorer:
         self.project = project
         self.how = how
         self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
-        self.accept_threshold = accept_threshold if accept_threshold is not None else \
-            float(project.meta("accept_conf", str(DEFAULT_ACCEPT_THRESHOLD)))
+        # Pre-labelling records its accept threshold and detection run (vidlabel/prelabel.py).
+        prelabel = json.loads(project.meta(PRELABEL_META) or "{}")
+        self.accept_threshold = float(
+            accept_threshold if accept_threshold is not None
+            else prelabel.get("link", {}).get("accept_conf", DEFAULT_ACCEPT_THRESHOLD))
         runs = project.detection_runs()
-        self.run_id = run_id if run_id is not None else (runs[0]["id"] if runs else None)
+        self.run_id = run_id if run_id is not None else prelabel.get("run", runs[0]["id"] if runs else None)
         ref = project.video
         self.frame_count = ref.frame_count if ref is not None else 0
         self._lock = threading.RLock()
@@ -262,39 +314,61 @@ class Scorer:
             self._recompute(frames, {})
 
     def rescore(self, tracks: Iterable[int] = (), frames: Iterable[int] = ()) -> set[int]:
-        """Recompute what `tracks` and `frames` affect; returns the frames whose scores changed."""
+        """Bring the scores up to date after a change; returns the frames whose scores changed.
+
+        `frames`: frames whose boxes may have changed (re-read from the project). `tracks`:
+        tracks that may have changed anywhere (re-read whole: a class change, a merge, a split).
+        A correction on one frame passes only its frame; the contexts of the tracks it touched
+        are updated from the scorer's own mirror without reading the tracks again.
+        """
         tracks, frames = set(tracks), set(frames)
         with self._lock:
             with self.project.lock:  # a consistent snapshot: no other thread is mid-write
                 frame_boxes = {f: self.project.boxes(frame=f) for f in frames}
-                verified = set(self.project.verified_frames())
-                full = frames | (verified ^ self._verified)
-                for f, bs in frame_boxes.items():  # tracks whose box on an explicit frame changed
-                    now = {b.track_id: b for b in bs}
-                    was = self._boxes.get(f, {})
-                    tracks |= {t for t in now.keys() | was.keys() if now.get(t) != was.get(t)}
                 track_boxes = {t: self.project.boxes(track_id=t) for t in tracks}
+                verified = set(self.project.verified_frames())
+            full = frames | (verified ^ self._verified)
             self._verified = verified
-            context: dict[int, set[int]] = {}   # frame -> tracks whose box needs rescoring only
+            touched: dict[int, set[int]] = {t: set() for t in tracks}
+            for f, bs in frame_boxes.items():
+                self._apply(f, {b.track_id: b for b in bs}, touched)
             for t, bs in track_boxes.items():
                 now = {b.frame: b for b in bs}
                 for f in self._track_frames.get(t, set()) | now.keys():
-                    row = self._boxes.setdefault(f, {})
-                    if row.get(t) != now.get(f):
-                        full.add(f)
-                        if f in now:
-                            row[t] = now[f]
-                        else:
-                            row.pop(t, None)
+                    row = dict(self._boxes.get(f, {}))
+                    if now.get(f) is None:
+                        row.pop(t, None)
                     else:
+                        row[t] = now[f]
+                    self._apply(f, row, touched, only=t)
+            context: dict[int, set[int]] = {}   # frame -> tracks whose box needs rescoring only
+            for t, changed in touched.items():
+                full |= changed
+                old = self._tracks.get(t)
+                new = _track_context(self._boxes[f][t] for f in self._track_frames.get(t, ()))
+                moved = _context_changes(old, new, changed)
+                for f in self._track_frames.get(t, set()) - changed:
+                    if moved(f):
                         context.setdefault(f, set()).add(t)
-                old_gaps = self._tracks[t].gaps if self._tracks.get(t) else set()
-                self._track_frames[t] = set(now)
-                self._set_context(t, _track_context(bs))
-                new_gaps = self._tracks[t].gaps if self._tracks.get(t) else set()
-                for f in old_gaps ^ new_gaps:
+                self._set_context(t, new)
+                for f in (old.gaps if old else set()) ^ (new.gaps if new else set()):
                     context.setdefault(f, set())
             return self._recompute(full, context)
+
+    def _apply(self, frame: int, now: dict[int, Box], touched: dict[int, set[int]],
+               only: int | None = None) -> None:
+        """Mirror a frame's current boxes (or one track's box on it), noting what changed."""
+        was = self._boxes.setdefault(frame, {})
+        for t in ({only} if only is not None else now.keys() | was.keys()):
+            if now.get(t) == was.get(t):
+                continue
+            touched.setdefault(t, set()).add(frame)
+            if t in now:
+                was[t] = now[t]
+                self._track_frames.setdefault(t, set()).add(frame)
+            else:
+                was.pop(t, None)
+                self._track_frames.get(t, set()).discard(frame)
 
     def _set_context(self, track: int, ctx: _TrackContext | None) -> None:
         old = self._tracks.get(track)
@@ -314,7 +388,8 @@ class Scorer:
                 fresh = state.boxes
             else:
                 state = self._frame_state(f, old, context[f])
-                fresh = [b for b in state.boxes if b.track_id in context[f]]
+                before = {b.track_id: b for b in old.boxes}
+                fresh = [b for b in state.boxes if b.track_id in context[f] and b != before.get(b.track_id)]
             if old is None or old.score != state.score or old.reasons != state.reasons:
                 changed.add(f)
             self._frames[f] = state
@@ -390,40 +465,36 @@ class Scorer:
 
     def _box_score(self, box: Box, det: Detection | None, overlap: float, detected: bool) -> BoxScore:
         s: dict[str, float] = {"least_confidence": 1.0 - box.confidence}
-        t = box.track_id
-        reasons: list[tuple[str, str]] = []
+        named = ["least_confidence"]  # signals that have words (see reason_text)
         if det is not None:
             s.update(self._detection_signals(det))
             s["disagreement"] = 1.0 - overlap
-            reasons.append(("disagreement", f"track {t} disagrees with its detection (IoU {overlap:.2f})"))
+            named.append("disagreement")
             if det.class_scores is not None:
-                reasons.append(("margin", f"track {t}: two classes nearly tied"))
+                named.append("margin")
         elif detected:  # the tracker's box is where no detection is: the strongest disagreement
             s["no_detection"] = 1.0
             s["disagreement"] = 1.0 - overlap
-            reasons.append(("disagreement", f"track {t} has no detection here"))
+            named.append("disagreement")
         if box.source is Source.INTERPOLATED:
             s["tracker_lost"] = 1.0
-            reasons.append(("tracker_lost", f"tracker lost track {t}"))
-        ctx = self._tracks.get(t)
+            named.append("tracker_lost")
+        ctx = self._tracks.get(box.track_id)
         if ctx is not None:
             prev = ctx.confidence.get(box.frame - 1)
             if box.source is Source.TRACKER and prev is not None:
-                drop = max(0.0, prev - box.confidence)
-                s["tracker_drop"] = min(1.0, drop / DROP_SCALE)
-                reasons.append(("tracker_drop", f"tracker confidence of track {t} fell by {drop:.2f}"))
+                s["tracker_drop"] = min(1.0, max(0.0, prev - box.confidence) / DROP_SCALE)
+                named.append("tracker_drop")
             if box.frame == ctx.first and box.frame > 0:
                 s["birth"] = 1.0
-                reasons.append(("birth", f"track {t} begins"))
+                named.append("birth")
             if box.frame == ctx.last and box.frame < self.frame_count - 1:
                 s["death"] = 1.0
-                reasons.append(("death", f"track {t} ends"))
+                named.append("death")
             s["far_from_keyframe"] = keyframe_signal(_keyframe_distance(ctx.keyframes, box.frame))
-        reasons.append(("least_confidence", f"low confidence ({box.confidence:.2f}) on track {t}"))
-        strength = tuple(sorted(((self.weights[n] * s[n], text) for n, text in reasons if n in s),
-                                reverse=True))
-        return BoxScore(box.id, box.frame, t, box.confidence, False, s, noisy_or(s, self.weights),
-                        strength)
+        w = self.weights
+        strength = tuple(sorted(((w[n] * s[n], n) for n in named), reverse=True))
+        return BoxScore(box.id, box.frame, box.track_id, box.confidence, False, s, noisy_or(s, w), strength)
 
     def _reasons(self, state: FrameState, limit: int = 4) -> list[str]:
         """The strongest few reasons in words; boxes near the threshold, and boxes far from any
@@ -436,7 +507,7 @@ class Scorer:
                 items.append((self.weights[signal] * max(values),
                               f"{len(values)} box{'es' if len(values) > 1 else ''} {text}"))
         for b in state.boxes:
-            items += [r for r in b.reasons[:2] if r[0] >= 0.15]
+            items += [(strength, reason_text(b, name)) for strength, name in b.reasons[:2] if strength >= 0.15]
         items += [(self.weights[s.name] * s.value, s.reason) for s in state.extra]
         seen, out = set(), []
         for _, text in sorted(items, key=lambda r: -r[0]):

@@ -94,6 +94,9 @@ class BoxItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.tag = _Tag(label, self.colour, box.verified, self)
         self.tag.setPos(self.rect.topLeft())
+        self.setToolTip(f"track {box.track_id} · {box.source.value} · confidence {box.confidence:.2f} · "
+                        + ("verified by a person" if box.verified else "not yet checked")
+                        + (" · occluded" if box.occluded else ""))
 
     # -- geometry -----------------------------------------------------------------------------
     def _scale(self) -> float:

@@ -1,32 +1,29 @@
 """The window's one link to the core: the current frame, the selection, and every edit.
 
 Widgets never touch the project. They read through this controller and ask it to change things;
-it calls the correction API (`vidlabel.corrections.Editor`, or the review session built on it),
-turns a `VidlabelError` into a status message instead of a crash, and tells every view what
-changed through signals. That keeps the window the project's single writer and each widget small.
+it calls the review session (`vidlabel.session.ReviewSession`, the correction API plus background
+re-propagation, scores and the queue), turns a `VidlabelError` into a status message instead of a
+crash, and tells every view what changed through signals. That keeps the window the project's
+single writer and each widget small.
+
+The session re-propagates in its own worker thread, with its own video reader (a decoder is not
+shared between threads), and reports the frames it rewrote through `on_change` from that thread;
+the controller re-emits them as a Qt signal, which Qt delivers in the UI thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from ..boxes import Box, IgnoreRegion
-from ..corrections import Edit, Editor
+from ..corrections import Edit
 from ..errors import VidlabelError
+from ..session import Pick, ReviewSession
 from ..store import HUMAN, Project
 from ..video import FrameSource
-from .refresh import Snapshot
-
-
-@dataclass(frozen=True)
-class Pick:
-    frame: int
-    score: float
-    reasons: tuple[str, ...] = ()
 
 
 class Controller(QObject):
@@ -37,12 +34,15 @@ class Controller(QObject):
     selectionChanged = pyqtSignal(object)  # selected track id or None
     playingChanged = pyqtSignal(bool)
     message = pyqtSignal(str)           # a one-line status for the person
+    machineWrote = pyqtSignal(object)   # frames a background re-propagation rewrote (any thread)
 
-    def __init__(self, editor: Editor, video: FrameSource, parent: QObject | None = None) -> None:
+    def __init__(self, session: ReviewSession, video: FrameSource, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.editor = editor
-        self.project: Project = editor.project
+        self.editor = session
+        self.project: Project = session.project
         self.video = video
+        self.machineWrote.connect(self._machine_wrote)
+        session.on_change(self.machineWrote.emit)
         self.frame = 0
         self.selected_track: int | None = None
         self.current_class = 0
@@ -85,14 +85,37 @@ class Controller(QObject):
     def frame_verified(self) -> bool:
         return self.frame in self.verified_frames()
 
-    def queue(self, snapshot: Snapshot, k: int) -> list[Pick]:
-        """The next `k` frames to review: unverified frames by stored uncertainty, highest first."""
-        verified = set(snapshot.verified)
-        ranked = sorted(((s, f) for f, s in snapshot.scores.items() if f not in verified and s > 0),
-                        reverse=True)[:k]
-        return [Pick(f, s, tuple(str(r) for r in snapshot.reasons.get(f, ()))) for s, f in ranked]
+    def queue(self, k: int) -> list[Pick]:
+        """The next `k` items of the review queue (the session's default strategy)."""
+        try:
+            return self.editor.next_batch(k)
+        except VidlabelError as exc:
+            self.message.emit(str(exc))
+            return []
+
+    def stopping(self) -> dict:
+        """Effort so far and the estimated errors left, for the statistics panel."""
+        return self.editor.stopping()
+
+    def restart_session(self) -> None:
+        """A new session after a job wrote outside it (pre-labelling): scores start fresh."""
+        old = self.editor
+        old.close()
+        self.editor = ReviewSession(self.project, old.video)
+        self.editor.on_change(self.machineWrote.emit)
+        self.boxesChanged.emit()
+        self.projectChanged.emit()
+
+    def _machine_wrote(self, frames: set[int]) -> None:
+        if self.frame in frames:
+            self.boxesChanged.emit()
+        self.projectChanged.emit()
 
     def close(self) -> None:
+        """Stop the session's worker first, so nothing writes while the project closes."""
+        self._play_timer.stop()
+        self.editor.close()
+        self.editor.video.close()
         self.project.close()
         self.video.close()
 
@@ -204,6 +227,27 @@ class Controller(QObject):
         if (box := self._need_box()) is not None:
             self._edit(lambda: self.editor.mark_outside(box.track_id, self.frame))
             self.select(None)
+
+    def repropagate(self) -> None:
+        """Re-propagate the selected track from its box here (which a person verified)."""
+        if (box := self._need_box()) is not None:
+            self._edit(lambda: self.editor.repropagate(box.track_id, self.frame))
+            self.message.emit(f"re-propagating track {box.track_id} from frame {self.frame}")
+
+    def interpolate(self) -> None:
+        """Fill the selected track linearly between its keyframes around the current frame."""
+        if self.selected_track is None:
+            self.message.emit("select a box first (click it)")
+            return
+        keys = sorted(b.frame for b in self.project.boxes(track_id=self.selected_track)
+                      if b.verified and not b.outside)
+        before = [f for f in keys if f <= self.frame]
+        after = [f for f in keys if f > self.frame]
+        if not before or not after:
+            self.message.emit(f"track {self.selected_track} needs a verified box before and after "
+                              "this frame to interpolate between")
+            return
+        self._edit(lambda: self.editor.interpolate_track(self.selected_track, before[-1], after[0]))
 
     def accept_frame(self) -> None:
         self._edit(lambda: self.editor.accept_frame(self.frame))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import QRectF, Qt
-from PyQt6.QtGui import QColor, QFont, QPainter
+from PyQt6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from PyQt6.QtWidgets import QWidget
 
 from . import theme
@@ -46,25 +46,33 @@ class HelpOverlay(QWidget):
         title = QFont("DejaVu Sans", 13, QFont.Weight.Bold)
         key_font = QFont("DejaVu Sans Mono", 9, QFont.Weight.Bold)
         text_font = QFont("DejaVu Sans", 9)
-        half = (len(self.rows) + 1) // 2
-        col_w, row_h = 430, 22
-        width = min(self.width() - 40, 2 * col_w + 20)
+        row_h = 21
+        key_w = QFontMetricsF(key_font).horizontalAdvance(max((k for k, _ in self.rows), key=len)) + 16
+        text_w = max(QFontMetricsF(text_font).horizontalAdvance(d) for _, d in self.rows) + 8
+        # one column when it fits the height, else two side by side
+        columns = 1 if len(self.rows) * row_h + 90 <= self.height() else 2
+        per_column = -(-len(self.rows) // columns)
+        col_w = key_w + text_w + 24
+        width = min(self.width() - 40, columns * col_w)
+        height = per_column * row_h + 50
         left = (self.width() - width) / 2
-        top = max(20, (self.height() - half * row_h - 50) / 2)
-        panel = QRectF(left - 20, top - 20, width + 40, half * row_h + 70)
+        top = max(20, (self.height() - height) / 2)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(theme.PANEL)
-        p.drawRoundedRect(panel, 10, 10)
+        p.drawRoundedRect(QRectF(left - 20, top - 20, width + 40, height + 30), 10, 10)
         p.setPen(theme.TEXT)
         p.setFont(title)
         p.drawText(QRectF(left, top - 8, width, 30), Qt.AlignmentFlag.AlignLeft, "Keys and mouse")
+        col_w = width / columns
         for i, (keys, what) in enumerate(self.rows):
-            x = left + (i // half) * (width / 2)
-            y = top + 34 + (i % half) * row_h
+            x = left + (i // per_column) * col_w
+            y = top + 34 + (i % per_column) * row_h
             p.setFont(key_font)
             p.setPen(theme.ACCENT.lighter(130))
-            p.drawText(QRectF(x, y, 150, row_h), Qt.AlignmentFlag.AlignVCenter, keys)
+            p.drawText(QRectF(x, y, key_w, row_h), Qt.AlignmentFlag.AlignVCenter, keys)
             p.setFont(text_font)
             p.setPen(theme.TEXT)
-            p.drawText(QRectF(x + 155, y, width / 2 - 165, row_h), Qt.AlignmentFlag.AlignVCenter, what)
+            room = col_w - key_w - 16
+            p.drawText(QRectF(x + key_w, y, room, row_h), Qt.AlignmentFlag.AlignVCenter,
+                       QFontMetricsF(text_font).elidedText(what, Qt.TextElideMode.ElideRight, room))
         p.end()

@@ -40,7 +40,8 @@ class QueuePanel(QWidget):
         self.tree.clear()
         top = max((p.score for p in picks), default=1.0) or 1.0  # bars relative to the worst frame
         for rank, pick in enumerate(picks, 1):
-            why = "; ".join(pick.reasons) or "uncertain"
+            why = "; ".join(pick.reasons) or ("spread: nothing flagged, checked for coverage"
+                                               if pick.score == 0 else "uncertain")
             item = QTreeWidgetItem([str(rank), str(pick.frame), f"{pick.score:.2f}", why])
             item.setData(1, Qt.ItemDataRole.UserRole, pick.frame)
             item.setData(2, VALUE_ROLE, pick.score / top)

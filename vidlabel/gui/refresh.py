@@ -25,7 +25,6 @@ class Snapshot:
     stats: ProjectStats
     tracks: list[TrackSummary]
     scores: dict[int, float]
-    reasons: dict[int, list] = field(default_factory=dict)
     verified: list[int] = field(default_factory=list)
 
 
@@ -51,8 +50,7 @@ class _Worker(QObject):
         except (VidlabelError, sqlite3.Error) as exc:
             self.failed.emit(f"cannot read project statistics: {exc}")
             return
-        self.ready.emit(Snapshot(stats, tracks, {f: s for f, (s, _) in scored.items()},
-                                 {f: r for f, (_, r) in scored.items()}, verified))
+        self.ready.emit(Snapshot(stats, tracks, {f: s for f, (s, _) in scored.items()}, verified))
 
     @pyqtSlot()
     def close(self) -> None:

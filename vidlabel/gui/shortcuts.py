@@ -32,6 +32,8 @@ DESCRIPTIONS: dict[str, str] = {
     "delete_box": "delete the selected box",
     "undo": "undo",
     "redo": "redo",
+    "repropagate": "re-propagate the selected track from this frame",
+    "interpolate": "interpolate the selected track between its keyframes around here",
     "set_track_id": "give the selected box another track id",
     "merge_tracks": "merge the selected track into another track",
     "split_track": "split the selected track here (new id from this frame on)",

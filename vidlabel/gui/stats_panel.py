@@ -24,7 +24,7 @@ class StatsPanel(QWidget):
         self.verified = QLabel("–")
         self.verified.setObjectName("statValue")
         self.values = {k: QLabel("–") for k in ("boxes", "sources", "verified boxes", "tracks",
-                                                "human time", "human edits")}
+                                                "human time", "human edits", "errors left")}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         caption = QLabel("verified frames")
@@ -53,3 +53,8 @@ class StatsPanel(QWidget):
         self.values["tracks"].setText(f"{s.tracks:,}")
         self.values["human time"].setText(f"≈ {format_duration(s.human_seconds)}")
         self.values["human edits"].setText(f"{s.human_actions:,}")
+
+    def set_guidance(self, stopping: dict) -> None:
+        """The review session's estimate of what is still wrong (see vidlabel/stopping.py)."""
+        left = stopping.get("estimated_remaining_errors")
+        self.values["errors left"].setText("–" if left is None else f"≈ {left:.0f} (estimated)")

@@ -17,6 +17,7 @@ from .classes_panel import ClassesPanel
 from .controller import Controller
 from .export_dialog import ExportDialog
 from .help_overlay import HelpOverlay
+from .prelabel_dialog import PrelabelDialog
 from .queue_panel import QueuePanel
 from .refresh import Refresher, Snapshot
 from .shortcuts import DESCRIPTIONS
@@ -25,6 +26,7 @@ from .timeline import Timeline
 from .tracks_panel import TracksPanel
 
 QUEUE_SIZE = 25
+HINT = "drag to draw · Enter accepts the frame and goes to the next in the queue · N next · F1 all keys"
 
 
 class MainWindow(QMainWindow):
@@ -75,6 +77,7 @@ class MainWindow(QMainWindow):
         self.message_label = QLabel()
         self.statusBar().addWidget(self.message_label, 1)
         self.statusBar().addPermanentWidget(self.frame_label)
+        self.show_message("")
 
         self.actions_by_name: dict[str, QAction] = {}
         self._bind_keys()
@@ -102,7 +105,7 @@ class MainWindow(QMainWindow):
             "toggle_occluded": c.toggle_occluded, "deselect": lambda: c.select(None),
             "next_box": self._select_next_box, "fit_view": self.canvas.fit,
             "zoom_in": lambda: self.canvas.zoom(1.25), "zoom_out": lambda: self.canvas.zoom(0.8),
-            "help": self.help.toggle,
+            "help": self.help.toggle, "repropagate": c.repropagate, "interpolate": c.interpolate,
         }
         for i in range(1, 10):
             handlers[f"class_{i}"] = lambda _checked=False, i=i: c.set_current_class(i - 1)
@@ -132,6 +135,7 @@ class MainWindow(QMainWindow):
         for name in ("play_pause", "next_in_queue", "fit_view", "zoom_in", "zoom_out", "help"):
             view_menu.addAction(self.actions_by_name[name])
         jobs_menu = bar.addMenu("&Jobs")
+        jobs_menu.addAction("Pre-label with a detector…", self.show_prelabel)
         jobs_menu.addAction("Export (COCO, MOT, YOLO)…", self.show_export)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions_by_name["help"])
@@ -203,15 +207,20 @@ class MainWindow(QMainWindow):
         self.tracks_panel.set_tracks(snap.tracks, self.c.class_names(), self.c.selected_track)
         self.timeline.set_scores(snap.scores)
         self.timeline.set_verified(snap.verified)
-        self.picks = self.c.queue(snap, QUEUE_SIZE)
+        self.stats_panel.set_guidance(self.c.stopping())
+        self._refresh_queue()
+
+    def _refresh_queue(self) -> None:
+        self.picks = self.c.queue(QUEUE_SIZE)
         self.queue_panel.set_picks(self.picks)
         self.timeline.set_picks([p.frame for p in self.picks])
 
     def show_message(self, text: str) -> None:
-        self.message_label.setText(text)
+        self.message_label.setText(text or HINT)
 
     # -- commands that need the window (dialogs, the queue) ----------------------------------
     def next_in_queue(self) -> None:
+        self._refresh_queue()  # the session rescored at the last edit: the queue is current
         verified = self.c.verified_frames()
         for pick in self.picks:
             if pick.frame != self.c.frame and pick.frame not in verified:
@@ -252,6 +261,14 @@ class MainWindow(QMainWindow):
         if ok:
             self.c.merge_into(keep)
 
+    def show_prelabel(self) -> PrelabelDialog:
+        """The pre-labelling dialog; window-modal, so no edit races the job's final write."""
+        dialog = PrelabelDialog(self.c.project, self.c.frame_count, self)
+        dialog.prelabelled.connect(lambda _summary: self.c.restart_session())
+        dialog.finished.connect(lambda _result: self.show_message(dialog.status.text()))
+        dialog.open()
+        return dialog
+
     def show_export(self) -> ExportDialog:
         """The export dialog, window-modal but not blocking (the event loop keeps running)."""
         dialog = ExportDialog(self.c.project.path, self)
@@ -260,8 +277,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def closeEvent(self, event) -> None:
-        if self.c.playing:
-            self.c.toggle_play()
+        # Results already queued from worker threads may still arrive: they must find no one
+        # listening, since the project is about to close.
+        self.refresher.blockSignals(True)
+        self.c.blockSignals(True)
         self.refresher.stop()
         self.c.close()
         super().closeEvent(event)
