@@ -24,7 +24,7 @@ from .errors import VidlabelError
 from .projects import open_project_video
 from .propagate import interpolate
 from .repropagate import Anchor, Repropagator
-from .stopping import ErrorModel, estimate_missed, human_seconds
+from .stopping import ErrorModel, error_evidence, estimate_missed, human_seconds
 from .store import HUMAN, Project
 from .strategies import STRATEGIES, Pick, Pool, make_strategy
 from .uncertainty import Scorer
@@ -112,7 +112,7 @@ class ReviewSession(Editor):
                    (edit.kind == "accept" or b.track_id in edit.track_ids[:1])]
         for b in touched:
             if edit.kind in WRONG_KINDS or edit.kind in ("check", "accept"):
-                self.errors.observe(b.score, edit.kind in WRONG_KINDS)
+                self.errors.observe(error_evidence(b, self.scorer.weights), edit.kind in WRONG_KINDS)
 
     def _machine_wrote(self, track_id: int, frames: set[int]) -> None:
         self.scorer.rescore(frames=frames)
@@ -218,8 +218,8 @@ class ReviewSession(Editor):
         states = self.scorer.frames()
         frames = self.scorer.frame_count
         verified = len(self.project.verified_frames())
-        unverified_scores = [b.score for s in states.values() if not s.verified
-                             for b in s.boxes if not b.verified]
+        unverified_scores = [error_evidence(b, self.scorer.weights) for s in states.values()
+                             if not s.verified for b in s.boxes if not b.verified]
         unclaimed = sum(sig.value for s in states.values() if not s.verified
                         for sig in s.extra if sig.name == "unmatched_detection")
         draws = sum(1 for a in self.project.actions(actor=HUMAN) if a.kind == "draw")

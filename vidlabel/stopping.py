@@ -14,8 +14,9 @@ looking per object), so the app and the simulator count effort the same way:
 Every human action counts, undone ones too: the time was spent.
 
 Remaining errors are the expected number of wrong unverified boxes plus the expected missed
-objects. A box's error probability starts as its uncertainty score and is calibrated, per score
-bin, by what the person found so far in this session (a box checked as right, or fixed / deleted
+objects. A box's error probability starts as its evidence of error (`error_evidence`: its
+uncertainty score without the distance from a checked frame, which says where to look, not that
+a box is wrong) and is calibrated, per bin of that evidence, by what the person found so far in this session (a box checked as right, or fixed / deleted
 / re-tracked as wrong), shrunk towards the score with PRIOR_WEIGHT pseudo-observations so a few
 reviews cannot swing it to 0 or 1. Missed objects are estimated from the draws per verified
 frame once frames were verified, and before that from the detections no track claims.
@@ -29,10 +30,16 @@ import numpy as np
 
 from .simulation.annotator import EXTREME_CLICKING, TimeModel
 from .store import HUMAN, Project
+from .uncertainty import BoxScore, noisy_or
 
 PRIOR_WEIGHT = 5.0
 BINS = np.linspace(0.0, 1.0, 6)   # score bins of width 0.2
 COUNTED = ("draw", "fix", "delete", "end")
+
+
+def error_evidence(box: BoxScore, weights: dict[str, float]) -> float:
+    """The part of a box's score that says it may be wrong (see the module docstring)."""
+    return noisy_or({k: v for k, v in box.signals.items() if k != "far_from_keyframe"}, weights)
 
 
 def human_seconds(project: Project, model: TimeModel = EXTREME_CLICKING) -> float:

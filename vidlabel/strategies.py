@@ -101,10 +101,13 @@ class Strategy:
     def explain(self, state: FrameState, pool: Pool) -> tuple[str, ...]:
         return tuple(state.reasons)
 
+    def explain_box(self, box: BoxScore) -> tuple[str, ...]:
+        return tuple(box.reason_texts(3, at_least=0.05))
+
     def rank(self, pool: Pool) -> list[Pick]:
         """Every candidate, best first."""
         if self.unit == "box":
-            picks = [Pick(b.frame, self.box_value(b), tuple(b.reason_texts(3)),
+            picks = [Pick(b.frame, self.box_value(b), self.explain_box(b),
                           b.track_id, b.box_id)
                      for s in pool.frames.values() for b in s.boxes if not b.verified]
         else:
@@ -180,6 +183,9 @@ class _SignalStrategy(Strategy):
         worst = max(boxes, key=self.box_value)
         return (f"{self.signal.replace('_', ' ')} {self.box_value(worst):.2f} on track "
                 f"{worst.track_id}",) + tuple(state.reasons)
+
+    def explain_box(self, box: BoxScore) -> tuple[str, ...]:
+        return (f"{self.signal.replace('_', ' ')} {self.box_value(box):.2f}",) + super().explain_box(box)
 
 
 class LeastConfidenceStrategy(_SignalStrategy):
