@@ -127,3 +127,30 @@ def test_a_gap_filler_replaces_interpolation_and_may_snap_to_candidates():
     t = link(merge(walker(frames, 10, 3), noise=[weak]), range(30), FPS, gap_filler=filler)[0]
     assert sorted(seen) == [10, 11, 12, 13, 14] and seen[12] == [weak]
     assert [s.value[0] for f, s in zip(t.frames, t.sources) if 10 <= f < 15] == list("ttdtt")
+
+
+def test_smoothing_removes_jitter_and_keeps_every_frame():
+    rng = np.random.default_rng(5)
+    truth = walker(range(60), 10, 3)
+    noisy = {f: Detection(f, d.x + rng.normal(0, 3), d.y + rng.normal(0, 3), d.w, d.h + rng.normal(0, 6),
+                          d.confidence, 0) for f, d in truth.items()}
+    raw = link(merge(noisy), range(60), FPS, LinkParams(smooth_seconds=0))[0]
+    smooth = link(merge(noisy), range(60), FPS)[0]
+    assert smooth.frames == raw.frames == list(range(60))
+    assert smooth.sources == raw.sources and smooth.confidences == raw.confidences
+
+    def error(track):
+        return np.mean([abs(b[1] - truth[f].y) + abs(b[3] - truth[f].h) for f, b in zip(track.frames, track.boxes)])
+
+    assert error(smooth) < 0.6 * error(raw)
+
+
+def test_a_track_shorter_than_the_smoothing_window_keeps_its_boxes():
+    t = link(merge(walker(range(3), 10, 3)), range(3), 30.0)[0]  # 3 frames, window of 55 at 30 fps
+    assert t.frames == [0, 1, 2] and len(t.boxes) == 3
+    assert t.boxes[1][0] == pytest.approx(13, abs=1e-6)
+
+
+def test_smoothing_keeps_a_straight_walk_exact_up_to_its_ends():
+    t = link(merge(walker(range(40), 10, 7)), range(40), FPS)[0]
+    assert np.allclose([b[0] for b in t.boxes], [10 + 7 * f for f in t.frames])

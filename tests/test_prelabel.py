@@ -110,18 +110,26 @@ def test_sources_confidences_and_ends_are_stored(full_run):
     with Project.open(path, readonly=True) as p:
         boxes = p.boxes()
         run = p.detection_runs()[0]
-        dets = {(d.frame, d.xywh): d for d in p.detections(run["id"])}
+        dets = defaultdict(list)
+        for d in p.detections(run["id"]):
+            dets[d.frame].append(d)
         assert p.actions(actor="machine")[-1].kind == "prelabel"
     assert all(b.source in (Source.DETECTOR, Source.INTERPOLATED) for b in boxes)
     assert all(0 < b.confidence <= 1 and not b.verified for b in boxes)
-    # A detector box is a stored candidate, with the candidate's own confidence and scores.
+    # A detector box is a stored candidate (its geometry smoothed over time), with the
+    # candidate's own confidence and class scores.
+    overlaps = []
     for b in boxes:
         if b.source is Source.DETECTOR and not b.outside:
-            d = dets[(b.frame, b.xywh)]
-            assert d.confidence == pytest.approx(b.confidence)
+            same = [d for d in dets[b.frame] if d.confidence == pytest.approx(b.confidence)]
+            assert same, f"no candidate with the confidence of {b}"
+            iou = iou_matrix(np.array([b.xywh]), np.array([d.xywh for d in same]))[0]
+            d = same[int(iou.argmax())]
+            overlaps.append(iou.max())
             assert d.class_scores is not None and d.class_scores.shape == (80,)
             assert d.class_scores[0] == pytest.approx(d.confidence)
-    assert min(d.confidence for d in dets.values()) < OPTIONS.conf  # weak candidates are kept
+    assert np.median(overlaps) >= 0.85  # smoothing moves a box a little, an outlier more
+    assert min(d.confidence for ds in dets.values() for d in ds) < OPTIONS.conf  # weak ones kept
     # Every track ends with an outside box (unless it reaches the last frame) and nothing after it.
     by_track = defaultdict(list)
     for b in boxes:
