@@ -4,7 +4,8 @@ Builds a synthetic 30,000-frame video (PyAV, x264) and a project with 100,000 bo
 tracks, then opens it in the real window on Qt's offscreen platform and times:
 
 * opening: the first open of the video (which builds the packet index) against reopening the
-  project (index cached in the project: no pass over the video), window and first frame included;
+  project (index cached in the project: no pass over the video), window and first frame included,
+  and when the review session, which scores the whole project in a worker, is ready for edits;
 * one step (seek, decode, boxes from the store, canvas and timeline painted synchronously):
   forward, backward, and random jumps, median and p95, next to the same steps on an empty project
   over the same video, so the cost of 100,000 boxes is the difference between the two rows;
@@ -134,6 +135,11 @@ def main() -> int:
             window.repaint()
             print(f"  reopen {name:<12} (index cached, no video pass)    "
                   f"{(time.perf_counter() - t0) * 1000:7.0f} ms")
+            while not window.c.ready:  # the review session scores the project in the background
+                app.processEvents()
+                time.sleep(0.005)
+            print(f"    review session ready (scored in the background)  "
+                  f"{(time.perf_counter() - t0) * 1000:7.0f} ms")
             window.close()
 
         print("\nper step: seek + decode + boxes from the store + canvas and timeline painted")
@@ -148,7 +154,9 @@ def main() -> int:
         print("\non the UI thread, 100,000-box project")
         window = open_window(tmp / "big.vlp", keys={})
         window.show()
-        app.processEvents()
+        while not window.c.ready:
+            app.processEvents()
+            time.sleep(0.005)
         c = window.c
         edits, queues = [], []
         for i in range(20):

@@ -37,6 +37,7 @@ def show(qtbot, w) -> None:
     w.activateWindow()
     w.windowHandle().requestActivate()
     qtbot.waitUntil(w.isActiveWindow)
+    qtbot.waitUntil(lambda: w.c.ready, timeout=30000)  # the session scores in the background
 
 
 @pytest.fixture
@@ -256,6 +257,11 @@ def test_reopening_continues_the_same_project(qtbot, video, tmp_path, monkeypatc
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     application()
     w = open_window(video)
+    # the session is handed over only once the event loop runs: until then edits are refused
+    w.c.draw_box((10, 10, 20, 20))
+    assert not w.c.ready and "still scoring" in w.message_label.text()
+    qtbot.waitUntil(lambda: w.c.ready, timeout=30000)
+    assert w.c.project.boxes() == []
     w.c.draw_box((10, 10, 20, 20))
     w.close()
     with Project.open(video.parent / "sample.mp4.vlp", readonly=True) as p:

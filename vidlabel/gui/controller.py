@@ -9,6 +9,10 @@ single writer and each widget small.
 The session re-propagates in its own worker thread, with its own video reader (a decoder is not
 shared between threads), and reports the frames it rewrote through `on_change` from that thread;
 the controller re-emits them as a Qt signal, which Qt delivers in the UI thread.
+
+Starting a session scores the whole project (seconds on 100,000 boxes), so it starts in a worker
+thread: the window opens at once and the person can look and step while it scores; edits and the
+queue become available when `sessionReady` fires.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ..errors import VidlabelError
 from ..session import Pick, ReviewSession
 from ..store import HUMAN, Project
 from ..video import FrameSource
+from .jobs import Job
 
 
 class Controller(QObject):
@@ -35,14 +40,17 @@ class Controller(QObject):
     playingChanged = pyqtSignal(bool)
     message = pyqtSignal(str)           # a one-line status for the person
     machineWrote = pyqtSignal(object)   # frames a background re-propagation rewrote (any thread)
+    sessionReady = pyqtSignal()         # the review session has scored the project: edits work
 
-    def __init__(self, session: ReviewSession, video: FrameSource, parent: QObject | None = None) -> None:
+    def __init__(self, project: Project, video: FrameSource, session_video: Callable[[], FrameSource],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.editor = session
-        self.project: Project = session.project
+        self.project = project
         self.video = video
+        self.editor: ReviewSession | None = None
         self.machineWrote.connect(self._machine_wrote)
-        session.on_change(self.machineWrote.emit)
+        self._starting: Job | None = None
+        self._start_session(session_video)
         self.frame = 0
         self.selected_track: int | None = None
         self.current_class = 0
@@ -85,8 +93,30 @@ class Controller(QObject):
     def frame_verified(self) -> bool:
         return self.frame in self.verified_frames()
 
+    @property
+    def ready(self) -> bool:
+        return self.editor is not None
+
+    def _start_session(self, session_video: Callable[[], FrameSource]) -> None:
+        project = self.project
+        self._starting = Job(lambda job: ReviewSession(project, session_video()), self)
+        self._starting.finished.connect(self._session_started)
+        self._starting.failed.connect(self.message.emit)
+        self.message.emit("scoring the project for the review queue …")
+        self._starting.start()
+
+    def _session_started(self, session: ReviewSession) -> None:
+        self.editor = session
+        session.on_change(self.machineWrote.emit)
+        self.message.emit("")
+        self.sessionReady.emit()
+        self.boxesChanged.emit()
+        self.projectChanged.emit()
+
     def queue(self, k: int) -> list[Pick]:
         """The next `k` items of the review queue (the session's default strategy)."""
+        if self.editor is None:
+            return []
         try:
             return self.editor.next_batch(k)
         except VidlabelError as exc:
@@ -95,16 +125,14 @@ class Controller(QObject):
 
     def stopping(self) -> dict:
         """Effort so far and the estimated errors left, for the statistics panel."""
-        return self.editor.stopping()
+        return self.editor.stopping() if self.editor is not None else {}
 
     def restart_session(self) -> None:
         """A new session after a job wrote outside it (pre-labelling): scores start fresh."""
-        old = self.editor
-        old.close()
-        self.editor = ReviewSession(self.project, old.video)
-        self.editor.on_change(self.machineWrote.emit)
-        self.boxesChanged.emit()
-        self.projectChanged.emit()
+        old, self.editor = self.editor, None
+        if old is not None:
+            old.close()
+            self._start_session(lambda: old.video)
 
     def _machine_wrote(self, frames: set[int]) -> None:
         if self.frame in frames:
@@ -114,8 +142,13 @@ class Controller(QObject):
     def close(self) -> None:
         """Stop the session's worker first, so nothing writes while the project closes."""
         self._play_timer.stop()
-        self.editor.close()
-        self.editor.video.close()
+        if self._starting is not None:
+            self._starting.wait()  # a session still scoring finishes first; it is closed below
+            self._starting.blockSignals(True)
+        session = self.editor or getattr(self._starting, "result", None)
+        if session is not None:
+            session.close()
+            session.video.close()
         self.project.close()
         self.video.close()
 
@@ -165,6 +198,9 @@ class Controller(QObject):
 
     # -- edits: each one is one undoable action through the correction API -------------------
     def _edit(self, do: Callable[[], Edit | int | None]) -> Edit | int | None:
+        if self.editor is None:
+            self.message.emit("the review session is still scoring the project; edits open in a moment")
+            return None
         try:
             result = do()
         except VidlabelError as exc:
@@ -253,12 +289,12 @@ class Controller(QObject):
         self._edit(lambda: self.editor.accept_frame(self.frame))
 
     def undo(self) -> None:
-        if self._edit(self.editor.undo) is None:
+        if self.ready and self._edit(lambda: self.editor.undo()) is None:
             self.message.emit("nothing to undo")
         self.classesChanged.emit()  # the undone action may have been a class edit
 
     def redo(self) -> None:
-        if self._edit(self.editor.redo) is None:
+        if self.ready and self._edit(lambda: self.editor.redo()) is None:
             self.message.emit("nothing to redo")
         self.classesChanged.emit()
 

@@ -34,6 +34,7 @@ class Job(QObject):
         self._work = work
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="vidlabel-job")
+        self.result: object = None  # the function's result once it returned
 
     def start(self) -> None:
         self._thread.start()
@@ -68,4 +69,5 @@ class Job(QObject):
             log.exception("job failed")
             self.failed.emit(f"internal error: {type(exc).__name__}: {exc} (details in the log)")
         else:
+            self.result = result
             self.finished.emit(result)

@@ -13,7 +13,6 @@ from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from ..errors import VidlabelError
 from ..projects import default_project_path, is_project_file, open_or_create_project, open_project_video
-from ..session import ReviewSession
 from . import shortcuts, theme
 from .controller import Controller
 from .window import MainWindow
@@ -34,13 +33,8 @@ def open_window(path: str | Path, project_path: str | Path | None = None,
     """A window on `path` (a project, or a video whose project is found or created)."""
     keys = shortcuts.load() if keys is None else keys
     project, video = open_or_create_project(path, project_path, classes)
-    try:  # the session re-propagates in a worker thread: it gets a video reader of its own
-        session = ReviewSession(project, open_project_video(project, video.path))
-    except BaseException:
-        project.close()
-        video.close()
-        raise
-    window = MainWindow(Controller(session, video), keys)
+    # the session re-propagates in a worker thread: it gets a video reader of its own
+    window = MainWindow(Controller(project, video, lambda: open_project_video(project, video.path)), keys)
     window.openRequested.connect(lambda: _replace(window, keys))
     return window
 
