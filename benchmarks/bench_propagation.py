@@ -5,7 +5,9 @@ segments of N frames (N = 10 and 30 by default; both ends are the keyframes), th
 by side:
 
 * cost: milliseconds per box per frame of a propagation run (tracker update plus vidlabel's
-  appearance confidence; frames are decoded before timing, so decoding is not counted);
+  appearance confidence; frames are decoded before timing, so decoding is not counted), the
+  median over segments of wall time, and of process CPU time (all threads), which other
+  programs on a shared machine inflate less;
 * accuracy on the frames strictly between the keyframes, as mean IoU with GT and the share of
   frames with IoU >= 0.5, for (a) one-direction propagation from the first keyframe without
   stopping, (b) `track_between` (both directions blended, collapse gaps interpolated), and
@@ -83,7 +85,7 @@ def native_scores(video, start: Box, frames: range) -> list[float]:
 
 
 def evaluate(video, gt: dict, name: str, gap: int, segs: list[tuple[int, int]]) -> dict:
-    one, between, linear, costs = [], [], [], []
+    one, between, linear, costs, cpu_costs = [], [], [], [], []
     right, drifted, native_right, native_drifted = [], [], [], []
     between_right, between_drifted = [], []
     for track, s in segs:
@@ -92,9 +94,10 @@ def evaluate(video, gt: dict, name: str, gap: int, segs: list[tuple[int, int]]) 
         start, end = Box(s, track, 0, *boxes[s]), Box(e, track, 0, *boxes[e])
         for f in range(s, e + 1):
             video.frame(f)  # decode now, so that the timing below is the tracker's alone
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         run = {b.frame: b for b in propagate(video, start, range(s + 1, e), name, min_confidence=0.0)}
         costs.append((time.perf_counter() - t) * 1000 / (gap - 1))
+        cpu_costs.append((time.process_time() - cpu) * 1000 / (gap - 1))
         native = native_scores(video, start, range(s + 1, e)) if name == "nano" else None
         for k, f in enumerate(range(s + 1, e)):
             iou = iou_xywh(run[f].xywh, boxes[f]) if f in run else 0.0
@@ -116,7 +119,8 @@ def evaluate(video, gt: dict, name: str, gap: int, segs: list[tuple[int, int]]) 
             elif iou < 0.3:
                 between_drifted.append(b.confidence)
         linear += [iou_xywh(b.xywh, boxes[b.frame]) for b in interpolate(start, end)]
-    return {"cost": float(np.mean(costs)), "one": np.asarray(one), "between": np.asarray(between),
+    return {"cost": float(np.median(costs)), "cpu": float(np.median(cpu_costs)),
+            "one": np.asarray(one), "between": np.asarray(between),
             "linear": np.asarray(linear), "right": right, "drifted": drifted,
             "auc": auc(right, drifted), "between_auc": auc(between_right, between_drifted),
             "between_drifted": len(between_drifted), "native_auc": auc(native_right, native_drifted) if native_right else None}
@@ -135,7 +139,7 @@ def main() -> None:
     gt = load_gt(args.data / "gt" / "gt.txt")
     names = args.trackers or [n for n, ok in available_trackers().items() if ok]
     print(f"{source}: {video.frame_count} frames, {len(gt)} GT tracks; trackers: {', '.join(names)}")
-    header = (f"{'tracker':<7} {'N':>3} {'segs':>4} {'ms/box/frame':>12} | {'one-way IoU':>11} {'>=0.5':>6} | "
+    header = (f"{'tracker':<7} {'N':>3} {'segs':>4} {'ms/box/frame':>12} {'cpu ms':>6} | {'one-way IoU':>11} {'>=0.5':>6} | "
               f"{'between IoU':>11} {'>=0.5':>6} | {'linear IoU':>10} {'>=0.5':>6} | "
               f"{'conf ok':>7} {'conf drift':>10} {'AUC':>5} {'native AUC':>10} | {'between AUC (n<0.3)':>19}")
     print(header)
@@ -145,7 +149,7 @@ def main() -> None:
         for name in names:
             r = evaluate(video, gt, name, gap, segs)
             native = f"{r['native_auc']:.3f}" if r["native_auc"] is not None else "-"
-            print(f"{name:<7} {gap:>3} {len(segs):>4} {r['cost']:>12.1f} | "
+            print(f"{name:<7} {gap:>3} {len(segs):>4} {r['cost']:>12.1f} {r['cpu']:>6.1f} | "
                   f"{r['one'].mean():>11.3f} {np.mean(r['one'] >= 0.5):>6.2f} | "
                   f"{r['between'].mean():>11.3f} {np.mean(r['between'] >= 0.5):>6.2f} | "
                   f"{r['linear'].mean():>10.3f} {np.mean(r['linear'] >= 0.5):>6.2f} | "

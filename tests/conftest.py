@@ -72,3 +72,12 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 def pets_available() -> bool:
     return (PETS / "video.mp4").is_file()
+
+
+@pytest.fixture(autouse=True)
+def _seed_opencv():
+    """OpenCV trackers (MIL above all) draw from OpenCV's global RNG: seed it so that a test's
+    outcome does not depend on which tests ran before it."""
+    import cv2
+
+    cv2.setRNGSeed(0)

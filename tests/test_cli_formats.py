@@ -14,6 +14,8 @@ def test_import_then_export_every_format(tmp_path, capsys):
     project = tmp_path / "s.vlp"
     assert main(["import", str(SAMPLE), "--format", "mot", "--gt", str(SAMPLE_GT), "-o", str(project)]) == 0
     assert "imported 499 boxes in 8 tracks, 61 ignore regions, classes person" in capsys.readouterr().out
+    assert main(["info", str(project)]) == 0
+    assert "ignore regions   61" in capsys.readouterr().out
     assert main(["export", str(project), "--format", "coco", "-o", str(tmp_path / "s.json"),
                  "--frames", "annotated", "--every", "10", "--write-frames", str(tmp_path / "frames")]) == 0
     data = json.loads((tmp_path / "s.json").read_text())

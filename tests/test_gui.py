@@ -92,7 +92,9 @@ def key(qtbot, window, k, modifier=Qt.KeyboardModifier.NoModifier) -> None:
 
 
 def settle(qtbot, window) -> None:
-    """Wait for the background refresh of docks and queue to land."""
+    """Wait for the review session to be scored, then for the refresh of docks and queue to land
+    (under load the session may still be scoring when a test starts: its queue is empty then)."""
+    qtbot.waitUntil(lambda: window.c.ready, timeout=120000)
     with qtbot.waitSignal(window.refresher.ready, timeout=10000):
         window.refresher.request()
 

@@ -153,6 +153,12 @@ def test_snapping_uses_a_well_overlapping_detection_only(straight_clip):
     assert by_frame[6].source is Source.TRACKER
 
 
+def test_adjacent_keyframes_have_nothing_between(straight_clip):
+    video, truth = straight_clip
+    assert track_between(video, key(3, truth[3]), key(4, truth[4])) == []
+    assert interpolate(key(3, truth[3]), key(4, truth[4])) == []
+
+
 def test_track_between_rejects_inconsistent_keyframes(straight_clip):
     video, truth = straight_clip
     with pytest.raises(VidlabelError, match="not before"):

@@ -202,6 +202,8 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[Pro
     What remains is blended frame by frame, and what no run covers is interpolated.
     """
     s, e = start.frame, end.frame
+    if e - s < 2:
+        return []
     forward, fwd_end = _anchored(propagate(video, start, range(s + 1, e + 1), tracker), start, end)
     backward, bwd_end = _anchored(propagate(video, end, range(e - 1, s - 1, -1), tracker), end, start)
     if fwd_end == ARRIVED and bwd_end != ARRIVED:

@@ -59,5 +59,6 @@ def project_summary(path: Path) -> list[tuple[str, object]]:
              + ", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) + ")"),
             ("verified boxes", sum(b.verified for b in boxes)),
             ("verified frames", len(p.verified_frames())),
+            ("ignore regions", len(p.ignore_regions())),
             ("human actions", len(human)),
         ]

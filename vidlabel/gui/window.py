@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{controller.project.path.name} — vidlabel")
         self.resize(1440, 860)
         self.picks: list = []
+        self._closed = False
 
         self.canvas = FrameCanvas()
         self.timeline = Timeline()
@@ -203,6 +204,8 @@ class MainWindow(QMainWindow):
         self._show_boxes()
 
     def _apply_snapshot(self, snap: Snapshot) -> None:
+        if self._closed:  # a queued result delivered after close: the project is gone
+            return
         self.stats_panel.set_stats(snap.stats)
         self.tracks_panel.set_tracks(snap.tracks, self.c.class_names(), self.c.selected_track)
         self.timeline.set_scores(snap.scores)
@@ -278,7 +281,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         # Results already queued from worker threads may still arrive: they must find no one
-        # listening, since the project is about to close.
+        # listening, since the project is about to close. Blocking signals stops new emissions;
+        # `_closed` turns away results already queued in the event loop.
+        self._closed = True
         self.refresher.blockSignals(True)
         self.c.blockSignals(True)
         self.refresher.stop()
