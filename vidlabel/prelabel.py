@@ -22,7 +22,7 @@ from .boxes import Detection
 from .detect import CANDIDATE_CONF, DEFAULT_BATCH, Detector
 from .errors import VidlabelError
 from .linking import GapFiller, LinkParams, link
-from .projects import create_project, open_project_video
+from .projects import open_or_create_project
 from .store import MACHINE, Project
 from .trackers import resolve_tracker_name
 from .video import FrameSource, open_video
@@ -91,19 +91,6 @@ def _frame_range(options: PrelabelOptions, video: FrameSource) -> tuple[int, int
     if not 0 < options.conf < 1:
         raise PrelabelError(f"--conf must be between 0 and 1, got {options.conf}")
     return options.start, end
-
-
-def open_or_create(video_path: str | Path, project_path: str | Path) -> tuple[Project, FrameSource]:
-    """An existing project for this video (checked by fingerprint), or a new one."""
-    project_path = Path(project_path)
-    if project_path.exists():
-        project = Project.open(project_path)
-        try:
-            return project, open_project_video(project, video_path)
-        except VidlabelError:
-            project.close()
-            raise
-    return create_project(video_path, project_path)
 
 
 def _store_detections(project: Project, run_id: int, batch: dict[int, list[Detection]],
@@ -211,7 +198,7 @@ def prelabel(video_path: str | Path, project_path: str | Path, options: Prelabel
         open_video(video_path).close()
     detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
                         classes=options.classes, batch=options.batch)
-    project, video = open_or_create(video_path, project_path)
+    project, video = open_or_create_project(video_path, project_path)
     try:
         return prelabel_project(project, video, options, progress, detector=detector)
     finally:
