@@ -192,3 +192,43 @@ def test_a_run_arriving_elsewhere_is_marked_missed_and_kept_only_where_confirmed
     assert sorted(_agreeing(boxes, other)) == [1, 2, 3, 4, 5]
     stopped, how = _anchored(wrong[:3] + run_of([4], lambda f: (20.0, 0, 20, 40), confidence=0.1), start, end)
     assert how == COLLAPSED and sorted(stopped) == [1, 2, 3]
+
+
+class CountingFrames:
+    """A frame source that records which frames were decoded."""
+
+    def __init__(self, video) -> None:
+        self.video, self.read = video, []
+        self.frame_count, self.width, self.height = video.frame_count, video.width, video.height
+
+    def frame(self, index: int):
+        self.read.append(index)
+        return self.video.frame(index)
+
+
+def test_guided_run_takes_continuing_detections_and_tracks_only_the_gap(straight_clip):
+    video, truth = straight_clip
+    dets = {f: [Detection(f, truth[f][0] + 1, truth[f][1], *truth[f][2:], confidence=0.3, class_id=0)]
+            for f in [*range(1, 10), *range(13, 20)]}
+    frames = CountingFrames(video)
+    boxes = propagate(frames, key(0, truth[0]), range(1, 20), tracker=TRACKER, guide=dets)
+    by_frame = {b.frame: b for b in boxes}
+    assert sorted(by_frame) == list(range(1, 20))
+    for f, (d,) in dets.items():
+        assert by_frame[f].source is Source.DETECTOR and by_frame[f].xywh == d.xywh
+        assert by_frame[f].confidence == pytest.approx(0.3)  # weak, yet it does not stop the run
+    assert {by_frame[f].source for f in (10, 11, 12)} == {Source.TRACKER}
+    # Only the gap is decoded: the tracker starts on the last detection (frame 9) and runs 10-12.
+    assert frames.read == [9, 10, 11, 12]
+
+
+def test_guidance_ignores_far_detections_and_leaves_ambiguous_frames_to_the_tracker(straight_clip):
+    video, truth = straight_clip
+    x, y, w, h = truth[3]
+    far = Detection(2, truth[2][0] + 100, truth[2][1], w, h, confidence=0.9, class_id=0)
+    crossing = [Detection(3, x, y, w, h, confidence=0.9, class_id=0),
+                Detection(3, x + w * 0.3, y, w, h, confidence=0.9, class_id=0)]
+    boxes = propagate(video, key(0, truth[0]), range(1, 5), tracker=TRACKER,
+                      guide={2: [far], 3: crossing})
+    assert [b.source for b in boxes] == [Source.TRACKER] * 4
+    assert iou_xywh(boxes[1].xywh, truth[2]) >= 0.5

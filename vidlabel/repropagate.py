@@ -261,7 +261,7 @@ class Repropagator:
             snap = {f: [d for d in self._detections(f) if d.confidence >= self._accept]
                     for f in range(lo, hi + 1)}
             boxes = track_between(_CancellableFrames(self._video, cancel), start, end, self.tracker,
-                                  snap=snap, max_span=self.max_span)
+                                  snap=snap, max_span=self.max_span, guide=snap)
             if cancel.is_set():
                 raise Cancelled()
             cls = (end if start is None or start.outside else start).class_id
