@@ -232,3 +232,21 @@ def test_guidance_ignores_far_detections_and_leaves_ambiguous_frames_to_the_trac
                       guide={2: [far], 3: crossing})
     assert [b.source for b in boxes] == [Source.TRACKER] * 4
     assert iou_xywh(boxes[1].xywh, truth[2]) >= 0.5
+
+
+def test_repair_rewrites_only_until_the_run_rejoins_the_track(straight_clip):
+    """A fix whose neighbours already follow the object changes a few frames, not max_span."""
+    from vidlabel.propagate import REJOIN_FRAMES, repair
+
+    video, truth = straight_clip
+    existing = {f: key(f, truth[f]) for f in range(0, 20)}
+    existing[20] = key(20, truth[19], outside=True)  # the machine ended the track here
+    bad = {f: key(f, (truth[f][0] + 12, *truth[f][1:])) for f in (9, 11)}  # drifted around the fix
+    fixed = key(10, truth[10], verified=True)
+    boxes = repair(video, fixed, None, {**existing, **bad}, tracker=TRACKER, max_span=50)
+    frames = [b.frame for b in boxes]
+    assert 11 in frames and max(frames) < 11 + 2 * REJOIN_FRAMES
+    assert 9 not in frames  # the backward run has no keyframe of its own: one-sided forward only
+    assert iou_xywh({b.frame: b for b in boxes}[11].xywh, truth[11]) >= 0.7
+    # Without existing boxes (a newly drawn track) the run goes on, here up to the swap at 20.
+    assert max(b.frame for b in repair(video, fixed, None, {}, tracker=TRACKER, max_span=50)) >= 16

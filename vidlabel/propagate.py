@@ -20,7 +20,7 @@ what to write (and must skip verified boxes and frames, docs/adr/0001-box-model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,11 +101,20 @@ def propagate(video: FrameSource, start: Box, frames: Sequence[int], tracker: st
     labour as pre-labelling's linking, docs/propagation.md).
     """
     frames = _check_frames(start, frames)
+    out = list(_steps(video, start, frames, tracker, min_confidence, patience, guide))
+    while out and not _trusted(out[-1], min_confidence):
+        out.pop()
+    return out
+
+
+def _steps(video: FrameSource, start: Box, frames: list[int], tracker: str, min_confidence: float,
+           patience: int, guide: Mapping[int, Sequence[Detection]] | None) -> Iterator[PropagatedBox]:
+    """`propagate`'s run, one box at a time, so that a caller can stop it early (`repair`)."""
     if start.outside:
         raise PropagationError("the start box is marked outside (not in view): nothing to track", _where(start))
     resolve_tracker_name(tracker)  # an unknown name fails even when there is nothing to do
     if not frames or clip_to_frame(start.xywh, (video.height, video.width)) is None:
-        return []
+        return
     out: list[PropagatedBox] = []
     runner = None   # a tracker started on the last box, or None when the last box was a detection
     low = 0
@@ -115,23 +124,22 @@ def propagate(video: FrameSource, start: Box, frames: Sequence[int], tracker: st
             out.append(PropagatedBox(f, tuple(float(v) for v in det.xywh), float(det.confidence),
                                      Source.DETECTOR))
             runner, low = None, 0
+            yield out[-1]
             continue
         if runner is None:
             last = out[-1] if out else PropagatedBox(start.frame, start.xywh, 1.0, Source.HUMAN)
             if clip_to_frame(last.xywh, (video.height, video.width)) is None:
-                break
+                return
             runner = create_tracker(tracker)
             runner.init(video.frame(last.frame), last.xywh)
         xywh, confidence = runner.update(video.frame(f))
         if xywh is None:
-            break
+            return
         out.append(PropagatedBox(f, xywh, confidence, Source.TRACKER))
+        yield out[-1]
         low = low + 1 if confidence < min_confidence else 0
         if low >= patience:
-            break
-    while out and not _trusted(out[-1], min_confidence):
-        out.pop()
-    return out
+            return
 
 
 def _trusted(box: PropagatedBox, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> bool:
@@ -358,4 +366,79 @@ def track_between(video: FrameSource, start: Box | None, end: Box | None, tracke
     else:
         create_tracker(tracker)  # still reject an unknown tracker name
         boxes = []
+    return _snap(boxes, snap)
+
+
+# A run agreeing this well with the track's existing boxes for this many frames in a row has
+# rejoined the track: from there on the existing boxes already follow the corrected keyframe.
+REJOIN_IOU = 0.7
+REJOIN_FRAMES = 3
+
+
+def _rejoin(video: FrameSource, key: Box, frames: Sequence[int], tracker: str,
+            guide: Mapping[int, Sequence[Detection]] | None, existing: Mapping[int, Box]
+            ) -> tuple[list[PropagatedBox], bool]:
+    """A run from `key` up to where it rejoins the track's `existing` boxes; (boxes, rejoined).
+
+    The agreeing frames themselves are not returned (their boxes are already right). A run that
+    reaches the track's end (its `outside` box) stops there without rejoining: the machine
+    ended the track there, and only a person's keyframe beyond it says otherwise. A run that
+    has been on the track (IoU >= AGREEMENT_IOU) and then leaves one of its detector boxes with
+    a tracker step also counts as rejoining, where it left: a detection the track was linked to
+    is better evidence of where the object is than a single-object tracker that no detection
+    confirms, and such trackers drift onto neighbours in crowds without their confidence
+    showing it.
+    """
+    out: list[PropagatedBox] = []
+    agree, touched = 0, False
+    for box in _steps(video, key, _check_frames(key, frames), tracker, DEFAULT_MIN_CONFIDENCE,
+                      DEFAULT_PATIENCE, guide):
+        old = existing.get(box.frame)
+        if old is not None and old.outside:
+            break
+        overlap = iou_xywh(old.xywh, box.xywh) if old is not None else 0.0
+        if touched and overlap < AGREEMENT_IOU and box.source is Source.TRACKER and old is not None \
+                and old.source is Source.DETECTOR:
+            return out[:len(out) - agree], True
+        touched = touched or overlap >= AGREEMENT_IOU
+        agree = agree + 1 if overlap >= REJOIN_IOU else 0
+        out.append(box)
+        if agree >= REJOIN_FRAMES:
+            return out[:-REJOIN_FRAMES], True
+    while out and not _trusted(out[-1]):
+        out.pop()
+    return out, False
+
+
+def repair(video: FrameSource, start: Box | None, end: Box | None, existing: Mapping[int, Box],
+           tracker: str = "auto", snap: Mapping[int, Sequence[Detection]] | None = None,
+           max_span: int = DEFAULT_MAX_SPAN, guide: Mapping[int, Sequence[Detection]] | None = None
+           ) -> list[PropagatedBox]:
+    """Re-propagation after a correction: recompute only what the correction invalidated.
+
+    `existing` maps frames to the track's current machine boxes in the stretch. The track was
+    made from the whole video (pre-labelling links in both directions and merges fragments),
+    so it is better evidence than a single-object tracker run from one keyframe; a correction
+    only says it is wrong near the keyframe. Each keyframe's run therefore stops where it
+    rejoins the existing boxes (`REJOIN_FRAMES` frames at IoU >= `REJOIN_IOU`): accepting a box
+    the track already had costs a few frames and changes nothing, and a fix rewrites the
+    track only until it is back on the object. Between two keyframes, when either run does not
+    rejoin, the whole stretch is recomputed by `track_between`. With one keyframe, its run goes
+    on up to `max_span` frames, or to the track's end.
+    """
+    runs = []
+    for key, other, step in ((start, end, 1), (end, start, -1)):
+        if key is None or key.outside:
+            continue
+        limit = other.frame if other is not None else (video.frame_count if step > 0 else -1)
+        if other is None or other.outside:  # nothing to meet on the other side: at most max_span
+            limit = min(limit, key.frame + 1 + max_span) if step > 0 else max(limit, key.frame - 1 - max_span)
+        frames = range(key.frame + step, limit, step)
+        runs.append(_rejoin(video, key, frames, tracker, guide, existing))
+    two_sided = start is not None and end is not None and not start.outside and not end.outside
+    if two_sided:
+        (fwd, fwd_joined), (bwd, bwd_joined) = runs
+        if not (fwd_joined and bwd_joined) or (fwd and bwd and fwd[-1].frame >= bwd[-1].frame):
+            return track_between(video, start, end, tracker, snap, max_span, guide)
+    boxes = sorted((b for run, _ in runs for b in run), key=lambda b: b.frame)
     return _snap(boxes, snap)
