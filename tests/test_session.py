@@ -261,3 +261,70 @@ def test_queue_command_prints_picks_with_reasons_and_the_estimate(sample, capsys
     assert main(["queue", str(path), "--threshold", "0.99"]) == 0
     assert main(["queue", str(path), "--strategy", "stride", "--threshold", "0.5"]) == 2  # no streaming
     assert "no streaming mode" in capsys.readouterr().err
+
+
+class _Held:
+    """Holds the scoring worker in a wrapped Scorer method until released."""
+
+    def __init__(self) -> None:
+        self.release, self.reached, self.calls = threading.Event(), threading.Event(), 0
+
+    def wrap(self, fn):
+        def held(*args, **kw):
+            if threading.current_thread() is not threading.main_thread():
+                self.calls += 1
+                self.reached.set()
+                self.release.wait()
+            return fn(*args, **kw)
+        return held
+
+
+def test_edits_return_before_their_rescoring_and_watchers_hear_in_order(sample, monkeypatch):
+    project, video, tracks = sample
+    held = _Held()
+    monkeypatch.setattr(Scorer, "rescore", held.wrap(Scorer.rescore))
+    session = ReviewSession(project, video, background=True, tracker="kcf")
+    updates = []
+    session.watch_queue(updates.append, k=5)
+    session.scoring.wait()
+    assert session.scored and updates and updates[-1].revision == session.revision
+    frame = updates[-1].picks[0].frame
+    session.accept_frame(frame)  # returns with the rescoring held in the worker
+    assert held.reached.wait(60) and frame in project.verified_frames()
+    assert session.scoring.finished < session.revision and len(updates) == 1
+    held.release.set()
+    assert frame not in [p.frame for p in session.next_batch(80, window=0)]  # it waited for the rescore
+    assert session.frame_scores()[frame] == 0
+    assert session.wait_idle(timeout=300)
+    assert [u.revision for u in updates] == sorted(u.revision for u in updates)
+    assert updates[-1].revision == session.revision and frame not in {p.frame for p in updates[-1].picks}
+    assert updates[-1].stopping["verified_frames"] == 1
+    assert session.scoring.errors == []
+    session.close()
+
+
+def test_closing_during_the_start_up_scoring_stops_it_between_chunks(sample, monkeypatch):
+    project, video, tracks = sample
+    monkeypatch.setattr("vidlabel.uncertainty.RESCORE_CHUNK", 10)
+    held = _Held()
+    monkeypatch.setattr(Scorer, "_recompute", held.wrap(Scorer._recompute))
+    session = ReviewSession(project, video, background=True, tracker="kcf")
+    assert held.reached.wait(60)
+    closing = threading.Thread(target=session.close)
+    closing.start()
+    assert session.scoring.stopping.wait(60)
+    held.release.set()
+    closing.join()
+    assert held.calls == 1 and not session.scored  # 8 chunks of 10 frames; one was scored
+
+
+def test_inline_sessions_report_before_the_edit_returns(sample):
+    project, video, tracks = sample
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    updates = []
+    session.watch_queue(updates.append, k=3)
+    assert len(updates) == 1
+    session.accept_frame(updates[0].picks[0].frame)
+    assert updates[-1].revision == session.revision
+    assert updates[0].picks[0].frame not in {p.frame for p in updates[-1].picks}
+    session.close()

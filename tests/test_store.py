@@ -65,6 +65,20 @@ def test_every_field_round_trips(tmp_path):
         assert act.id == aid and act.actor == "human"
 
 
+def test_scores_of_deleted_boxes_are_dropped_and_frame_scores_update_in_place(project):
+    with project.action("draw"):
+        tid = add_track(project, [1, 2])
+    kept, gone = project.boxes(track_id=tid)
+    with project.action("delete"):
+        project.delete_box(gone.id)
+    # a scorer that read both boxes before the deletion writes both scores afterwards
+    project.set_box_scores([(kept.id, 0.5, {}), (gone.id, 0.6, {})])
+    assert project.box_scores() == {kept.id: (0.5, {})}
+    project.set_frame_scores([(1, 0.5, ["a"]), (2, 0.6, ["b"]), (3, 0.7, ["c"])])
+    project.update_frame_scores([(2, 0.0, []), (3, 0.9, ["d"]), (4, 0.1, ["e"])])
+    assert project.frame_scores() == {1: (0.5, ["a"]), 3: (0.9, ["d"]), 4: (0.1, ["e"])}
+
+
 def test_writes_outside_an_action_are_refused(project):
     with pytest.raises(RuntimeError, match="inside"):
         project.new_track()

@@ -9,7 +9,7 @@ import pytest
 
 from vidlabel.boxes import Box, Source
 from vidlabel.store import HUMAN
-from vidlabel.uncertainty import (ScoringError, aggregate, class_distribution, entropy_signal,
+from vidlabel.uncertainty import (Scorer, ScoringError, aggregate, class_distribution, entropy_signal,
                                   margin_signal, near_threshold_signal)
 
 from .reviewkit import THR, add_detections, add_track, make_project, scored
@@ -168,9 +168,22 @@ def test_incremental_rescoring_equals_a_full_rescore_after_random_edits(tmp_path
             s.rescore(tracks=[t], frames=[b.frame])
         else:         # told only which frames changed: the tracks' contexts follow from the mirror
             s.rescore(frames={b.frame, min(n - 1, b.frame + 3)})
+        stored = p.frame_scores()  # only the frames whose score changed were written
         full = scored(p)
+        assert stored == p.frame_scores(), step
         got, want = s.frames(), full.frames()
         assert {f: (st.score, st.reasons) for f, st in got.items()} == \
                {f: (st.score, st.reasons) for f, st in want.items()}, step
         assert {f: sorted((b.track_id, b.score) for b in st.boxes) for f, st in got.items()} == \
                {f: sorted((b.track_id, b.score) for b in st.boxes) for f, st in want.items()}
+
+
+def test_full_rescore_stops_between_chunks_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setattr("vidlabel.uncertainty.RESCORE_CHUNK", 10)
+    p = make_project(tmp_path, 60)
+    add_track(p, range(60), confidence=0.5)
+    s = Scorer(p, accept_threshold=THR)
+    asked = []
+    assert not s.rescore_all(stop=lambda: asked.append(1) or len(asked) > 2)
+    assert len(s.frames()) == 20 and p.frame_scores() == {}  # two chunks scored, none stored
+    assert s.rescore_all() and len(s.frames()) == 60 and len(p.frame_scores()) == 60

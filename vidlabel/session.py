@@ -5,16 +5,35 @@ the edited track is re-propagated around the edit in the background (`repropagat
 uncertainty scores of what changed are recomputed at once (`uncertainty.py`), and the review
 queue (`next_batch`, `strategies.py`) and stopping guidance (`stopping.py`) read those scores.
 
-Threads: the person's thread edits; one worker thread re-propagates and rescores what it wrote,
-then calls the `on_change` callbacks (from the worker thread: a GUI must hand them over to its
-own thread, and a callback must not edit through the session). The project has one connection
-whose writes are serialised by `Project.lock`. `background=False` runs re-propagation inline,
-so every call returns with the project settled (tests, the simulator).
+Threads (`background=True`): the person's thread only writes the correction itself (one small
+SQLite transaction) and returns. Everything that follows runs in two workers:
+
+* the re-propagation worker (`repropagate.py`) rewrites the stretches around an edit;
+* the scoring worker (`rescoring.py`) runs, in submission order, the start-up scoring of the
+  whole project, the rescoring of each edit, undo and re-propagated stretch, and, whenever it has
+  caught up, ranks the queue for the watchers (`watch_queue`) and calls them with a
+  `QueueUpdate`. It also calls the `on_change` callbacks once a re-propagation's frames are
+  rescored.
+
+Callbacks come from the scoring thread: a GUI hands them over to its own thread, and a callback
+must not edit through the session. The constructor returns before the start-up scoring is done
+(`scored` says when it is): edits and undo work at once, their rescoring queues behind it. The
+blocking readers (`next_batch`, `pool`, `frame_scores`, `stopping`) first wait until every
+rescore submitted so far is done, so a script sees the scores of its own edits. Every revision
+(each job submitted to the scoring worker) is numbered: `revision` is the newest, and each
+`QueueUpdate` names the one it includes, so a caller can tell a queue that predates its latest
+edit. The project has one connection whose writes are serialised by `Project.lock`.
+
+`background=False` runs re-propagation and rescoring inline, so every call returns with the
+project settled (tests, the simulator, the CLI).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .boxes import Box, Source
@@ -24,13 +43,14 @@ from .errors import VidlabelError
 from .projects import open_project_video
 from .propagate import interpolate
 from .repropagate import Anchor, Repropagator
+from .rescoring import ScoringWorker
 from .stopping import ErrorModel, error_evidence, estimate_missed, human_seconds
 from .store import HUMAN, Project
 from .strategies import STRATEGIES, Pick, Pool, make_strategy
 from .uncertainty import Scorer
 from .video import FrameSource
 
-__all__ = ["ReviewSession", "Pick", "STRATEGIES"]
+__all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
 
 # Kinds of edit after which the track is re-propagated around the edit. Not after: a delete (a
 # re-propagation would put the deleted box back), a class change (no geometry changes), a split
@@ -42,6 +62,15 @@ REPROPAGATE_AFTER = {"draw", "fix", "occluded", "retrack", "merge", "end", "prop
 ONE_FRAME_KINDS = {"draw", "fix", "check", "delete", "occluded", "retrack", "accept", "propagate"}
 # What a correction says about the box it touched, for the error model of the stopping guidance.
 WRONG_KINDS = {"fix", "delete", "retrack"}
+
+
+@dataclass(frozen=True)
+class QueueUpdate:
+    """The review queue and stopping guidance as of one scoring revision (see `watch_queue`)."""
+
+    revision: int              # every scoring job up to this one is included
+    picks: tuple[Pick, ...]
+    stopping: dict
 
 
 class ReviewSession(Editor):
@@ -57,14 +86,17 @@ class ReviewSession(Editor):
         self.scorer = Scorer(project, accept_threshold, aggregate, weights)
         self.errors = ErrorModel()
         self._callbacks: list[Callable[[set[int]], None]] = []
+        self._watchers: list[tuple[Callable[[QueueUpdate], None], int | None, str, dict]] = []
         self._owned: list = []
         self._committees: dict[str | None, Committee] = {}
+        self._scored = threading.Event()
+        self.scoring = ScoringWorker(self._report, background=background)
         kw = {} if max_span is None else {"max_span": max_span}
         self.scheduler = Repropagator(project, video, tracker=tracker, background=background,
                                       detections=self.scorer.detections,
                                       accept_threshold=self.scorer.accept_threshold,
                                       on_written=self._machine_wrote, **kw)
-        self.scorer.rescore_all()
+        self.scoring.submit(self._score_all)
 
     @classmethod
     def open(cls, project_path: str | Path, video_path: str | Path | None = None, **kw) -> "ReviewSession":
@@ -80,8 +112,12 @@ class ReviewSession(Editor):
         return session
 
     def close(self) -> None:
-        """Stop the worker (queued work is dropped, written work stays), close what `open` opened."""
+        """Stop the workers (queued work is dropped, written work stays), close what `open` opened.
+
+        Scores not yet recomputed are not lost: they are derived, and the next session scores
+        the whole project again."""
         self.scheduler.close()
+        self.scoring.close()
         for thing in self._owned:
             thing.close()
         self._owned = []
@@ -92,13 +128,50 @@ class ReviewSession(Editor):
     def __exit__(self, *exc) -> None:
         self.close()
 
+    # ------------------------------------------------------------------ scoring (scoring worker)
+    @property
+    def scored(self) -> bool:
+        """Whether the start-up scoring of the whole project is done (the queue means something)."""
+        return self._scored.is_set()
+
+    @property
+    def revision(self) -> int:
+        """The newest scoring revision submitted: an edit's rescoring gets the next one."""
+        return self.scoring.submitted
+
+    def _score_all(self) -> None:
+        if self.scorer.rescore_all(stop=self.scoring.stopping.is_set):
+            self._scored.set()
+
+    def _rescore_edit(self, edit: Edit) -> None:
+        """Runs after the rescoring of every earlier edit and before this one's, so the scores
+        `_observe` reads are those from just before this edit."""
+        self._observe(edit)
+        tracks = () if edit.kind in ONE_FRAME_KINDS else edit.track_ids
+        self.scorer.rescore(tracks=tracks, frames={edit.frame})
+
+    def _report(self, revision: int) -> None:
+        """The scoring worker caught up: rank the queue for every watcher."""
+        if not self.scored:
+            return  # stopped before the start-up scoring finished: there is nothing to rank
+        stopping = self._stopping() if self._watchers else {}
+        for callback, k, strategy, params in list(self._watchers):
+            picks = make_strategy(strategy, **params).select(self._pool(), k)
+            callback(QueueUpdate(revision, tuple(picks), stopping))
+
+    def watch_queue(self, callback: Callable[[QueueUpdate], None], k: int | None = 10,
+                    strategy: str = "hybrid", **params) -> None:
+        """Call `callback(QueueUpdate)` with the next `k` picks and the stopping guidance each
+        time the scoring worker has caught up with the edits (the first time once the start-up
+        scoring is done). It is called from the scoring worker; the ranking never runs in the
+        caller's thread."""
+        make_strategy(strategy, **params)  # a wrong name or parameter fails here, not in the worker
+        self._watchers.append((callback, k, strategy, params))
+        self.scoring.submit(lambda: None)  # a report follows, with the current queue
+
     # ------------------------------------------------------------------ after each correction
     def _done(self, edit: Edit) -> Edit:
-        self._observe(edit)
-        if edit.kind in ONE_FRAME_KINDS:
-            self.scorer.rescore(frames={edit.frame})
-        else:
-            self.scorer.rescore(tracks=edit.track_ids, frames={edit.frame})
+        self.scoring.submit(lambda: self._rescore_edit(edit))
         if edit.kind in REPROPAGATE_AFTER:
             live = {t.id for t in self.project.tracks()}
             self.scheduler.submit([Anchor(t, edit.frame, edit.action_id)
@@ -107,7 +180,7 @@ class ReviewSession(Editor):
 
     def _observe(self, edit: Edit) -> None:
         """Feed the error model with what this correction says about the boxes' old scores."""
-        state = self.scorer.frames().get(edit.frame)
+        state = self.scorer.frame_state(edit.frame)
         if state is None:
             return
         touched = [b for b in state.boxes if not b.verified and
@@ -117,9 +190,12 @@ class ReviewSession(Editor):
                 self.errors.observe(error_evidence(b, self.scorer.weights), edit.kind in WRONG_KINDS)
 
     def _machine_wrote(self, track_id: int, frames: set[int]) -> None:
-        self.scorer.rescore(frames=frames)
-        for callback in list(self._callbacks):
-            callback(set(frames))
+        """A re-propagation wrote `frames` (in its worker): rescore them, then say so."""
+        def rescore() -> None:
+            self.scorer.rescore(frames=frames)
+            for callback in list(self._callbacks):
+                callback(set(frames))
+        self.scoring.submit(rescore)
 
     def undo(self) -> int | None:
         """Undo the latest edit with its re-propagation; work in flight for other edits restarts."""
@@ -132,7 +208,7 @@ class ReviewSession(Editor):
         left = self.scheduler.cancel_all()
         action_id = step()
         if action_id is not None:
-            self.scorer.rescore(frames=self.project.touched_frames(action_id))
+            self.scoring.submit(lambda: self.scorer.rescore(frames=self.project.touched_frames(action_id)))
         self.scheduler.submit([a for a in left if self.project.action_state(a.parent) == "done"])
         return action_id
 
@@ -184,9 +260,15 @@ class ReviewSession(Editor):
         return self.project.boxes(include_outside=False)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        return self.scheduler.wait_idle(timeout)
+        """True once re-propagation is idle and everything it and the edits changed is rescored
+        and reported."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.scheduler.wait_idle(timeout):
+            return False
+        return self.scoring.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def on_change(self, callback: Callable[[set[int]], None]) -> None:
+        """`callback(frames)` after a re-propagation rewrote `frames` and they are rescored."""
         self._callbacks.append(callback)
 
     def propagation_cost(self) -> dict:
@@ -195,17 +277,25 @@ class ReviewSession(Editor):
 
     # ------------------------------------------------------------------ the queue
     def frame_scores(self) -> dict[int, float]:
+        self.scoring.wait()
         return self.scorer.frame_scores()
 
     def pool(self) -> Pool:
-        """The unverified frames and their signals, as strategies see them."""
+        """The unverified frames and their signals, as strategies see them (after every rescore
+        submitted so far)."""
+        self.scoring.wait()
+        return self._pool()
+
+    def _pool(self) -> Pool:
         frames = {f: s for f, s in self.scorer.frames().items()
                   if not s.verified and f < self.scorer.frame_count}
         return Pool(frames, self.scorer.frame_count, self.scorer.how, self.scorer.accept_threshold,
                     self._committee, self.scorer.weights)
 
     def next_batch(self, k: int | None = 10, strategy: str = "hybrid", **params) -> list[Pick]:
-        """The next k frames (or boxes, `unit="box"`) to review; `threshold=` streams instead."""
+        """The next k frames (or boxes, `unit="box"`) to review; `threshold=` streams instead.
+
+        Blocks until the scores are current; a GUI subscribes with `watch_queue` instead."""
         threshold = params.pop("threshold", None)
         return make_strategy(strategy, **params).select(self.pool(), k, threshold)
 
@@ -217,6 +307,10 @@ class ReviewSession(Editor):
 
     def stopping(self) -> dict:
         """Human seconds so far and the estimated errors left (see vidlabel/stopping.py)."""
+        self.scoring.wait()
+        return self._stopping()
+
+    def _stopping(self) -> dict:
         states = self.scorer.frames()
         frames = self.scorer.frame_count
         verified = len(self.project.verified_frames())

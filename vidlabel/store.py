@@ -669,9 +669,17 @@ class Project:
 
     # ------------------------------------------------------------------ scores (derived, not logged)
     def set_box_scores(self, scores: Iterable[tuple[int, float, dict]]) -> None:
+        """Store box scores; the score of a box that no longer exists is dropped.
+
+        A scorer computes in another thread than the person edits: a box it read may be deleted
+        before its score is written. That score describes nothing any more (the deletion's own
+        rescore follows), and writing it would break the foreign key to `boxes`.
+        """
         with self._write():
-            self._conn.executemany("INSERT OR REPLACE INTO box_scores VALUES (?, ?, ?)",
-                                   [(i, s, json.dumps(sig)) for i, s, sig in scores])
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO box_scores SELECT ?, ?, ? "
+                "WHERE EXISTS (SELECT 1 FROM boxes WHERE id = ?)",
+                [(i, s, json.dumps(sig), i) for i, s, sig in scores])
 
     def box_scores(self) -> dict[int, tuple[float, dict]]:
         return {r[0]: (r[1], json.loads(r[2])) for r in self._conn.execute("SELECT * FROM box_scores")}
@@ -681,6 +689,17 @@ class Project:
             self._conn.execute("DELETE FROM frame_scores")
             self._conn.executemany("INSERT INTO frame_scores VALUES (?, ?, ?)",
                                    [(f, s, json.dumps(r)) for f, s, r in scores])
+
+    def update_frame_scores(self, scores: Iterable[tuple[int, float, list]]) -> None:
+        """Replace the scores of just these frames (a rescore after one edit touches a few of
+        30,000); a frame whose score fell to 0 loses its row, as `frame_scores` lists only frames
+        worth a look."""
+        rows = list(scores)
+        with self._write():
+            self._conn.executemany("DELETE FROM frame_scores WHERE frame = ?",
+                                   [(f,) for f, s, _ in rows if s <= 0])
+            self._conn.executemany("INSERT OR REPLACE INTO frame_scores VALUES (?, ?, ?)",
+                                   [(f, s, json.dumps(r)) for f, s, r in rows if s > 0])
 
     def frame_scores(self) -> dict[int, tuple[float, list]]:
         return {r[0]: (r[1], json.loads(r[2])) for r in self._conn.execute("SELECT * FROM frame_scores")}

@@ -26,7 +26,7 @@ duplicates, so `hybrid` never picks two frames within `window` frames of each ot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,14 +106,26 @@ class Strategy:
 
     def rank(self, pool: Pool) -> list[Pick]:
         """Every candidate, best first."""
+        return list(self.ranked(pool))
+
+    def ranked(self, pool: Pool) -> Iterator[Pick]:
+        """Every candidate, best first (ties by frame, then box), each `Pick` made only when
+        reached: a batch of 25 from 30,000 frames explains 25 frames, not 30,000."""
         if self.unit == "box":
-            picks = [Pick(b.frame, self.box_value(b), self.explain_box(b),
-                          b.track_id, b.box_id)
-                     for s in pool.frames.values() for b in s.boxes if not b.verified]
+            boxes = [b for s in pool.frames.values() for b in s.boxes if not b.verified]
+            values = [self.box_value(b) for b in boxes]
+            keys = ([b.box_id or 0 for b in boxes], [b.frame for b in boxes])
         else:
-            picks = [Pick(f, self.frame_value(s, pool), self.explain(s, pool))
-                     for f, s in pool.frames.items()]
-        return sorted(picks, key=lambda p: (-p.score, p.frame, p.box_id or 0))
+            frames = list(pool.frames.items())
+            values = [self.frame_value(s, pool) for _, s in frames]
+            keys = ([f for f, _ in frames],)
+        for i in np.lexsort(keys + (-np.asarray(values, dtype=float),)):
+            if self.unit == "box":
+                b = boxes[i]
+                yield Pick(b.frame, values[i], self.explain_box(b), b.track_id, b.box_id)
+            else:
+                f, state = frames[i]
+                yield Pick(f, values[i], self.explain(state, pool))
 
     # -- selection ------------------------------------------------------------------------------
     def select(self, pool: Pool, k: int | None = 10, threshold: float | None = None) -> list[Pick]:
@@ -121,15 +133,15 @@ class Strategy:
             raise StrategyError("give k (a batch size) or threshold (streaming mode)")
         if k is not None and k < 0:
             raise StrategyError(f"k must be >= 0, got {k}")
-        ranked = self.rank(pool)
+        ranked = self.ranked(pool)
         if threshold is not None:
-            ranked = [p for p in ranked if p.score >= threshold]
+            ranked = (p for p in ranked if p.score >= threshold)
         picks = self._diverse(ranked, k)
         if threshold is not None:
             picks.sort(key=lambda p: (p.frame, p.box_id or 0))  # a stream arrives in frame order
         return picks
 
-    def _diverse(self, ranked: list[Pick], k: int | None) -> list[Pick]:
+    def _diverse(self, ranked: Iterable[Pick], k: int | None) -> list[Pick]:
         """Greedy: take the best, skip what lies within `window` frames of a pick (per track for boxes)."""
         out: list[Pick] = []
         for p in ranked:
@@ -145,11 +157,11 @@ class Strategy:
 class RandomStrategy(Strategy):
     name = "random"
 
-    def rank(self, pool: Pool) -> list[Pick]:
+    def ranked(self, pool: Pool) -> Iterator[Pick]:
         frames = sorted(pool.frames)
         order = np.random.default_rng(self.seed).permutation(len(frames))
         n = max(len(frames), 1)
-        return [Pick(frames[i], 1.0 - rank / n, ("random sample",)) for rank, i in enumerate(order)]
+        return (Pick(frames[i], 1.0 - rank / n, ("random sample",)) for rank, i in enumerate(order))
 
 
 class StrideStrategy(Strategy):
@@ -303,12 +315,12 @@ class CommitteeStrategy(Strategy):
         super().__init__(**kw)
         self.model = model  # the second member; None: vidlabel.committee picks one
 
-    def rank(self, pool: Pool) -> list[Pick]:
+    def ranked(self, pool: Pool) -> Iterator[Pick]:
         if pool.committee is None:
             raise StrategyError("committee needs a second detector pass; this pool has none")
         scores = pool.committee(sorted(pool.frames), self.model)
-        return sorted((Pick(f, s, tuple(r) + tuple(pool.frames[f].reasons)) for f, (s, r) in scores.items()),
-                      key=lambda p: (-p.score, p.frame))
+        return iter(sorted((Pick(f, s, tuple(r) + tuple(pool.frames[f].reasons))
+                            for f, (s, r) in scores.items()), key=lambda p: (-p.score, p.frame)))
 
 
 class HybridStrategy(Strategy):

@@ -57,6 +57,7 @@ DROP_SCALE = 0.3         # a tracker-confidence fall of this much between frames
 KEYFRAME_TAU = 30.0      # frames; about a second of video away from a checked box is "far"
 FAR_FRAMES = 90          # from here on a box is simply far: a keyframe further away changes nothing
 AGGREGATES = ("max", "sum", "mean")
+RESCORE_CHUNK = 2000     # frames per stored chunk of a full rescore (see `Scorer.rescore_all`)
 
 # Prior weights of the signals in a box's noisy-OR score. Not fitted to any data set: they say
 # that a detector-tracker disagreement or a lost track is a likelier error than a box that is
@@ -247,8 +248,8 @@ class Scorer:
     those tracks and frames, then recomputes a frame in full (matching boxes to detections)
     only where a box on it changed, and elsewhere on the tracks' frames only the boxes whose
     temporal context moved (a new keyframe changes every distance along its track). It writes
-    the box scores it recomputed and the frame scores to the project. Thread-safe: the
-    re-propagation worker rescores what it rewrote while the person edits.
+    the box scores it recomputed and the scores of the frames whose score changed to the
+    project. Thread-safe: rescoring may run in a worker thread while the person edits.
     """
 
     def __init__(self, project: Project, accept_threshold: float | None = None,
@@ -281,22 +282,37 @@ class Scorer:
         self._dets: dict[int, list[Detection]] = {}
         self._det_signals: dict[int, dict[str, float]] = {}
         self._detected: set[int] = set()
-        self._load_detections()
+        self._dets_lock = threading.Lock()
+        self._dets_loaded = False
 
     def _load_detections(self) -> None:
-        if self.run_id is None:
-            return
-        for d in self.project.detections(self.run_id):
-            self._dets.setdefault(d.frame, []).append(d)
-        self._detected = self.project.detected_frames(self.run_id)
+        """Read the primary run's candidates once, on first use: a pre-labelled long video holds
+        hundreds of thousands, and a session that scores in a worker must not read them in the
+        thread that created it."""
+        with self._dets_lock:
+            if self._dets_loaded:
+                return
+            if self.run_id is not None:
+                for d in self.project.detections(self.run_id):
+                    self._dets.setdefault(d.frame, []).append(d)
+                self._detected = self.project.detected_frames(self.run_id)
+            self._dets_loaded = True
 
     def detections(self, frame: int) -> list[Detection]:
         """The primary run's raw candidates on a frame (cached: they never change)."""
+        self._load_detections()
         return self._dets.get(frame, [])
 
     # ------------------------------------------------------------------ recomputation
-    def rescore_all(self) -> None:
-        """Read everything again and recompute every frame (opening, after an undo)."""
+    def rescore_all(self, stop: Callable[[], bool] = lambda: False) -> bool:
+        """Read everything again and recompute every frame (opening a session).
+
+        The frames are scored and stored RESCORE_CHUNK at a time, each chunk in its own short
+        transaction: on a 100,000-box project the whole pass takes seconds, and an edit made
+        meanwhile (from another thread) then waits for one chunk, not for the pass. `stop()` is
+        asked between chunks; returns False if it said stop (the scores are then incomplete).
+        """
+        self._load_detections()
         with self._lock:
             with self.project.lock:
                 boxes = self.project.boxes()
@@ -310,8 +326,14 @@ class Scorer:
             self._tracks, self._gaps = {}, {}
             for t, bs in by_track.items():
                 self._set_context(t, _track_context(bs))
-            frames = set(range(self.frame_count)) | set(self._boxes)
-            self._recompute(frames, {})
+            frames = sorted(set(range(self.frame_count)) | set(self._boxes))
+            for i in range(0, len(frames), RESCORE_CHUNK):
+                if stop():
+                    return False
+                self._recompute(set(frames[i:i + RESCORE_CHUNK]), {}, store_frames=False)
+            self.project.set_frame_scores(
+                [(f, st.score, st.reasons) for f, st in sorted(self._frames.items()) if st.score > 0])
+            return True
 
     def rescore(self, tracks: Iterable[int] = (), frames: Iterable[int] = ()) -> set[int]:
         """Bring the scores up to date after a change; returns the frames whose scores changed.
@@ -322,6 +344,7 @@ class Scorer:
         are updated from the scorer's own mirror without reading the tracks again.
         """
         tracks, frames = set(tracks), set(frames)
+        self._load_detections()
         with self._lock:
             with self.project.lock:  # a consistent snapshot: no other thread is mid-write
                 frame_boxes = {f: self.project.boxes(frame=f) for f in frames}
@@ -378,7 +401,8 @@ class Scorer:
         for f in ctx.gaps if ctx else ():
             self._gaps.setdefault(f, set()).add(track)
 
-    def _recompute(self, full: set[int], context: dict[int, set[int]]) -> set[int]:
+    def _recompute(self, full: set[int], context: dict[int, set[int]],
+                   store_frames: bool = True) -> set[int]:
         changed: set[int] = set()
         box_rows: list[tuple[int, float, dict]] = []
         for f in full | context.keys():
@@ -395,8 +419,9 @@ class Scorer:
             self._frames[f] = state
             box_rows += [(b.box_id, b.score, dict(b.signals)) for b in fresh]
         self.project.set_box_scores(box_rows)
-        self.project.set_frame_scores(
-            [(f, st.score, st.reasons) for f, st in sorted(self._frames.items()) if st.score > 0])
+        if store_frames:
+            self.project.update_frame_scores([(f, self._frames[f].score, self._frames[f].reasons)
+                                              for f in sorted(changed)])
         return changed
 
     def _frame_state(self, frame: int, old: FrameState | None = None,
@@ -520,6 +545,11 @@ class Scorer:
     def frames(self) -> dict[int, FrameState]:
         with self._lock:
             return dict(self._frames)
+
+    def frame_state(self, frame: int) -> FrameState | None:
+        """One frame's current state, without waiting for a rescore in progress (states are
+        replaced whole, never changed in place, so a lone lookup needs no lock)."""
+        return self._frames.get(frame)
 
     def frame_scores(self) -> dict[int, float]:
         with self._lock:

@@ -6,13 +6,16 @@ re-propagation, scores and the queue), turns a `VidlabelError` into a status mes
 crash, and tells every view what changed through signals. That keeps the window the project's
 single writer and each widget small.
 
-The session re-propagates in its own worker thread, with its own video reader (a decoder is not
-shared between threads), and reports the frames it rewrote through `on_change` from that thread;
-the controller re-emits them as a Qt signal, which Qt delivers in the UI thread.
-
-Starting a session scores the whole project (seconds on 100,000 boxes), so it starts in a worker
-thread: the window opens at once and the person can look and step while it scores; edits and the
-queue become available when `sessionReady` fires.
+What runs where: an edit is one small SQLite write on the UI thread; the session's workers do
+the rest (see vidlabel/session.py). Its re-propagation worker has its own video reader (a decoder
+is not shared between threads); its scoring worker scores the whole project when the session
+starts (seconds on 100,000 boxes), rescores after every edit, undo and re-propagated stretch, and
+ranks the queue whenever it has caught up. Both report through callbacks from their threads,
+which the controller re-emits as Qt signals; Qt delivers those in the UI thread. So the window
+opens at once, the person can step, edit and undo while the project is scored, and the queue
+appears (`sessionReady`) and follows the edits (`queueChanged`) as the results arrive. A queue
+ranked before the person's latest edit is dropped on arrival: the ranking that includes the edit
+is already on its way.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from ..boxes import Box, IgnoreRegion
 from ..corrections import Edit
 from ..errors import VidlabelError
-from ..session import Pick, ReviewSession
+from ..session import Pick, QueueUpdate, ReviewSession
 from ..store import HUMAN, Project
 from ..video import FrameSource
-from .jobs import Job
+
+QUEUE_SIZE = 25  # picks ranked for the queue panel after every edit
 
 
 class Controller(QObject):
@@ -40,7 +44,9 @@ class Controller(QObject):
     playingChanged = pyqtSignal(bool)
     message = pyqtSignal(str)           # a one-line status for the person
     machineWrote = pyqtSignal(object)   # frames a background re-propagation rewrote (any thread)
-    sessionReady = pyqtSignal()         # the review session has scored the project: edits work
+    sessionReady = pyqtSignal()         # the review session scored the project: the queue is there
+    queueChanged = pyqtSignal(object)   # a QueueUpdate newer than the person's latest edit
+    _queueRanked = pyqtSignal(object, object)  # (session, QueueUpdate) from the scoring thread
 
     def __init__(self, project: Project, video: FrameSource, session_video: Callable[[], FrameSource],
                  parent: QObject | None = None) -> None:
@@ -48,8 +54,13 @@ class Controller(QObject):
         self.project = project
         self.video = video
         self.editor: ReviewSession | None = None
+        self.picks: list[Pick] = []      # the latest queue (best first)
+        self.guidance: dict = {}         # the latest stopping guidance
+        self.ready = False               # the first queue of this session arrived
+        self._edit_revision = 0          # the scoring revision of the person's latest edit
+        self._no_session = ""            # why there is no session, if starting it failed
         self.machineWrote.connect(self._machine_wrote)
-        self._starting: Job | None = None
+        self._queueRanked.connect(self._queue_ranked)
         self._start_session(session_video)
         self.frame = 0
         self.selected_track: int | None = None
@@ -93,39 +104,32 @@ class Controller(QObject):
     def frame_verified(self) -> bool:
         return self.frame in self.verified_frames()
 
-    @property
-    def ready(self) -> bool:
-        return self.editor is not None
-
     def _start_session(self, session_video: Callable[[], FrameSource]) -> None:
-        project = self.project
-        self._starting = Job(lambda job: ReviewSession(project, session_video()), self)
-        self._starting.finished.connect(self._session_started)
-        self._starting.failed.connect(self.message.emit)
-        self.message.emit("scoring the project for the review queue …")
-        self._starting.start()
-
-    def _session_started(self, session: ReviewSession) -> None:
+        """Start the review session; it returns at once and scores the project in its worker."""
+        self.ready, self.picks, self.guidance, self._edit_revision = False, [], {}, 0
+        try:
+            session = ReviewSession(self.project, session_video())
+        except VidlabelError as exc:
+            self._no_session = f"no review session, edits are off: {exc}"
+            self.message.emit(self._no_session)
+            return
         self.editor = session
         session.on_change(self.machineWrote.emit)
-        self.message.emit("")
-        self.sessionReady.emit()
-        self.boxesChanged.emit()
-        self.projectChanged.emit()
+        session.watch_queue(lambda update: self._queueRanked.emit(session, update), QUEUE_SIZE)
+        self.message.emit("scoring the project for the review queue … (you can edit meanwhile)")
 
-    def queue(self, k: int) -> list[Pick]:
-        """The next `k` items of the review queue (the session's default strategy)."""
-        if self.editor is None:
-            return []
-        try:
-            return self.editor.next_batch(k)
-        except VidlabelError as exc:
-            self.message.emit(str(exc))
-            return []
-
-    def stopping(self) -> dict:
-        """Effort so far and the estimated errors left, for the statistics panel."""
-        return self.editor.stopping() if self.editor is not None else {}
+    def _queue_ranked(self, session: ReviewSession, update: QueueUpdate) -> None:
+        if session is not self.editor:
+            return  # from a session closed since (restart after pre-labelling)
+        if update.revision < self._edit_revision:
+            return  # ranked before the person's latest edit; the one after it follows
+        self.picks, self.guidance = list(update.picks), update.stopping
+        if not self.ready:
+            self.ready = True
+            self.message.emit("")
+            self.sessionReady.emit()
+        self.queueChanged.emit(update)
+        self.projectChanged.emit()  # the scores behind the timeline changed too
 
     def restart_session(self) -> None:
         """A new session after a job wrote outside it (pre-labelling): scores start fresh."""
@@ -140,14 +144,11 @@ class Controller(QObject):
         self.projectChanged.emit()
 
     def close(self) -> None:
-        """Stop the session's worker first, so nothing writes while the project closes."""
+        """Stop the session's workers first, so nothing writes while the project closes."""
         self._play_timer.stop()
-        if self._starting is not None:
-            self._starting.wait()  # a session still scoring finishes first; it is closed below
-            self._starting.blockSignals(True)
-        session = self.editor or getattr(self._starting, "result", None)
+        session, self.editor = self.editor, None
         if session is not None:
-            session.close()
+            session.close()  # a start-up scoring in progress stops at its next chunk
             session.video.close()
         self.project.close()
         self.video.close()
@@ -198,14 +199,16 @@ class Controller(QObject):
 
     # -- edits: each one is one undoable action through the correction API -------------------
     def _edit(self, do: Callable[[], Edit | int | None]) -> Edit | int | None:
+        """One edit on the UI thread (a small write); its rescoring is queued in the session."""
         if self.editor is None:
-            self.message.emit("the review session is still scoring the project; edits open in a moment")
+            self.message.emit(self._no_session or "no review session is open")
             return None
         try:
             result = do()
         except VidlabelError as exc:
             self.message.emit(str(exc))
             return None
+        self._edit_revision = self.editor.revision
         self.boxesChanged.emit()
         self.projectChanged.emit()
         return result
@@ -289,14 +292,19 @@ class Controller(QObject):
         self._edit(lambda: self.editor.accept_frame(self.frame))
 
     def undo(self) -> None:
-        if self.ready and self._edit(lambda: self.editor.undo()) is None:
-            self.message.emit("nothing to undo")
-        self.classesChanged.emit()  # the undone action may have been a class edit
+        self._replay("undo")
 
     def redo(self) -> None:
-        if self.ready and self._edit(lambda: self.editor.redo()) is None:
-            self.message.emit("nothing to redo")
-        self.classesChanged.emit()
+        self._replay("redo")
+
+    def _replay(self, which: str) -> None:
+        """Undo or redo; works while the session still scores (the rescoring queues behind)."""
+        if self.editor is None:
+            self.message.emit(self._no_session or "no review session is open")
+            return
+        if self._edit(getattr(self.editor, which)) is None:
+            self.message.emit(f"nothing to {which}")
+        self.classesChanged.emit()  # the action may have been a class edit
 
     # -- classes (project-level edits, one action each) ---------------------------------------
     def _class_action(self, kind: str, do: Callable[[], object]) -> None:

@@ -25,7 +25,6 @@ from .stats_panel import StatsPanel
 from .timeline import Timeline
 from .tracks_panel import TracksPanel
 
-QUEUE_SIZE = 25
 HINT = "drag to draw · Enter accepts the frame and goes to the next in the queue · N next · F1 all keys"
 
 
@@ -38,7 +37,6 @@ class MainWindow(QMainWindow):
         self.keys = keys
         self.setWindowTitle(f"{controller.project.path.name} — vidlabel")
         self.resize(1440, 860)
-        self.picks: list = []
         self._closed = False
 
         self.canvas = FrameCanvas()
@@ -170,6 +168,7 @@ class MainWindow(QMainWindow):
         c.classesChanged.connect(self._show_classes)
         c.playingChanged.connect(lambda on: self.play_button.setText("❚❚  Pause" if on else "▶  Play"))
         c.message.connect(self.show_message)
+        c.queueChanged.connect(self._show_queue)
         self.canvas.boxDrawn.connect(c.draw_box)
         self.canvas.boxEdited.connect(c.move_box)
         self.canvas.boxClicked.connect(c.select)
@@ -210,20 +209,29 @@ class MainWindow(QMainWindow):
         self.tracks_panel.set_tracks(snap.tracks, self.c.class_names(), self.c.selected_track)
         self.timeline.set_scores(snap.scores)
         self.timeline.set_verified(snap.verified)
-        self.stats_panel.set_guidance(self.c.stopping())
-        self._refresh_queue()
 
-    def _refresh_queue(self) -> None:
-        self.picks = self.c.queue(QUEUE_SIZE)
-        self.queue_panel.set_picks(self.picks)
-        self.timeline.set_picks([p.frame for p in self.picks])
+    @property
+    def picks(self) -> list:
+        """The review queue as last ranked by the session's scoring worker."""
+        return self.c.picks
+
+    def _show_queue(self, update) -> None:
+        if self._closed:
+            return
+        self.queue_panel.set_picks(update.picks)
+        self.timeline.set_picks([p.frame for p in update.picks])
+        self.stats_panel.set_guidance(update.stopping)
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text or HINT)
 
     # -- commands that need the window (dialogs, the queue) ----------------------------------
     def next_in_queue(self) -> None:
-        self._refresh_queue()  # the session rescored at the last edit: the queue is current
+        """Go to the best pick not yet verified. The queue on hand is used as it is (ranking
+        runs in the session's worker); frames verified since it was ranked are skipped."""
+        if not self.c.ready:
+            self.show_message("the review queue is not ranked yet: the project is still being scored")
+            return
         verified = self.c.verified_frames()
         for pick in self.picks:
             if pick.frame != self.c.frame and pick.frame not in verified:
