@@ -302,3 +302,19 @@ def test_inline_sessions_report_before_the_edit_returns(sample):
     assert updates[-1].revision == session.revision
     assert updates[0].picks[0].frame not in {p.frame for p in updates[-1].picks}
     session.close()
+
+
+def test_a_failed_start_up_scoring_is_reported_not_silent(sample, monkeypatch):
+    project, video, tracks = sample
+
+    def broken(self, stop):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Scorer, "rescore_all", broken)
+    session = ReviewSession(project, video, background=True, tracker="kcf")
+    updates = []
+    session.watch_queue(updates.append)
+    session.scoring.wait()
+    assert not session.scored
+    assert len(updates) == 1 and updates[0].picks == () and "disk on fire" in updates[0].problem
+    session.close()

@@ -47,7 +47,7 @@ from .rescoring import ScoringWorker
 from .stopping import ErrorModel, error_evidence, estimate_missed, human_seconds
 from .store import HUMAN, Project
 from .strategies import STRATEGIES, Pick, Pool, make_strategy
-from .uncertainty import Scorer
+from .uncertainty import BoxScore, Scorer
 from .video import FrameSource
 
 __all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
@@ -69,6 +69,7 @@ class QueueUpdate:
     revision: int              # every scoring job up to this one is included
     picks: tuple[Pick, ...]
     stopping: dict
+    problem: str = ""          # scoring failures since the last update, in words ("" if none)
 
 
 class ReviewSession(Editor):
@@ -88,6 +89,8 @@ class ReviewSession(Editor):
         self._owned: list = []
         self._committees: dict[str | None, Committee] = {}
         self._scored = threading.Event()
+        self._told_errors = 0   # scoring failures already passed on to the watchers
+        self._evidence: dict[int, tuple[BoxScore, float]] = {}  # box id -> (its score, evidence)
         self.scoring = ScoringWorker(self._report, background=background)
         kw = {} if max_span is None else {"max_span": max_span}
         self.scheduler = Repropagator(project, video, tracker=tracker, background=background,
@@ -149,13 +152,22 @@ class ReviewSession(Editor):
         self.scorer.rescore(tracks=tracks, frames={edit.frame})
 
     def _report(self, revision: int) -> None:
-        """The scoring worker caught up: rank the queue for every watcher."""
+        """The scoring worker caught up: rank the queue for every watcher, and pass on failures
+        (a failed start-up scoring gets an empty queue and says why, instead of silence)."""
+        if not self._watchers:
+            return
+        errors = self.scoring.errors[self._told_errors:]
+        self._told_errors += len(errors)
+        problem = "; ".join(f"scoring failed: {e} (details in the log)" for e in errors)
         if not self.scored:
-            return  # stopped before the start-up scoring finished: there is nothing to rank
-        stopping = self._stopping() if self._watchers else {}
+            if problem:
+                for callback, *_ in list(self._watchers):
+                    callback(QueueUpdate(revision, (), {}, problem))
+            return  # no start-up scoring (yet): nothing to rank
+        stopping = self._stopping()
         for callback, k, strategy, params in list(self._watchers):
             picks = make_strategy(strategy, **params).select(self._pool(), k)
-            callback(QueueUpdate(revision, tuple(picks), stopping))
+            callback(QueueUpdate(revision, tuple(picks), stopping, problem))
 
     def watch_queue(self, callback: Callable[[QueueUpdate], None], k: int | None = 10,
                     strategy: str = "hybrid", **params) -> None:
@@ -171,7 +183,7 @@ class ReviewSession(Editor):
     def _done(self, edit: Edit) -> Edit:
         self.scoring.submit(lambda: self._rescore_edit(edit))
         if edit.kind in REPROPAGATE_AFTER:
-            live = {t.id for t in self.project.tracks()}
+            live = self.project.track_ids()
             self.scheduler.submit([Anchor(t, edit.frame, edit.action_id)
                                    for t in edit.track_ids if t in live])
         return edit
@@ -312,7 +324,7 @@ class ReviewSession(Editor):
         states = self.scorer.frames()
         frames = self.scorer.frame_count
         verified = len(self.project.verified_frames())
-        unverified_scores = [error_evidence(b, self.scorer.weights) for s in states.values()
+        unverified_scores = [self._error_evidence(b) for s in states.values()
                              if not s.verified for b in s.boxes if not b.verified]
         unclaimed = sum(sig.value for s in states.values() if not s.verified
                         for sig in s.extra if sig.name == "unmatched_detection")
@@ -326,3 +338,13 @@ class ReviewSession(Editor):
                 "unverified_boxes": len(unverified_scores),
                 "verified_frames": verified,
                 "frames": frames}
+
+    def _error_evidence(self, box: BoxScore) -> float:
+        """`error_evidence` of a box, remembered for as long as its score object stays the same:
+        after an edit nearly all of 100,000 do, so the guidance after each edit stays cheap."""
+        cached = self._evidence.get(box.box_id)
+        if cached is not None and cached[0] is box:
+            return cached[1]
+        value = error_evidence(box, self.scorer.weights)
+        self._evidence[box.box_id] = (box, value)
+        return value
