@@ -92,9 +92,9 @@ def time_steps(window, app, frames: int, label: str) -> None:
     backward = [one(c.frame - 1) for _ in range(300)]
     rng = random.Random(2)
     jumps = [one(rng.randrange(frames)) for _ in range(60)]
-    print(f"  {label:<26} step forward   {percentiles(forward)}")
-    print(f"  {'':<26} step backward  {percentiles(backward)}")
-    print(f"  {'':<26} random jump    {percentiles(jumps)}")
+    print(f"  {label:<30} step forward  {percentiles(forward)}")
+    print(f"  {'':<30} step backward {percentiles(backward)}")
+    print(f"  {'':<30} random jump   {percentiles(jumps)}")
 
 
 def step(window, app, target: int) -> float:
@@ -122,16 +122,25 @@ def wait_ready(window, app) -> None:
 
 
 def steps_while_scoring(app, path: Path, frames: int, label: str) -> None:
-    """Step forward from the middle of the video until the session's first queue arrives."""
+    """Step forward from the middle of the video until the session's first queue arrives, and
+    fix a box every 25 steps (an edit waits for the project's lock, which the scoring takes)."""
     from vidlabel.gui.launch import open_window
 
     window = show(open_window(path, keys={}), app)
+    c = window.c
     t0 = time.perf_counter()
-    samples = [step(window, app, frames // 2)]
-    while not window.c.ready and len(samples) < 5000:
-        samples.append(step(window, app, window.c.frame + 1))
-    print(f"  {label:<26} step forward   {percentiles(samples)}   max {max(samples) * 1000:4.0f} ms"
-          f"   (scored in {time.perf_counter() - t0:.1f} s)")
+    samples, fixes = [step(window, app, frames // 2)], []
+    while not c.ready and len(samples) < 5000:
+        samples.append(step(window, app, c.frame + 1))
+        box = next((b for b in c.boxes() if not b.verified), None)
+        if len(samples) % 25 == 0 and box is not None:
+            t1 = time.perf_counter()
+            c.move_box(box.id, (box.x + 2, box.y, box.w, box.h))
+            fixes.append(time.perf_counter() - t1)
+    scored = time.perf_counter() - t0
+    print(f"  {label:<30} step forward  {percentiles(samples)}   max {max(samples) * 1000:4.0f} ms")
+    print(f"  {'':<30} fix a box     {percentiles(fixes)}   max {max(fixes, default=0) * 1000:4.0f} ms"
+          f"   (first queue after {scored:.1f} s)")
     window.close()
 
 
@@ -150,9 +159,18 @@ def after_edit(window, app, arrivals: list, edit) -> tuple[float, float]:
 
 def ui_thread_costs(window, app, frames: int) -> None:
     c, session = window.c, window.c.editor
+    rng = random.Random(3)
+    rescores, ranks = [], []
+    for _ in range(10):  # before any edit, so that no re-propagation runs alongside
+        f = rng.randrange(frames)
+        t0 = time.perf_counter()
+        session.scorer.rescore(frames={f})
+        rescores.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        session.next_batch(25)
+        ranks.append(time.perf_counter() - t0)
     arrivals: list[tuple[float, int]] = []
     c.queueChanged.connect(lambda update: arrivals.append((time.perf_counter(), update.revision)))
-    rng = random.Random(3)
     fixes, accepts, queue_after_fix, queue_after_accept, nexts = [], [], [], [], []
     for i in range(20):
         c.seek(rng.randrange(frames))
@@ -170,19 +188,9 @@ def ui_thread_costs(window, app, frames: int) -> None:
     print(f"  {'fix a box':<34} {percentiles(fixes)}")
     print(f"  {'accept a frame':<34} {percentiles(accepts)}")
     print(f"  {'go to the next queue item (N)':<34} {percentiles(nexts)}")
-    print("  until the rescored queue arrives (scoring worker, UI thread free meanwhile)")
+    print("  until the rescored queue arrives (scoring worker; re-propagation of the edits runs too)")
     print(f"  {'after a fix':<34} {percentiles(queue_after_fix)}")
     print(f"  {'after an accept':<34} {percentiles(queue_after_accept)}")
-    session.wait_idle()
-    rescores, ranks = [], []
-    for _ in range(10):
-        f = rng.randrange(frames)
-        t0 = time.perf_counter()
-        session.scorer.rescore(frames={f})
-        rescores.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        session.next_batch(25)
-        ranks.append(time.perf_counter() - t0)
     print("  for comparison, run synchronously (what the UI thread used to wait for on every edit)")
     print(f"  {'rescore one frame':<34} {percentiles(rescores)}")
     print(f"  {'rank the queue (next_batch 25)':<34} {percentiles(ranks)}")

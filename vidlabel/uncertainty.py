@@ -307,15 +307,21 @@ class Scorer:
     def rescore_all(self, stop: Callable[[], bool] = lambda: False) -> bool:
         """Read everything again and recompute every frame (opening a session).
 
-        The frames are scored and stored RESCORE_CHUNK at a time, each chunk in its own short
-        transaction: on a 100,000-box project the whole pass takes seconds, and an edit made
-        meanwhile (from another thread) then waits for one chunk, not for the pass. `stop()` is
-        asked between chunks; returns False if it said stop (the scores are then incomplete).
+        Boxes are read, and frames scored and stored, RESCORE_CHUNK frames at a time, each chunk
+        under the project's lock or in its own short transaction: on a 100,000-box project the
+        pass takes seconds, and an edit made meanwhile (from another thread) waits for one chunk,
+        not for the pass. Such an edit may fall between two chunks: its own rescore must follow
+        this pass (the review session queues it behind). `stop()` is asked between the scored
+        chunks; returns False if it said stop (the scores are then incomplete).
         """
         self._load_detections()
         with self._lock:
+            boxes: list[Box] = []
+            for lo in range(0, max(self.frame_count, 1), RESCORE_CHUNK):
+                hi = lo + RESCORE_CHUNK if lo + RESCORE_CHUNK < self.frame_count else 1 << 62
+                with self.project.lock:  # whole actions only: an edit is never read half-done
+                    boxes += self.project.boxes(frames=(lo, hi))
             with self.project.lock:
-                boxes = self.project.boxes()
                 self._verified = set(self.project.verified_frames())
             self._boxes, self._track_frames, self._frames = {}, {}, {}
             by_track: dict[int, list[Box]] = {}
