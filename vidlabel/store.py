@@ -688,33 +688,34 @@ class Project:
 
         A scorer computes in another thread than the person edits: a box it read may be deleted
         before its score is written. That score describes nothing any more (the deletion's own
-        rescore follows), and writing it would break the foreign key to `boxes`.
+        rescore follows), and writing it would break the foreign key to `boxes`. (The score
+        writers encode before they take the lock: the person's next edit waits for the lock.)
         """
+        rows = [(i, s, json.dumps(sig), i) for i, s, sig in scores]
         with self._write_derived():
             self._conn.executemany(
                 "INSERT OR REPLACE INTO box_scores SELECT ?, ?, ? "
-                "WHERE EXISTS (SELECT 1 FROM boxes WHERE id = ?)",
-                [(i, s, json.dumps(sig), i) for i, s, sig in scores])
+                "WHERE EXISTS (SELECT 1 FROM boxes WHERE id = ?)", rows)
 
     def box_scores(self) -> dict[int, tuple[float, dict]]:
         return {r[0]: (r[1], json.loads(r[2])) for r in self._conn.execute("SELECT * FROM box_scores")}
 
     def set_frame_scores(self, scores: Iterable[tuple[int, float, list]]) -> None:
+        rows = [(f, s, json.dumps(r)) for f, s, r in scores]
         with self._write_derived():
             self._conn.execute("DELETE FROM frame_scores")
-            self._conn.executemany("INSERT INTO frame_scores VALUES (?, ?, ?)",
-                                   [(f, s, json.dumps(r)) for f, s, r in scores])
+            self._conn.executemany("INSERT INTO frame_scores VALUES (?, ?, ?)", rows)
 
     def update_frame_scores(self, scores: Iterable[tuple[int, float, list]]) -> None:
         """Replace the scores of just these frames (a rescore after one edit touches a few of
         30,000); a frame whose score fell to 0 loses its row, as `frame_scores` lists only frames
         worth a look."""
         rows = list(scores)
+        gone = [(f,) for f, s, _ in rows if s <= 0]
+        kept = [(f, s, json.dumps(r)) for f, s, r in rows if s > 0]
         with self._write_derived():
-            self._conn.executemany("DELETE FROM frame_scores WHERE frame = ?",
-                                   [(f,) for f, s, _ in rows if s <= 0])
-            self._conn.executemany("INSERT OR REPLACE INTO frame_scores VALUES (?, ?, ?)",
-                                   [(f, s, json.dumps(r)) for f, s, r in rows if s > 0])
+            self._conn.executemany("DELETE FROM frame_scores WHERE frame = ?", gone)
+            self._conn.executemany("INSERT OR REPLACE INTO frame_scores VALUES (?, ?, ?)", kept)
 
     def frame_scores(self) -> dict[int, tuple[float, list]]:
         return {r[0]: (r[1], json.loads(r[2])) for r in self._conn.execute("SELECT * FROM frame_scores")}

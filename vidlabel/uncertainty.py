@@ -57,7 +57,7 @@ DROP_SCALE = 0.3         # a tracker-confidence fall of this much between frames
 KEYFRAME_TAU = 30.0      # frames; about a second of video away from a checked box is "far"
 FAR_FRAMES = 90          # from here on a box is simply far: a keyframe further away changes nothing
 AGGREGATES = ("max", "sum", "mean")
-RESCORE_CHUNK = 2000     # frames per stored chunk of a full rescore (see `Scorer.rescore_all`)
+RESCORE_CHUNK = 500      # frames per chunk of a full rescore (see `Scorer.rescore_all`)
 
 # Prior weights of the signals in a box's noisy-OR score. Not fitted to any data set: they say
 # that a detector-tracker disagreement or a lost track is a likelier error than a box that is
