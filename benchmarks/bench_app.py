@@ -6,11 +6,16 @@ tracks, then opens it in the real window on Qt's offscreen platform and times:
 * opening: the first open of the video (which builds the packet index) against reopening the
   project (index cached in the project: no pass over the video), window and first frame included,
   and when the review session, which scores the whole project in a worker, is ready for edits;
-* one step (seek, decode, boxes from the store, canvas and timeline painted synchronously):
-  forward, backward, and random jumps, median and p95, next to the same steps on an empty project
-  over the same video, so the cost of 100,000 boxes is the difference between the two rows;
-* what an edit costs the UI thread (the correction, its rescoring and the re-propagation handed to
-  the session's worker) and one ranking of the review queue (`next_batch`), on the big project;
+* one step (seek, decode, boxes from the store, canvas and timeline painted synchronously),
+  once the session has scored the project: forward, backward, and random jumps, median and p95,
+  next to the same steps on an empty project over the same video, so the cost of 100,000 boxes is
+  the difference between the two rows;
+* steps while the session still scores the project in its worker, with the app's process
+  settings (vidlabel/gui/pauses.py) and, for comparison, with CPython's defaults;
+* what the UI thread spends on a fix, an accept and going to the next queue item (the edit only:
+  rescoring and ranking run in the session's scoring worker), how long after the edit its
+  rescored queue arrives, and, for comparison, what rescoring one frame and ranking the queue
+  cost when run synchronously (what the UI thread waited for before);
 * the background refresh (statistics, track list, scores) that runs off the UI thread.
 
 Run: `QT_QPA_PLATFORM=offscreen python benchmarks/bench_app.py [--frames 30000 --boxes 100000]`
@@ -19,6 +24,7 @@ Run: `QT_QPA_PLATFORM=offscreen python benchmarks/bench_app.py [--frames 30000 -
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import sys
@@ -79,12 +85,7 @@ def time_steps(window, app, frames: int, label: str) -> None:
     c = window.c
 
     def one(target: int) -> float:
-        t0 = time.perf_counter()
-        c.seek(target)
-        window.canvas.viewport().repaint()
-        window.timeline.repaint()
-        app.processEvents()
-        return time.perf_counter() - t0
+        return step(window, app, target)
 
     c.seek(frames // 2)
     app.processEvents()
@@ -92,9 +93,117 @@ def time_steps(window, app, frames: int, label: str) -> None:
     backward = [one(c.frame - 1) for _ in range(300)]
     rng = random.Random(2)
     jumps = [one(rng.randrange(frames)) for _ in range(60)]
-    print(f"  {label:<26} step forward   {percentiles(forward)}")
-    print(f"  {'':<26} step backward  {percentiles(backward)}")
-    print(f"  {'':<26} random jump    {percentiles(jumps)}")
+    print(f"  {label:<30} step forward  {percentiles(forward)}")
+    print(f"  {'':<30} step backward {percentiles(backward)}")
+    print(f"  {'':<30} random jump   {percentiles(jumps)}")
+
+
+def step(window, app, target: int) -> float:
+    """One step as the person sees it: seek, decode, boxes, canvas and timeline painted."""
+    t0 = time.perf_counter()
+    window.c.seek(target)
+    window.canvas.viewport().repaint()
+    window.timeline.repaint()
+    app.processEvents()
+    return time.perf_counter() - t0
+
+
+def show(window, app):
+    window.resize(1440, 860)
+    window.show()
+    app.processEvents()
+    return window
+
+
+def wait_ready(window, app) -> None:
+    """Until the session's first queue arrived (it scores the project in its worker)."""
+    while not window.c.ready:
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def steps_while_scoring(app, path: Path, frames: int, label: str, fix_every: int = 0) -> None:
+    """Step forward from the middle of the video until the session's first queue arrives; with
+    `fix_every`, also fix a box every that many steps (an edit waits for the project's lock,
+    which the scoring takes a chunk at a time, and its re-propagation adds a busy thread)."""
+    from vidlabel.gui.launch import open_window
+
+    window = show(open_window(path, keys={}), app)
+    c = window.c
+    t0 = time.perf_counter()
+    samples, fixes = [step(window, app, frames // 2)], []
+    while not c.ready and len(samples) < 5000:
+        samples.append(step(window, app, c.frame + 1))
+        box = next((b for b in c.boxes() if not b.verified), None)
+        if fix_every and len(samples) % fix_every == 0 and box is not None:
+            t1 = time.perf_counter()
+            c.move_box(box.id, (box.x + 2, box.y, box.w, box.h))
+            fixes.append(time.perf_counter() - t1)
+    scored = time.perf_counter() - t0
+    print(f"  {label:<30} step forward  {percentiles(samples)}   max {max(samples) * 1000:4.0f} ms")
+    if fixes:
+        print(f"  {'':<30} fix a box     {percentiles(fixes)}   max {max(fixes) * 1000:4.0f} ms")
+    print(f"  {'':<30} (first queue after {scored:.1f} s)")
+    window.close()
+
+
+def after_edit(window, app, arrivals: list, edit) -> tuple[float, float]:
+    """UI-thread seconds of `edit()`, and seconds until the queue that includes it arrives
+    (`arrivals`: (time, revision) of every queue the window received)."""
+    t0 = time.perf_counter()
+    edit()
+    ui = time.perf_counter() - t0
+    target = window.c.editor.revision
+    while not any(revision >= target for _, revision in arrivals):
+        app.processEvents()
+        time.sleep(0.001)
+    return ui, next(t for t, revision in arrivals if revision >= target) - t0
+
+
+def timed(into: list, fn):
+    """`fn`, recording how long each call takes (the scoring worker's share of an edit)."""
+    def run(*args, **kw):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kw)
+        finally:
+            into.append(time.perf_counter() - t0)
+    return run
+
+
+def ui_thread_costs(window, app, frames: int) -> None:
+    c, session = window.c, window.c.editor
+    rng = random.Random(3)
+    rescores, reports = [], []
+    session._rescore_edit = timed(rescores, session._rescore_edit)
+    session._report = timed(reports, session._report)
+    session.scoring._when_drained = session._report
+    arrivals: list[tuple[float, int]] = []
+    c.queueChanged.connect(lambda update: arrivals.append((time.perf_counter(), update.revision)))
+    fixes, accepts, queue_after_fix, queue_after_accept, nexts = [], [], [], [], []
+    for i in range(20):
+        c.seek(rng.randrange(frames))
+        box = next((b for b in c.boxes() if not b.verified), None)
+        if box is not None:
+            fix = lambda: c.move_box(box.id, (box.x + 2, box.y, box.w, box.h))  # noqa: E731
+            ui, queued = after_edit(window, app, arrivals, fix)
+            fixes.append(ui), queue_after_fix.append(queued)
+        c.seek(rng.randrange(frames))
+        ui, queued = after_edit(window, app, arrivals, c.accept_frame)
+        accepts.append(ui), queue_after_accept.append(queued)
+        t0 = time.perf_counter()
+        window.next_in_queue()
+        nexts.append(time.perf_counter() - t0)
+    print(f"  {'fix a box':<34} {percentiles(fixes)}")
+    print(f"  {'accept a frame':<34} {percentiles(accepts)}")
+    print(f"  {'go to the next queue item (N)':<34} {percentiles(nexts)}")
+    print("  until the rescored queue arrives (scoring worker; re-propagation of the edits runs too)")
+    print(f"  {'after a fix':<34} {percentiles(queue_after_fix)}")
+    print(f"  {'after an accept':<34} {percentiles(queue_after_accept)}")
+    print("  for comparison, the scoring worker's share of those edits (the UI thread waited for it")
+    print("  before this worker existed)")
+    print(f"  {'rescore an edit':<34} {percentiles(rescores)}")
+    print(f"  {'rank the queue, stopping guidance':<34} {percentiles(reports)}")
 
 
 def main() -> int:
@@ -103,6 +212,7 @@ def main() -> int:
     parser.add_argument("--boxes", type=int, default=100000)
     args = parser.parse_args()
 
+    from vidlabel.gui import pauses
     from vidlabel.gui.launch import application, open_window
     from vidlabel.gui.refresh import Refresher
 
@@ -123,57 +233,43 @@ def main() -> int:
         project.close(), source.close()
         empty, source = create_project(video, tmp / "empty.vlp", ["person"])
         empty.close(), source.close()
+        big = f"{args.boxes:,} boxes"
 
         print("\nopening (window shown, first frame painted)")
         print(f"  first open of the video (builds the packet index)   {first_open * 1000:7.0f} ms  (without window)")
         for name in ("big.vlp", "empty.vlp"):
             t0 = time.perf_counter()
-            window = open_window(tmp / name, keys={})
-            window.resize(1440, 860)
-            window.show()
-            app.processEvents()
+            window = show(open_window(tmp / name, keys={}), app)
             window.repaint()
             print(f"  reopen {name:<12} (index cached, no video pass)    "
                   f"{(time.perf_counter() - t0) * 1000:7.0f} ms")
-            while not window.c.ready:  # the review session scores the project in the background
-                app.processEvents()
-                time.sleep(0.005)
-            print(f"    review session ready (scored in the background)  "
+            wait_ready(window, app)
+            print(f"    first queue (project scored in the background)   "
                   f"{(time.perf_counter() - t0) * 1000:7.0f} ms")
             window.close()
 
-        print("\nper step: seek + decode + boxes from the store + canvas and timeline painted")
-        for name, label in (("big.vlp", f"{args.boxes:,} boxes"), ("empty.vlp", "empty project")):
-            window = open_window(tmp / name, keys={})
-            window.resize(1440, 860)
-            window.show()
-            app.processEvents()
+        print("\nper step while the session scores the project (its first queue not there yet)")
+        steps_while_scoring(app, tmp / "big.vlp", args.frames, f"{big}, app settings")
+        steps_while_scoring(app, tmp / "big.vlp", args.frames, "  fixing a box every 25 steps", 25)
+        hold, resume = pauses.hold_collections, pauses.resume_collections
+        pauses.hold_collections = pauses.resume_collections = lambda: None
+        gc.unfreeze()
+        sys.setswitchinterval(0.005)
+        steps_while_scoring(app, tmp / "big.vlp", args.frames, f"{big}, CPython defaults")
+        pauses.hold_collections, pauses.resume_collections = hold, resume
+        pauses.set_switch_interval()
+
+        print("\nper step once the session is ready: seek + decode + boxes + canvas and timeline painted")
+        for name, label in (("big.vlp", big), ("empty.vlp", "empty project")):
+            window = show(open_window(tmp / name, keys={}), app)
+            wait_ready(window, app)
             time_steps(window, app, args.frames, label)
             window.close()
 
-        print("\non the UI thread, 100,000-box project")
-        window = open_window(tmp / "big.vlp", keys={})
-        window.show()
-        while not window.c.ready:
-            app.processEvents()
-            time.sleep(0.005)
-        c = window.c
-        edits, queues = [], []
-        for i in range(20):
-            c.seek(1000 + 97 * i)
-            box = next((b for b in c.boxes() if not b.verified), None)
-            if box is None:
-                continue
-            t0 = time.perf_counter()
-            c.move_box(box.id, (box.x + 2, box.y, box.w, box.h))
-            edits.append(time.perf_counter() - t0)
-            app.processEvents()
-        for _ in range(10):
-            t0 = time.perf_counter()
-            c.queue(25)
-            queues.append(time.perf_counter() - t0)
-        print(f"  {'fix a box (edit + rescore)':<26} {percentiles(edits)}")
-        print(f"  {'rank the review queue':<26} {percentiles(queues)}")
+        print(f"\non the UI thread, {big} (edit only; rescoring and ranking in the scoring worker)")
+        window = show(open_window(tmp / "big.vlp", keys={}), app)
+        wait_ready(window, app)
+        ui_thread_costs(window, app, args.frames)
         window.close()
 
         print("\nbackground refresh (statistics, track list, scores; worker thread, not the UI)")

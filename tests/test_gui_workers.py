@@ -8,6 +8,7 @@ what follows lands correctly. The gate makes "while the rescore runs" certain, w
 
 from __future__ import annotations
 
+import gc
 import shutil
 import threading
 
@@ -182,6 +183,7 @@ def test_edits_and_undo_work_while_the_session_scores_the_project(qtbot, busy_vi
         show(qtbot, window, scored=False)
         c = window.c
         qtbot.waitUntil(gate.reached.is_set)  # the start-up scoring is held
+        assert not gc.isenabled()  # no full collections while the session builds its mirror
         key(qtbot, window, Qt.Key.Key_N)
         assert "not ranked yet" in window.message_label.text()
         drag(qtbot, window, (40, 440), (100, 560))
@@ -195,9 +197,27 @@ def test_edits_and_undo_work_while_the_session_scores_the_project(qtbot, busy_vi
         gate.open()
         settle(qtbot, window)
         assert c.ready and window.picks and c.editor.scoring.errors == []
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # the mirror is frozen out of them
         assert c.editor.scorer.frame_state(0).verified is False
         assert drawn.id in {b.box_id for b in c.editor.scorer.frame_state(0).boxes}
     finally:
         gate.open()
         window.close()
 
+
+
+def test_closing_while_the_session_scores_stops_it_and_collects_again(qtbot, busy_video, gate,
+                                                                      monkeypatch):
+    monkeypatch.setattr("vidlabel.uncertainty.RESCORE_CHUNK", 10)  # 8 chunks of the sample's 80 frames
+    monkeypatch.setattr(Scorer, "_recompute", gate.wrap(Scorer._recompute))
+    gate.close()
+    window = open_window(busy_video)
+    show(qtbot, window, scored=False)
+    session = window.c.editor
+    qtbot.waitUntil(gate.reached.is_set)
+    # closing waits for the held chunk: let it go once the close asked the scoring to stop
+    releaser = threading.Thread(target=lambda: (session.scoring.stopping.wait(), gate.open()))
+    releaser.start()
+    window.close()
+    releaser.join()
+    assert not session.scored and gc.isenabled()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from vidlabel.errors import VidlabelError
 from vidlabel.session import STRATEGIES, Pick, ReviewSession
+from vidlabel.stopping import ErrorModel
 from vidlabel.store import HUMAN
 from vidlabel.uncertainty import Scorer
 
@@ -328,3 +330,28 @@ def test_inline_sessions_report_before_the_edit_returns(sample):
     assert updates[-1].revision == session.revision
     assert updates[0].picks[0].frame not in {p.frame for p in updates[-1].picks}
     session.close()
+
+
+def test_a_failed_start_up_scoring_is_reported_not_silent(sample, monkeypatch):
+    project, video, tracks = sample
+
+    def broken(self, stop):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Scorer, "rescore_all", broken)
+    session = ReviewSession(project, video, background=True, tracker="kcf")
+    updates = []
+    session.watch_queue(updates.append)
+    session.scoring.wait()
+    assert not session.scored
+    assert len(updates) == 1 and updates[0].picks == () and "disk on fire" in updates[0].problem
+    session.close()
+
+
+def test_expected_errors_are_the_sum_of_the_box_probabilities():
+    model = ErrorModel()
+    for score, wrong in [(0.1, False), (0.5, True), (0.55, False), (0.9, True), (1.0, True)]:
+        model.observe(score, wrong)
+    scores = np.linspace(0, 1, 41)
+    assert model.expected(scores) == pytest.approx(sum(model.probability(s) for s in scores))
+    assert model.expected([]) == 0

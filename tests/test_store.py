@@ -54,6 +54,7 @@ def test_every_field_round_trips(tmp_path):
         assert b5 == Box(5, tid, 1, 1.5, -2.25, 30.125, 60.5, 0.42, Source.INTERPOLATED, True, False, True, id=box.id)
         assert b6.outside and b6.verified and b6.source is Source.HUMAN
         assert p.tracks()[0].name == "walker" and p.tracks()[0].class_id == 1
+        assert p.track_ids() == {tid}
         assert p.verified_frames() == [5]
         (d,) = p.detections(run, frame=5)
         assert (d.x, d.y, d.w, d.h, d.confidence, d.class_id) == (1, 2, 3, 4, pytest.approx(0.3), 1)

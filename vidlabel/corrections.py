@@ -50,7 +50,7 @@ class Editor:
                                 f"{self.project.class_names()}", str(self.project.path))
 
     def _check_track(self, track_id: int) -> None:
-        if track_id not in {t.id for t in self.project.tracks()}:
+        if track_id not in self.project.track_ids():
             raise VidlabelError(f"no track with id {track_id}", str(self.project.path))
 
     def _done(self, edit: Edit) -> Edit:

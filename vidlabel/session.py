@@ -47,7 +47,7 @@ from .rescoring import ScoringWorker
 from .stopping import ErrorModel, error_evidence, estimate_missed, human_seconds
 from .store import HUMAN, Project
 from .strategies import STRATEGIES, Pick, Pool, make_strategy
-from .uncertainty import Scorer
+from .uncertainty import FrameState, Scorer
 from .video import FrameSource
 
 __all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
@@ -71,6 +71,7 @@ class QueueUpdate:
     revision: int              # every scoring job up to this one is included
     picks: tuple[Pick, ...]
     stopping: dict
+    problem: str = ""          # scoring failures since the last update, in words ("" if none)
 
 
 class ReviewSession(Editor):
@@ -90,6 +91,8 @@ class ReviewSession(Editor):
         self._owned: list = []
         self._committees: dict[str | None, Committee] = {}
         self._scored = threading.Event()
+        self._told_errors = 0   # scoring failures already passed on to the watchers
+        self._evidence: dict[int, tuple[FrameState, list[float]]] = {}  # see _frame_evidence
         self.scoring = ScoringWorker(self._report, background=background)
         kw = {} if max_span is None else {"max_span": max_span}
         self.scheduler = Repropagator(project, video, tracker=tracker, background=background,
@@ -151,13 +154,22 @@ class ReviewSession(Editor):
         self.scorer.rescore(tracks=tracks, frames={edit.frame})
 
     def _report(self, revision: int) -> None:
-        """The scoring worker caught up: rank the queue for every watcher."""
+        """The scoring worker caught up: rank the queue for every watcher, and pass on failures
+        (a failed start-up scoring gets an empty queue and says why, instead of silence)."""
+        if not self._watchers:
+            return
+        errors = self.scoring.errors[self._told_errors:]
+        self._told_errors += len(errors)
+        problem = "; ".join(f"scoring failed: {e} (details in the log)" for e in errors)
         if not self.scored:
-            return  # stopped before the start-up scoring finished: there is nothing to rank
-        stopping = self._stopping() if self._watchers else {}
+            if problem:
+                for callback, *_ in list(self._watchers):
+                    callback(QueueUpdate(revision, (), {}, problem))
+            return  # no start-up scoring (yet): nothing to rank
+        stopping = self._stopping()
         for callback, k, strategy, params in list(self._watchers):
             picks = make_strategy(strategy, **params).select(self._pool(), k)
-            callback(QueueUpdate(revision, tuple(picks), stopping))
+            callback(QueueUpdate(revision, tuple(picks), stopping, problem))
 
     def watch_queue(self, callback: Callable[[QueueUpdate], None], k: int | None = 10,
                     strategy: str = "hybrid", **params) -> None:
@@ -173,7 +185,7 @@ class ReviewSession(Editor):
     def _done(self, edit: Edit) -> Edit:
         self.scoring.submit(lambda: self._rescore_edit(edit))
         if edit.kind in REPROPAGATE_AFTER:
-            live = {t.id for t in self.project.tracks()}
+            live = self.project.track_ids()
             self.scheduler.submit([Anchor(t, edit.frame, edit.action_id)
                                    for t in edit.track_ids if t in live])
         return edit
@@ -314,8 +326,10 @@ class ReviewSession(Editor):
         states = self.scorer.frames()
         frames = self.scorer.frame_count
         verified = len(self.project.verified_frames())
-        unverified_scores = [error_evidence(b, self.scorer.weights) for s in states.values()
-                             if not s.verified for b in s.boxes if not b.verified]
+        unverified_scores: list[float] = []
+        for s in states.values():
+            if not s.verified:
+                unverified_scores += self._frame_evidence(s)
         unclaimed = sum(sig.value for s in states.values() if not s.verified
                         for sig in s.extra if sig.name == "unmatched_detection")
         draws = sum(1 for a in self.project.actions(actor=HUMAN) if a.kind == "draw")
@@ -328,3 +342,14 @@ class ReviewSession(Editor):
                 "unverified_boxes": len(unverified_scores),
                 "verified_frames": verified,
                 "frames": frames}
+
+    def _frame_evidence(self, state: FrameState) -> list[float]:
+        """`error_evidence` of a frame's unverified boxes, remembered for as long as the frame's
+        state object stays the same: after an edit all but a few hundred of 30,000 do, so the
+        guidance after each edit does not recompute 100,000 boxes."""
+        cached = self._evidence.get(state.frame)
+        if cached is not None and cached[0] is state:
+            return cached[1]
+        values = [error_evidence(b, self.scorer.weights) for b in state.boxes if not b.verified]
+        self._evidence[state.frame] = (state, values)
+        return values

@@ -75,7 +75,10 @@ class ErrorModel:
         return float((self.wrong[i] + PRIOR_WEIGHT * score) / (self.seen[i] + PRIOR_WEIGHT))
 
     def expected(self, scores: Iterable[float]) -> float:
-        return float(sum(self.probability(s) for s in scores))
+        """The sum of `probability` over `scores`, in one numpy pass (100,000 boxes per update)."""
+        s = np.fromiter(scores, float)
+        i = np.minimum(np.searchsorted(BINS, s, side="right") - 1, len(BINS) - 2)
+        return float(np.sum((self.wrong[i] + PRIOR_WEIGHT * s) / (self.seen[i] + PRIOR_WEIGHT)))
 
 
 def estimate_missed(draws: int, verified_frames: int, unverified_frames: int,

@@ -57,7 +57,7 @@ DROP_SCALE = 0.3         # a tracker-confidence fall of this much between frames
 KEYFRAME_TAU = 30.0      # frames; about a second of video away from a checked box is "far"
 FAR_FRAMES = 90          # from here on a box is simply far: a keyframe further away changes nothing
 AGGREGATES = ("max", "sum", "mean")
-RESCORE_CHUNK = 2000     # frames per stored chunk of a full rescore (see `Scorer.rescore_all`)
+RESCORE_CHUNK = 500      # frames per chunk of a full rescore (see `Scorer.rescore_all`)
 
 # Prior weights of the signals in a box's noisy-OR score. Not fitted to any data set: they say
 # that a detector-tracker disagreement or a lost track is a likelier error than a box that is
@@ -307,15 +307,21 @@ class Scorer:
     def rescore_all(self, stop: Callable[[], bool] = lambda: False) -> bool:
         """Read everything again and recompute every frame (opening a session).
 
-        The frames are scored and stored RESCORE_CHUNK at a time, each chunk in its own short
-        transaction: on a 100,000-box project the whole pass takes seconds, and an edit made
-        meanwhile (from another thread) then waits for one chunk, not for the pass. `stop()` is
-        asked between chunks; returns False if it said stop (the scores are then incomplete).
+        Boxes are read, and frames scored and stored, RESCORE_CHUNK frames at a time, each chunk
+        under the project's lock or in its own short transaction: on a 100,000-box project the
+        pass takes seconds, and an edit made meanwhile (from another thread) waits for one chunk,
+        not for the pass. Such an edit may fall between two chunks: its own rescore must follow
+        this pass (the review session queues it behind). `stop()` is asked between the scored
+        chunks; returns False if it said stop (the scores are then incomplete).
         """
         self._load_detections()
         with self._lock:
+            boxes: list[Box] = []
+            for lo in range(0, max(self.frame_count, 1), RESCORE_CHUNK):
+                hi = lo + RESCORE_CHUNK if lo + RESCORE_CHUNK < self.frame_count else 1 << 62
+                with self.project.lock:  # whole actions only: an edit is never read half-done
+                    boxes += self.project.boxes(frames=(lo, hi))
             with self.project.lock:
-                boxes = self.project.boxes()
                 self._verified = set(self.project.verified_frames())
             self._boxes, self._track_frames, self._frames = {}, {}, {}
             by_track: dict[int, list[Box]] = {}

@@ -13,7 +13,7 @@ starts (seconds on 100,000 boxes), rescores after every edit, undo and re-propag
 ranks the queue whenever it has caught up. Both report through callbacks from their threads,
 which the controller re-emits as Qt signals; Qt delivers those in the UI thread. So the window
 opens at once, the person can step, edit and undo while the project is scored, and the queue
-appears (`sessionReady`) and follows the edits (`queueChanged`) as the results arrive. A queue
+appears (`ready`) and follows the edits (`queueChanged`) as the results arrive. A queue
 ranked before the person's latest edit is dropped on arrival: the ranking that includes the edit
 is already on its way.
 """
@@ -31,6 +31,7 @@ from ..errors import VidlabelError
 from ..session import Pick, QueueUpdate, ReviewSession
 from ..store import HUMAN, Project
 from ..video import FrameSource
+from . import pauses
 
 QUEUE_SIZE = 25  # picks ranked for the queue panel after every edit
 
@@ -44,7 +45,6 @@ class Controller(QObject):
     playingChanged = pyqtSignal(bool)
     message = pyqtSignal(str)           # a one-line status for the person
     machineWrote = pyqtSignal(object)   # frames a background re-propagation rewrote (any thread)
-    sessionReady = pyqtSignal()         # the review session scored the project: the queue is there
     queueChanged = pyqtSignal(object)   # a QueueUpdate newer than the person's latest edit
     _queueRanked = pyqtSignal(object, object)  # (session, QueueUpdate) from the scoring thread
 
@@ -55,7 +55,6 @@ class Controller(QObject):
         self.video = video
         self.editor: ReviewSession | None = None
         self.picks: list[Pick] = []      # the latest queue (best first)
-        self.guidance: dict = {}         # the latest stopping guidance
         self.ready = False               # the first queue of this session arrived
         self._edit_revision = 0          # the scoring revision of the person's latest edit
         self._no_session = ""            # why there is no session, if starting it failed
@@ -106,10 +105,12 @@ class Controller(QObject):
 
     def _start_session(self, session_video: Callable[[], FrameSource]) -> None:
         """Start the review session; it returns at once and scores the project in its worker."""
-        self.ready, self.picks, self.guidance, self._edit_revision = False, [], {}, 0
+        self.ready, self.picks, self._edit_revision = False, [], 0
+        pauses.hold_collections()  # until its mirror of the project is built (see pauses.py)
         try:
             session = ReviewSession(self.project, session_video())
         except VidlabelError as exc:
+            pauses.resume_collections()
             self._no_session = f"no review session, edits are off: {exc}"
             self.message.emit(self._no_session)
             return
@@ -123,11 +124,13 @@ class Controller(QObject):
             return  # from a session closed since (restart after pre-labelling)
         if update.revision < self._edit_revision:
             return  # ranked before the person's latest edit; the one after it follows
-        self.picks, self.guidance = list(update.picks), update.stopping
+        self.picks = list(update.picks)
         if not self.ready:
             self.ready = True
+            pauses.resume_collections()
             self.message.emit("")
-            self.sessionReady.emit()
+        if update.problem:
+            self.message.emit(update.problem)
         self.queueChanged.emit(update)
         self.projectChanged.emit()  # the scores behind the timeline changed too
 
@@ -150,6 +153,7 @@ class Controller(QObject):
         if session is not None:
             session.close()  # a start-up scoring in progress stops at its next chunk
             session.video.close()
+        pauses.resume_collections()
         self.project.close()
         self.video.close()
 

@@ -13,7 +13,7 @@ from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from ..errors import VidlabelError
 from ..projects import default_project_path, is_project_file, open_or_create_project, open_project_video
-from . import shortcuts, theme
+from . import pauses, shortcuts, theme
 from .controller import Controller
 from .window import MainWindow
 
@@ -25,6 +25,7 @@ def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vidlabel")
     theme.apply(app)
+    pauses.set_switch_interval()  # workers run Python while the person steps (see pauses.py)
     return app
 
 
