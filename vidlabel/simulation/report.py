@@ -157,22 +157,28 @@ def plot(doc: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     manual = doc["manual_seconds"]
     written = []
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    for name, e in sorted(doc["results"].items(), key=lambda kv: -kv[1]["alc"]):
-        xs = [max(s, 8.0) for s, _ in e["curve"]]
-        ys = [q for _, q in e["curve"]]
-        style = "-" if e["kind"] == "strategy" else "--"
-        label = f"{name}" + (f" (k={e['batch']})" if e["batch"] is not None else "")
-        ax.plot(xs, ys, style, label=f"{label}  ALC {e['alc']:.2f}", linewidth=1.4)
-    ax.set_xscale("log", base=2)
-    ax.set_xlim(8, manual)
-    ax.set_ylim(0, 1.01)
-    ax.axhline(0.99, color="grey", linewidth=0.6, linestyle=":")
-    ax.set_xlabel("human seconds (log2; 8 s to the fully manual cost)")
-    ax.set_ylabel("quality (F1 at IoU 0.5, with identity)")
+    # Left: everything from quality 0 (fully manual starts there). Right: the same curves zoomed
+    # on the strategies' range, where they differ by a few points that the full scale hides.
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
+    strategies = [q for e in doc["results"].values() if e["kind"] == "strategy" for _, q in e["curve"]]
+    low = max(0.0, min(strategies, default=0.0) - 0.01)
+    for ax, ylim in zip(axes, ((0, 1.01), (low, 1.002))):
+        for name, e in sorted(doc["results"].items(), key=lambda kv: -kv[1]["alc"]):
+            xs = [max(s, 8.0) for s, _ in e["curve"]]
+            ys = [q for _, q in e["curve"]]
+            style = "-" if e["kind"] == "strategy" else "--"
+            label = f"{name}" + (f" (k={e['batch']})" if e["batch"] is not None else "")
+            ax.plot(xs, ys, style, label=f"{label}  ALC {e['alc']:.2f}", linewidth=1.4)
+        ax.set_xscale("log", base=2)
+        ax.set_xlim(8, manual)
+        ax.set_ylim(*ylim)
+        ax.axhline(0.99, color="grey", linewidth=0.6, linestyle=":")
+        ax.set_xlabel("human seconds (log2; 8 s to the fully manual cost)")
+        ax.set_ylabel("quality (F1 at IoU 0.5, with identity)")
     rec = doc["recommendation"]
-    ax.set_title(f"Learning curves (strategies at batch {rec['batch']}; dashed: baselines)")
-    ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_title(f"Learning curves (strategies at batch {rec['batch']}; dashed: baselines)")
+    axes[1].set_title(f"zoomed on quality {low:.2f}-1")
+    axes[0].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     path = out_dir / "learning_curves.png"
     fig.savefig(path, dpi=110)
