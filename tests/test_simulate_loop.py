@@ -91,3 +91,22 @@ def test_simulate_command_writes_results_and_recommends(tmp_path, capsys):
 def test_simulate_command_refuses_unknown_strategies(capsys):
     assert main(["simulate", str(SAMPLE), "--gt", str(SAMPLE_GT), "--strategies", "psychic"]) == 2
     assert "unknown strategies" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_box_picks_look_at_one_box_each_and_draw_nothing(tmp_path, capsys):
+    """`NAME:box` replays single-box picks: one look per pick, never a draw."""
+    out = tmp_path / "box.json"
+    code = main(["simulate", str(SAMPLE), "--gt", str(SAMPLE_GT), "--strategies", "hybrid:box",
+                 "--batch", "10", "--budget", "60", "--baselines", "none", "--start", "0",
+                 "--end", "30", "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
+    entry = json.loads(out.read_text())["results"]["hybrid:box"]
+    actions = entry["actions"]
+    assert actions["draw"] == 0 and actions["look"] > 0
+    assert actions["look"] == actions["check"] + actions["fix"] + actions["delete"] + actions["end"]
+
+
+def test_simulate_command_refuses_box_picks_of_a_frame_strategy(capsys):
+    assert main(["simulate", str(SAMPLE), "--gt", str(SAMPLE_GT), "--strategies", "stride:box"]) == 2
+    assert "rank frames only" in capsys.readouterr().err

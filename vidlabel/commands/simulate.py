@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="ground truth format (default: from the file name, .json is COCO)")
     p.add_argument("--strategies", type=_names, default=list(STRATEGIES),
                    help=f"comma-separated strategies (default all: {','.join(STRATEGIES)}); "
-                        "random is always run, the ALC is normalised against it")
+                        "random is always run, the ALC is normalised against it; NAME:box "
+                        "replays a strategy's single-box picks (e.g. hybrid:box)")
     p.add_argument("--baselines", type=_names, default=None,
                    help="comma-separated baselines (default all); 'none' for none")
     p.add_argument("--batch", type=_int_list, default=[5, 10, 20],
@@ -63,16 +64,23 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..simulation.annotator import TimeModel
-    from ..simulation.experiment import BASELINES, Experiment, replay_count, run_experiment
+    from ..simulation.experiment import (BASELINES, BOX_SUFFIX, Experiment, replay_count,
+                                         run_experiment, strategy_params)
     from ..simulation.groundtruth import load_ground_truth
     from ..simulation.report import (batch_table, markdown_table, plot, recommendation_line,
                                      write_json)
     from ..video import open_video
 
     video_path = Path(args.video)
-    unknown = [s for s in args.strategies if s not in STRATEGIES]
+    unknown = [s for s in args.strategies if strategy_params(s)[0] not in STRATEGIES]
     if unknown:
-        raise VidlabelError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
+        raise VidlabelError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)} "
+                            f"(NAME{BOX_SUFFIX} for single-box picks)")
+    frame_only = [s for s in args.strategies if s.endswith(BOX_SUFFIX)
+                  and not STRATEGIES[strategy_params(s)[0]].box_level]
+    if frame_only:
+        raise VidlabelError(f"strategies {frame_only} rank frames only; box picks exist for "
+                            f"{', '.join(n for n, c in STRATEGIES.items() if c.box_level)}")
     baselines = BASELINES if args.baselines is None else [b for b in args.baselines if b != "none"]
     bad = [b for b in baselines if b not in BASELINES]
     if bad:

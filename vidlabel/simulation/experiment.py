@@ -131,10 +131,20 @@ def run_experiment(exp: Experiment, progress: Callable[[str, float, float], None
     return summarise(records, manual, meta)
 
 
+BOX_SUFFIX = ":box"   # "hybrid:box": the strategy's single-box picks (`unit="box"`) instead of frames
+
+
+def strategy_params(name: str) -> tuple[str, dict]:
+    """A replay's strategy name and `next_batch` parameters: `NAME:box` asks for box picks."""
+    if name.endswith(BOX_SUFFIX):
+        return name[:-len(BOX_SUFFIX)], {"unit": "box"}
+    return name, {}
+
+
 def replay_count(exp: Experiment) -> int:
     """How many replays `run_experiment` makes (for a progress bar)."""
     names = dict.fromkeys(["random", *exp.strategies])
-    runs = sum(len(exp.batches) * (exp.seeds if n in RANDOMISED else 1) for n in names)
+    runs = sum(len(exp.batches) * (exp.seeds if strategy_params(n)[0] in RANDOMISED else 1) for n in names)
     return runs + sum(1 for b in exp.baselines if b != "detector-only" or exp.detector)
 
 
@@ -145,15 +155,17 @@ def _replay_strategies(exp: Experiment, budget: float, base: Path, video_path: P
     records = []
     for name in dict.fromkeys(["random", *exp.strategies]):   # random normalises the ALC
         for batch in exp.batches:
-            for seed in range(exp.seeds if name in RANDOMISED else 1):
+            strategy, params = strategy_params(name)
+            for seed in range(exp.seeds if strategy in RANDOMISED else 1):
                 label = f"{name} k={batch}" + (f" seed {seed}" if exp.seeds > 1 else "")
                 path = _copy_project(base, base.with_name("run.vlp"))
                 session = ReviewSession.open(path, video_path, tracker=exp.tracker,
                                              background=False)
                 try:
                     annotator = exp.annotator(ShownFrames(exp.gt), class_map)
-                    run = run_loop(session, annotator, exp.gt, name, batch, budget, seed,
-                                   on_batch=lambda p, label=label: tick(label, p.seconds, p.quality))
+                    run = run_loop(session, annotator, exp.gt, strategy, batch, budget, seed,
+                                   on_batch=lambda p, label=label: tick(label, p.seconds, p.quality),
+                                   **params)
                 except StrategyError as exc:   # e.g. committee without a second detector pass
                     skipped[name] = str(exc)
                     tick(label, -1, 0.0)

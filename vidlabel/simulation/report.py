@@ -163,6 +163,7 @@ def plot(doc: dict, out_dir: Path) -> list[Path]:
     strategies = [q for e in doc["results"].values() if e["kind"] == "strategy" for _, q in e["curve"]]
     low = max(0.0, min(strategies, default=0.0) - 0.01)
     for ax, ylim in zip(axes, ((0, 1.01), (low, 1.002))):
+        ax.set_prop_cycle(color=plt.cm.tab20.colors)  # up to 20 distinct curves
         for name, e in sorted(doc["results"].items(), key=lambda kv: -kv[1]["alc"]):
             xs = [max(s, 8.0) for s, _ in e["curve"]]
             ys = [q for _, q in e["curve"]]
