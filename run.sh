@@ -4,7 +4,7 @@
 #   ./run.sh test   install (first time) and run the whole test suite
 #   ./run.sh vidlabel ARGS...   install (first time) and run any vidlabel command
 # The virtual environment lives in .venv (override with VIDLABEL_VENV); it is rebuilt when
-# requirements.txt or pyproject.toml change.
+# requirements.txt, requirements-nodeps.txt or pyproject.toml change.
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV="${VIDLABEL_VENV:-.venv}"
@@ -20,11 +20,12 @@ pip_install() {
 install() {
   local stamp="$VENV/.vidlabel-install"
   local want
-  want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+  want=$(cat requirements.txt requirements-nodeps.txt pyproject.toml | sha256sum | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
   echo "vidlabel: installing into $VENV (about 2 minutes the first time)" >&2
   "$PY" -m venv "$VENV"
   pip_install -r requirements.txt
+  pip_install --no-deps -r requirements-nodeps.txt
   # OpenCV: every opencv wheel installs the same cv2 folder and the last one installed wins.
   # Ultralytics pulls the headless build; the contrib build (CSRT, KCF) must be installed last,
   # over it, without touching its dependencies.

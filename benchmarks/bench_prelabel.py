@@ -9,9 +9,9 @@ On one video with MOTChallenge ground truth (default: PETS09-S2L1 beside the che
 * tracking quality against `gt/gt.txt` with motmetrics (IoU >= 0.5; ground-truth rows with
   conf 0 removed, and hypotheses lying only on them dropped): MOTA, IDF1, ID switches, false
   positives and misses, for vidlabel's pre-labels and for Ultralytics' ByteTrack and BoT-SORT
-  fed the SAME detections (vidlabel's stored candidates with conf >= 0.1; package defaults,
-  BoT-SORT with its default motion compensation on the real frames), so that the comparison is
-  about linking alone.
+  and Roboflow's `trackers` (SORT, ByteTrack, OC-SORT, BoT-SORT, C-BIoU) fed the SAME
+  detections (vidlabel's stored candidates with conf >= 0.1; package defaults, BoT-SORT with its
+  default motion compensation on the real frames), so that the comparison is about linking alone.
 
     python benchmarks/bench_prelabel.py [--data DIR] [--model PATH] [--classes person] [--repeat 1]
 
@@ -110,6 +110,44 @@ def online_rows(kind: str, dets: dict[int, list], video_path: Path, fps: float) 
     return np.array(rows, float).reshape(-1, 6)
 
 
+ROBOFLOW = {"SORT": "SORTTracker", "ByteTrack": "ByteTrackTracker", "OC-SORT": "OCSORTTracker",
+            "BoT-SORT": "BoTSORTTracker", "C-BIoU": "CBIoUTracker"}
+
+
+def roboflow_rows(kind: str, dets: dict[int, list], video_path: Path) -> np.ndarray:
+    """Roboflow `trackers`' tracker `kind` (package defaults) over the cached detections.
+
+    Rows whose `tracker_id` is -1 (a track not yet confirmed) are not output, as in the package's
+    own MOT evaluation.
+    """
+    import supervision as sv
+    import trackers
+
+    tracker = getattr(trackers, ROBOFLOW[kind])()
+    rows = []
+    with open_video(video_path) as video:
+        for f in sorted(dets):
+            a = np.array([d.xywh for d in dets[f]], float).reshape(-1, 4)
+            detections = sv.Detections(xyxy=np.column_stack([a[:, :2], a[:, :2] + a[:, 2:]]),
+                                       confidence=np.array([d.confidence for d in dets[f]], float),
+                                       class_id=np.zeros(len(a), int))
+            # BoT-SORT's motion compensation needs the frame; the others warn when given one.
+            out = tracker.update(detections, video.frame(f)) if kind == "BoT-SORT" else tracker.update(detections)
+            rows += [(f + 1, t, x1, y1, x2 - x1, y2 - y1)
+                     for (x1, y1, x2, y2), t in zip(out.xyxy, out.tracker_id) if t >= 0]
+    return np.array(rows, float).reshape(-1, 6)
+
+
+def roboflow_runs(dets: dict[int, list], video_path: Path) -> dict[str, np.ndarray]:
+    """Every Roboflow tracker, or none with the reason when the package is not installed."""
+    try:
+        import trackers  # noqa: F401
+    except ImportError as exc:
+        print(f"  (Roboflow trackers skipped: {exc}; `./run.sh install` installs them)")
+        return {}
+    return {f"Roboflow {kind}": roboflow_rows(kind, dets, video_path) for kind in ROBOFLOW}
+
+
 # ---------------------------------------------------------------------------------- throughput
 def time_vidlabel(video: Path, model: str, classes: tuple[str, ...] | None, out: Path) -> float:
     start = time.perf_counter()
@@ -172,6 +210,7 @@ def main() -> int:
             "vidlabel (offline linking)": project_rows(project, args.score_class),
             "Ultralytics ByteTrack": online_rows("bytetrack", dets, video, fps),
             "Ultralytics BoT-SORT": online_rows("botsort", dets, video, fps),
+            **roboflow_runs(dets, video),
         }
         print(f"\ntracking quality vs {gt_path} (motmetrics, IoU >= 0.5, same detections, "
               f"conf >= {FEED_CONF}; vidlabel accept conf {LinkParams().accept_conf})")

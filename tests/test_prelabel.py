@@ -201,6 +201,30 @@ def test_range_and_detect_every(tmp_path):
 
 
 @needs_weights
+def test_without_classes_only_the_classes_of_tracks_join_the_project(tmp_path):
+    """Weak candidates of other classes are kept (for uncertainty) but do not fill the palette."""
+    path = tmp_path / "all.vlp"
+    prelabel(SAMPLE, path, PrelabelOptions(start=0, end=30), progress=False)
+    with Project.open(path) as p:
+        names = p.detection_runs()[0]["params"]["names"]
+        run = p.detection_runs()[0]["id"]
+        used = {p.class_names()[b.class_id] for b in p.boxes()}
+        assert used and set(p.class_names()) == used
+        unknown = [d for d in p.detections(run) if d.class_id < 0]
+        assert unknown, "the sample's weak candidates include classes no track has"
+        assert {names[-d.class_id - 1] for d in unknown}.isdisjoint(used)
+        # A class added later by name claims its stored candidates.
+        name = names[-unknown[0].class_id - 1]
+        with p.action("add class", "human"):
+            cid = p.add_class(name)
+        assert {d.class_id for d in p.detections(run) if d.id == unknown[0].id} == {cid}
+        # One undo of the pre-labelling takes its tracks and the classes it added.
+        p.undo()
+        p.undo()
+        assert p.boxes() == [] and p.class_names() == []
+
+
+@needs_weights
 def test_tracker_fills_the_gaps_when_asked(tmp_path):
     name = next(n for n in ("kcf", "mil", "csrt") if available_trackers()[n])
     s = prelabel(SAMPLE, tmp_path / "tracked.vlp",

@@ -192,3 +192,61 @@ def test_a_run_arriving_elsewhere_is_marked_missed_and_kept_only_where_confirmed
     assert sorted(_agreeing(boxes, other)) == [1, 2, 3, 4, 5]
     stopped, how = _anchored(wrong[:3] + run_of([4], lambda f: (20.0, 0, 20, 40), confidence=0.1), start, end)
     assert how == COLLAPSED and sorted(stopped) == [1, 2, 3]
+
+
+class CountingFrames:
+    """A frame source that records which frames were decoded."""
+
+    def __init__(self, video) -> None:
+        self.video, self.read = video, []
+        self.frame_count, self.width, self.height = video.frame_count, video.width, video.height
+
+    def frame(self, index: int):
+        self.read.append(index)
+        return self.video.frame(index)
+
+
+def test_guided_run_takes_continuing_detections_and_tracks_only_the_gap(straight_clip):
+    video, truth = straight_clip
+    dets = {f: [Detection(f, truth[f][0] + 1, truth[f][1], *truth[f][2:], confidence=0.3, class_id=0)]
+            for f in [*range(1, 10), *range(13, 20)]}
+    frames = CountingFrames(video)
+    boxes = propagate(frames, key(0, truth[0]), range(1, 20), tracker=TRACKER, guide=dets)
+    by_frame = {b.frame: b for b in boxes}
+    assert sorted(by_frame) == list(range(1, 20))
+    for f, (d,) in dets.items():
+        assert by_frame[f].source is Source.DETECTOR and by_frame[f].xywh == d.xywh
+        assert by_frame[f].confidence == pytest.approx(0.3)  # weak, yet it does not stop the run
+    assert {by_frame[f].source for f in (10, 11, 12)} == {Source.TRACKER}
+    # Only the gap is decoded: the tracker starts on the last detection (frame 9) and runs 10-12.
+    assert frames.read == [9, 10, 11, 12]
+
+
+def test_guidance_ignores_far_detections_and_leaves_ambiguous_frames_to_the_tracker(straight_clip):
+    video, truth = straight_clip
+    x, y, w, h = truth[3]
+    far = Detection(2, truth[2][0] + 100, truth[2][1], w, h, confidence=0.9, class_id=0)
+    crossing = [Detection(3, x, y, w, h, confidence=0.9, class_id=0),
+                Detection(3, x + w * 0.3, y, w, h, confidence=0.9, class_id=0)]
+    boxes = propagate(video, key(0, truth[0]), range(1, 5), tracker=TRACKER,
+                      guide={2: [far], 3: crossing})
+    assert [b.source for b in boxes] == [Source.TRACKER] * 4
+    assert iou_xywh(boxes[1].xywh, truth[2]) >= 0.5
+
+
+def test_repair_rewrites_only_until_the_run_rejoins_the_track(straight_clip):
+    """A fix whose neighbours already follow the object changes a few frames, not max_span."""
+    from vidlabel.propagate import REJOIN_FRAMES, repair
+
+    video, truth = straight_clip
+    existing = {f: key(f, truth[f]) for f in range(0, 20)}
+    existing[20] = key(20, truth[19], outside=True)  # the machine ended the track here
+    bad = {f: key(f, (truth[f][0] + 12, *truth[f][1:])) for f in (9, 11)}  # drifted around the fix
+    fixed = key(10, truth[10], verified=True)
+    boxes = repair(video, fixed, None, {**existing, **bad}, tracker=TRACKER, max_span=50)
+    frames = [b.frame for b in boxes]
+    assert 11 in frames and max(frames) < 11 + 2 * REJOIN_FRAMES
+    assert 9 not in frames  # the backward run has no keyframe of its own: one-sided forward only
+    assert iou_xywh({b.frame: b for b in boxes}[11].xywh, truth[11]) >= 0.7
+    # Without existing boxes (a newly drawn track) the run goes on, here up to the swap at 20.
+    assert max(b.frame for b in repair(video, fixed, None, {}, tracker=TRACKER, max_span=50)) >= 16

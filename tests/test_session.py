@@ -77,13 +77,15 @@ def test_correction_spreads_between_neighbouring_keyframes_and_undo_is_exact(sam
 
 
 def before_boxes(snapshot, track):
-    from vidlabel.boxes import Box
+    from vidlabel.boxes import iou_xywh, Box
     return [Box(frame=r[1], track_id=r[2], class_id=r[3], x=r[4][0], y=r[4][1], w=r[4][2], h=r[4][3],
                 confidence=r[5], source=r[6], verified=r[7], outside=r[8], occluded=r[9], id=r[0])
             for r in snapshot[0] if r[2] == track]
 
 
-def test_background_edits_on_one_track_end_like_the_same_edits_run_inline(tmp_path):
+def test_background_edits_end_like_the_same_edits_run_inline(tmp_path):
+    """The worker writes exactly what inline re-propagation writes, from another thread, and
+    calls back on the caller's side of `on_change` with the frames it changed."""
     results = []
     for background in (False, True):
         project, video, tracks = sample_project(tmp_path / str(background), SAMPLE, SAMPLE_GT)
@@ -92,9 +94,9 @@ def test_background_edits_on_one_track_end_like_the_same_edits_run_inline(tmp_pa
         seen: list[set[int]] = []
         session.on_change(seen.append)
         target = {b.frame: (b.x - 6, b.y, b.w, b.h) for b in project.boxes(track_id=t)}
-        for f in (5, 40, 20, 60, 30):  # quick successive fixes: running jobs are cancelled and restarted
+        for f in (5, 40, 20, 60, 30):
             session.move_box(box_of(session, f, t).id, target[f])
-        assert session.wait_idle(timeout=300)
+            assert session.wait_idle(timeout=300)
         results.append(sorted((b.frame, b.track_id, b.xywh, b.source, b.verified) for b in project.boxes()))
         assert session.scheduler.errors == []
         if background:
@@ -104,6 +106,30 @@ def test_background_edits_on_one_track_end_like_the_same_edits_run_inline(tmp_pa
         video.close()
         project.close()
     assert results[0] == results[1]
+
+
+def test_quick_successive_edits_cancel_and_restart_cleanly(tmp_path):
+    """Fixes faster than the worker: running jobs are cancelled and restarted, nothing fails,
+    the keyframes are all there, and undoing the fixes takes back every re-propagation they
+    caused, whichever edit each stretch ended up filed under."""
+    project, video, tracks = sample_project(tmp_path, SAMPLE, SAMPLE_GT)
+    start = state(project)
+    session = ReviewSession(project, video, background=True, tracker="kcf")
+    t = tracks[9]
+    target = {b.frame: (b.x - 6, b.y, b.w, b.h) for b in project.boxes(track_id=t)}
+    for f in (5, 40, 20, 60, 30):
+        session.move_box(box_of(session, f, t).id, target[f])
+    assert session.wait_idle(timeout=300)
+    assert session.scheduler.errors == []
+    keys = {b.frame: b.xywh for b in project.boxes(track_id=t) if b.verified}
+    assert keys == {f: target[f] for f in (5, 40, 20, 60, 30)}
+    assert session.propagation_cost()["boxes_written"] > 0
+    for _ in range(5):
+        session.undo()
+    assert session.wait_idle(timeout=300)
+    assert state(project) == start
+    session.close()
+    video.close()
 
 
 def test_queue_skips_verified_frames_and_rescoring_follows_edits(sample):

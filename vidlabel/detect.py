@@ -28,7 +28,7 @@ from .video import FrameSource
 
 CANDIDATE_CONF = 0.05  # low enough that borderline objects exist for uncertainty scoring
 NMS_IOU = 0.7  # Ultralytics' predict default
-DEFAULT_BATCH = 8
+DEFAULT_BATCH = 8  # frames decoded, detected and stored together (one transaction, one Cancel step)
 
 
 class DetectorError(VidlabelError):
@@ -90,6 +90,7 @@ class Detector:
         self.imgsz = imgsz
         self.batch = max(1, int(batch))
         self._model = self._load(self.path)
+        self.inference_batch = self.batch if _on_gpu(device) else 1
         names = self._model.names  # for exported models each access builds a predictor: read once
         self.class_names: list[str] = [names[i] for i in sorted(names)]
         self.class_indices = self._class_indices(classes)
@@ -135,7 +136,7 @@ class Detector:
         if not images:
             return []
         kwargs = dict(conf=self.candidate_conf, iou=NMS_IOU, classes=self.class_indices,
-                      verbose=False, batch=len(images), save=False)
+                      verbose=False, batch=min(self.inference_batch, len(images)), save=False)
         if self.device:
             kwargs["device"] = self.device
         if self.imgsz:
@@ -182,6 +183,21 @@ class Detector:
     def _detect_batch(self, indices: list[int], future) -> dict[int, list[Detection]]:
         per_image = self.detect(future.result())
         return {f: [replace(d, frame=f) for d in dets] for f, dets in zip(indices, per_image)}
+
+
+def _on_gpu(device: str | None) -> bool:
+    """Whether inference will run on a CUDA device (Ultralytics picks one when `device` is None).
+
+    Only there do images go through the model together. On the CPU a batch buys nothing: the
+    exported models (OpenVINO, ONNX) have a static batch of one, so Ultralytics runs them image
+    by image and then concatenates the outputs, which measured 10-20% slower than one image per
+    call on PETS09 (`benchmarks/bench_prelabel.py`).
+    """
+    import torch
+
+    if device is not None:
+        return str(device).strip().lower() not in ("cpu", "mps") and torch.cuda.is_available()
+    return torch.cuda.is_available()
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -155,7 +155,9 @@ def _forward_pass(dets: dict[int, list[Detection]], frames: list[int], fps: floa
     args = SimpleNamespace(track_high_thresh=p.accept_conf, track_low_thresh=p.low_conf,
                            new_track_thresh=p.accept_conf, match_thresh=0.8, fuse_score=True,
                            track_buffer=max(1, round(p.lost_seconds * fps / step)))
-    classes = sorted({d.class_id for f in frames for d in dets.get(f, [])})
+    # ByteTrack starts a track only from a detection at or above new_track_thresh: a class
+    # without one can never have a track, so its pass (a tracker update per frame) is skipped.
+    classes = sorted({d.class_id for f in frames for d in dets.get(f, []) if d.confidence >= p.accept_conf})
     tracklets: list[_Tracklet] = []
     for cls in classes:
         tracker = BYTETracker(args)

@@ -15,7 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .boxes import Detection
@@ -95,17 +95,15 @@ def _frame_range(options: PrelabelOptions, video: FrameSource) -> tuple[int, int
 
 def _store_detections(project: Project, run_id: int, batch: dict[int, list[Detection]],
                       names: list[str]) -> None:
-    """Store one batch with class ids mapped by name to the project's classes (docs/adr/0003)."""
-    needed = sorted({names[d.class_id] for dets in batch.values() for d in dets},
-                    key=names.index)
-    ids = {n: project.class_id(n) for n in needed}
-    missing = [n for n in needed if ids[n] is None]
-    if missing:
-        with project.action("add classes", MACHINE, {"classes": missing}):
-            for n in missing:
-                ids[n] = project.add_class(n)
+    """Store one batch with class ids mapped by name to the project's classes (docs/adr/0003).
+
+    A class the project lacks is not added here: most of a detector's 80 classes appear only
+    among weak candidates, and a project whose palette lists every one of them is noise. Such
+    candidates keep `-(model index + 1)` until a track uses the class (`write_tracks`).
+    """
+    ids = {k: project.class_id(n) for k, n in enumerate(names)}
     project.add_detections(run_id, {
-        f: [Detection(d.frame, d.x, d.y, d.w, d.h, d.confidence, ids[names[d.class_id]], d.class_scores)
+        f: [replace(d, class_id=ids[d.class_id] if ids[d.class_id] is not None else -(d.class_id + 1))
             for d in dets] for f, dets in batch.items()})
 
 
@@ -155,17 +153,25 @@ def _check_replaceable(project: Project, previous: dict | None) -> None:
             "pre-label into a new project (another -o) so nothing is overwritten", str(project.path))
 
 
-def write_tracks(project: Project, tracks, end: int, key: dict) -> int:
-    """Replace the previous pre-labelling's tracks with these, in one machine action."""
+def write_tracks(project: Project, tracks, end: int, key: dict, names: list[str]) -> int:
+    """Replace the previous pre-labelling's tracks with these, in one machine action.
+
+    A track of a class the project lacks (`-(model index + 1)`, see `_store_detections`) adds
+    that class by its model name, in the same action, so one undo takes both back.
+    """
     previous = _previous(project)
     _check_replaceable(project, previous)
     with project.action("prelabel", MACHINE, key):
         for tid in previous["tracks"] if previous else []:
             project.delete_track(tid)
+        added: dict[int, int] = {}
+        for cls in sorted({t.class_id for t in tracks if t.class_id < 0}, reverse=True):
+            added[cls] = project.add_class(names[-cls - 1])
         ids = []
         for t in tracks:
             tid = project.new_track()
             ids.append(tid)
+            t.class_id = added.get(t.class_id, t.class_id)
             project.put_boxes(t.to_boxes(tid, end))
         project.set_meta(META_KEY, json.dumps({**key, "tracks": ids}))
     return len(ids)
@@ -236,7 +242,7 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
                 dets.setdefault(d.frame, []).append(d)
         tracks = link(dets, frames, video.fps, params,
                       tracker_gaps(video, options.tracker) if options.tracker else None)
-        write_tracks(project, tracks, end, key)
+        write_tracks(project, tracks, end, key, detector.class_names)
     own = set(_previous(project)["tracks"])
     summary.tracks = len(own)
     summary.boxes = Counter(b.source.value for b in project.boxes(frames=(start, end), include_outside=False)

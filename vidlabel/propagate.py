@@ -20,14 +20,14 @@ what to write (and must skip verified boxes and frames, docs/adr/0001-box-model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .boxes import Box, Detection, Source, iou_xywh
 from .errors import VidlabelError
-from .trackers import XYWH, clip_to_frame, create_tracker
+from .trackers import XYWH, clip_to_frame, create_tracker, resolve_tracker_name
 from .video import FrameSource
 
 # A run stops at the first frame whose confidence falls below this. Appearance scores of a
@@ -44,6 +44,8 @@ DEFAULT_MAX_SPAN = 50
 # because between two nearby keyframes interpolation is often close.
 INTERPOLATED_CONFIDENCE = 0.2
 SNAP_IOU = 0.5  # a detection this close to a propagated box is taken to be the same object
+# A second detection this close to a run's predicted box makes the continuation ambiguous.
+AMBIGUOUS_IOU = 0.3
 # Forward and backward runs whose boxes overlap less than this disagree: the blended box would be
 # between two objects, so the better-weighted run is taken alone and the confidence is lowered.
 AGREEMENT_IOU = 0.5
@@ -82,37 +84,89 @@ def _check_frames(start: Box, frames: Sequence[int]) -> list[int]:
 
 def propagate(video: FrameSource, start: Box, frames: Sequence[int], tracker: str = "auto",
               min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-              patience: int = DEFAULT_PATIENCE) -> list[PropagatedBox]:
+              patience: int = DEFAULT_PATIENCE,
+              guide: Mapping[int, Sequence[Detection]] | None = None) -> list[PropagatedBox]:
     """Track `start` through `frames` (one direction, in order); stop where confidence collapses.
 
     A collapse is `patience` consecutive frames below `min_confidence`, or the tracker reporting
     failure; the boxes of the collapse itself are not returned. A shorter dip (a passer-by, a
     blurred frame) is kept with its low confidence, so the run goes on and review still sees the
     dip. A start box with too little of it inside the frame has nothing to follow: empty list.
+
+    With `guide` (the accepted detections of each frame), a frame where exactly one detection
+    continues the box's motion (`_continuation`) takes that detection, marked DETECTOR, and the
+    single-object tracker runs only where none does, started again from the last box: the
+    detector localises better than a tracker that has run for a while, and costs nothing here,
+    while the tracker costs 2-25 ms a frame plus the frame's decoding (the same division of
+    labour as pre-labelling's linking, docs/propagation.md).
     """
     frames = _check_frames(start, frames)
-    if start.outside:
-        raise PropagationError("the start box is marked outside (not in view): nothing to track", _where(start))
-    runner = create_tracker(tracker)  # an unknown name fails even when there is nothing to do
-    if not frames:
-        return []
-    first = video.frame(start.frame)
-    if clip_to_frame(start.xywh, first.shape) is None:
-        return []
-    runner.init(first, start.xywh)
-    out: list[PropagatedBox] = []
-    low = 0
-    for f in frames:
-        xywh, confidence = runner.update(video.frame(f))
-        if xywh is None:
-            break
-        out.append(PropagatedBox(f, xywh, confidence, Source.TRACKER))
-        low = low + 1 if confidence < min_confidence else 0
-        if low >= patience:
-            break
-    while out and out[-1].confidence < min_confidence:
+    out = list(_steps(video, start, frames, tracker, min_confidence, patience, guide))
+    while out and not _trusted(out[-1], min_confidence):
         out.pop()
     return out
+
+
+def _steps(video: FrameSource, start: Box, frames: list[int], tracker: str, min_confidence: float,
+           patience: int, guide: Mapping[int, Sequence[Detection]] | None) -> Iterator[PropagatedBox]:
+    """`propagate`'s run, one box at a time, so that a caller can stop it early (`repair`)."""
+    if start.outside:
+        raise PropagationError("the start box is marked outside (not in view): nothing to track", _where(start))
+    resolve_tracker_name(tracker)  # an unknown name fails even when there is nothing to do
+    if not frames or clip_to_frame(start.xywh, (video.height, video.width)) is None:
+        return
+    out: list[PropagatedBox] = []
+    runner = None   # a tracker started on the last box, or None when the last box was a detection
+    low = 0
+    for f in frames:
+        det = _continuation(guide.get(f, ()), start, out, f) if guide else None
+        if det is not None:
+            out.append(PropagatedBox(f, tuple(float(v) for v in det.xywh), float(det.confidence),
+                                     Source.DETECTOR))
+            runner, low = None, 0
+            yield out[-1]
+            continue
+        if runner is None:
+            last = out[-1] if out else PropagatedBox(start.frame, start.xywh, 1.0, Source.HUMAN)
+            if clip_to_frame(last.xywh, (video.height, video.width)) is None:
+                return
+            runner = create_tracker(tracker)
+            runner.init(video.frame(last.frame), last.xywh)
+        xywh, confidence = runner.update(video.frame(f))
+        if xywh is None:
+            return
+        out.append(PropagatedBox(f, xywh, confidence, Source.TRACKER))
+        yield out[-1]
+        low = low + 1 if confidence < min_confidence else 0
+        if low >= patience:
+            return
+
+
+def _trusted(box: PropagatedBox, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> bool:
+    """A guided detection is evidence in itself; a tracker's box is as good as its confidence."""
+    return box.source is Source.DETECTOR or box.confidence >= min_confidence
+
+
+def _continuation(dets: Sequence[Detection], start: Box, run: list[PropagatedBox], frame: int
+                  ) -> Detection | None:
+    """The one detection on `frame` that continues the run's motion, if exactly one does.
+
+    The run's box is extrapolated to `frame` at the velocity of its last two boxes (when they
+    are on adjacent frames); a detection overlapping that prediction by SNAP_IOU continues it,
+    unless a second one overlaps by AMBIGUOUS_IOU too (two people crossing): then appearance
+    has to decide, and the tracker runs.
+    """
+    if not dets:
+        return None
+    boxes = [(start.frame, start.xywh)] + [(b.frame, b.xywh) for b in run[-2:]]
+    (f1, b1) = boxes[-1]
+    predicted = np.asarray(b1, float)
+    if len(boxes) >= 2 and abs(f1 - boxes[-2][0]) == 1:
+        predicted = predicted + (predicted - np.asarray(boxes[-2][1], float)) * abs(frame - f1)
+    overlaps = sorted(((iou_xywh(tuple(predicted), d.xywh), k) for k, d in enumerate(dets)), reverse=True)
+    best, k = overlaps[0]
+    second = overlaps[1][0] if len(overlaps) > 1 else 0.0
+    return dets[k] if best >= SNAP_IOU and second < AMBIGUOUS_IOU else None
 
 
 def _lerp(frame_a: int, a: XYWH, frame_b: int, b: XYWH, frames: Sequence[int],
@@ -173,7 +227,7 @@ def _anchored(run: list[PropagatedBox], origin: Box, target: Box) -> tuple[dict[
     before it are as trustworthy as their confidence. MISSED: it got there confidently but on
     something else, so it drifted somewhere without the confidence showing it.
     """
-    by_frame = {b.frame: b for b in run if b.confidence >= DEFAULT_MIN_CONFIDENCE}
+    by_frame = {b.frame: b for b in run if _trusted(b)}
     arrival = by_frame.pop(target.frame, None)
     if arrival is None:
         return by_frame, COLLAPSED
@@ -191,7 +245,8 @@ def _agreeing(run: dict[int, PropagatedBox], other: dict[int, PropagatedBox]) ->
     return {f: b for f, b in run.items() if f in other and iou_xywh(b.xywh, other[f].xywh) >= AGREEMENT_IOU}
 
 
-def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[PropagatedBox]:
+def _between(video: FrameSource, start: Box, end: Box, tracker: str,
+             guide: Mapping[int, Sequence[Detection]] | None = None) -> list[PropagatedBox]:
     """Forward and backward runs, each continued to the other keyframe to see how it ends.
 
     When exactly one run ARRIVED, only it is used: the other either stopped or drifted. A run
@@ -204,8 +259,10 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str) -> list[Pro
     s, e = start.frame, end.frame
     if e - s < 2:
         return []
-    forward, fwd_end = _anchored(propagate(video, start, range(s + 1, e + 1), tracker), start, end)
-    backward, bwd_end = _anchored(propagate(video, end, range(e - 1, s - 1, -1), tracker), end, start)
+    forward, fwd_end = _anchored(propagate(video, start, range(s + 1, e + 1), tracker, guide=guide),
+                                 start, end)
+    backward, bwd_end = _anchored(propagate(video, end, range(e - 1, s - 1, -1), tracker, guide=guide),
+                                  end, start)
     if fwd_end == ARRIVED and bwd_end != ARRIVED:
         backward = {}
     elif bwd_end == ARRIVED and fwd_end != ARRIVED:
@@ -271,8 +328,12 @@ def _snap(boxes: list[PropagatedBox], snap: Mapping[int, Sequence[Detection]] | 
 
 def track_between(video: FrameSource, start: Box | None, end: Box | None, tracker: str = "auto",
                   snap: Mapping[int, Sequence[Detection]] | None = None,
-                  max_span: int = DEFAULT_MAX_SPAN) -> list[PropagatedBox]:
+                  max_span: int = DEFAULT_MAX_SPAN,
+                  guide: Mapping[int, Sequence[Detection]] | None = None) -> list[PropagatedBox]:
     """Boxes for the frames strictly between two keyframes of one track (see the module doc).
+
+    `guide` lets detections carry the runs where they continue the box's motion (`propagate`);
+    `snap` replaces finished boxes by the detections that overlap them.
 
     With only one keyframe (the other None) the track is propagated up to `max_span` frames
     towards the video's end (from `start`) or start (from `end`). A keyframe marked outside
@@ -294,13 +355,90 @@ def track_between(video: FrameSource, start: Box | None, end: Box | None, tracke
     stop = end.frame if end is not None else video.frame_count
     first = start.frame if start is not None else -1
     if start is not None and not start.outside and end is not None and not end.outside:
-        boxes = _between(video, start, end, tracker)
+        boxes = _between(video, start, end, tracker, guide)
     elif start is not None and not start.outside:
-        boxes = propagate(video, start, range(start.frame + 1, min(stop, start.frame + 1 + max_span)), tracker)
+        boxes = propagate(video, start, range(start.frame + 1, min(stop, start.frame + 1 + max_span)), tracker,
+                          guide=guide)
     elif end is not None and not end.outside:
-        boxes = propagate(video, end, range(end.frame - 1, max(first, end.frame - 1 - max_span), -1), tracker)
+        boxes = propagate(video, end, range(end.frame - 1, max(first, end.frame - 1 - max_span), -1), tracker,
+                          guide=guide)
         boxes.reverse()
     else:
         create_tracker(tracker)  # still reject an unknown tracker name
         boxes = []
+    return _snap(boxes, snap)
+
+
+# A run agreeing this well with the track's existing boxes for this many frames in a row has
+# rejoined the track: from there on the existing boxes already follow the corrected keyframe.
+REJOIN_IOU = 0.7
+REJOIN_FRAMES = 3
+
+
+def _rejoin(video: FrameSource, key: Box, frames: Sequence[int], tracker: str,
+            guide: Mapping[int, Sequence[Detection]] | None, existing: Mapping[int, Box]
+            ) -> tuple[list[PropagatedBox], bool]:
+    """A run from `key` up to where it rejoins the track's `existing` boxes; (boxes, rejoined).
+
+    The agreeing frames themselves are not returned (their boxes are already right). A run that
+    reaches the track's end (its `outside` box) stops there without rejoining: the machine
+    ended the track there, and only a person's keyframe beyond it says otherwise. A run that
+    has been on the track (IoU >= AGREEMENT_IOU) and then leaves one of its detector boxes with
+    a tracker step also counts as rejoining, where it left: a detection the track was linked to
+    is better evidence of where the object is than a single-object tracker that no detection
+    confirms, and such trackers drift onto neighbours in crowds without their confidence
+    showing it.
+    """
+    out: list[PropagatedBox] = []
+    agree, touched = 0, False
+    for box in _steps(video, key, _check_frames(key, frames), tracker, DEFAULT_MIN_CONFIDENCE,
+                      DEFAULT_PATIENCE, guide):
+        old = existing.get(box.frame)
+        if old is not None and old.outside:
+            break
+        overlap = iou_xywh(old.xywh, box.xywh) if old is not None else 0.0
+        if touched and overlap < AGREEMENT_IOU and box.source is Source.TRACKER and old is not None \
+                and old.source is Source.DETECTOR:
+            return out[:len(out) - agree], True
+        touched = touched or overlap >= AGREEMENT_IOU
+        agree = agree + 1 if overlap >= REJOIN_IOU else 0
+        out.append(box)
+        if agree >= REJOIN_FRAMES:
+            return out[:-REJOIN_FRAMES], True
+    while out and not _trusted(out[-1]):
+        out.pop()
+    return out, False
+
+
+def repair(video: FrameSource, start: Box | None, end: Box | None, existing: Mapping[int, Box],
+           tracker: str = "auto", snap: Mapping[int, Sequence[Detection]] | None = None,
+           max_span: int = DEFAULT_MAX_SPAN, guide: Mapping[int, Sequence[Detection]] | None = None
+           ) -> list[PropagatedBox]:
+    """Re-propagation after a correction: recompute only what the correction invalidated.
+
+    `existing` maps frames to the track's current machine boxes in the stretch. The track was
+    made from the whole video (pre-labelling links in both directions and merges fragments),
+    so it is better evidence than a single-object tracker run from one keyframe; a correction
+    only says it is wrong near the keyframe. Each keyframe's run therefore stops where it
+    rejoins the existing boxes (`REJOIN_FRAMES` frames at IoU >= `REJOIN_IOU`): accepting a box
+    the track already had costs a few frames and changes nothing, and a fix rewrites the
+    track only until it is back on the object. Between two keyframes, when either run does not
+    rejoin, the whole stretch is recomputed by `track_between`. With one keyframe, its run goes
+    on up to `max_span` frames, or to the track's end.
+    """
+    runs = []
+    for key, other, step in ((start, end, 1), (end, start, -1)):
+        if key is None or key.outside:
+            continue
+        limit = other.frame if other is not None else (video.frame_count if step > 0 else -1)
+        if other is None or other.outside:  # nothing to meet on the other side: at most max_span
+            limit = min(limit, key.frame + 1 + max_span) if step > 0 else max(limit, key.frame - 1 - max_span)
+        frames = range(key.frame + step, limit, step)
+        runs.append(_rejoin(video, key, frames, tracker, guide, existing))
+    two_sided = start is not None and end is not None and not start.outside and not end.outside
+    if two_sided:
+        (fwd, fwd_joined), (bwd, bwd_joined) = runs
+        if not (fwd_joined and bwd_joined) or (fwd and bwd and fwd[-1].frame >= bwd[-1].frame):
+            return track_between(video, start, end, tracker, snap, max_span, guide)
+    boxes = sorted((b for run, _ in runs for b in run), key=lambda b: b.frame)
     return _snap(boxes, snap)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .boxes import Box, Detection, Source
-from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, track_between
+from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, repair
 from .store import MACHINE, Project
 from .video import FrameSource, ImageFolder, VideoFile
 
@@ -260,8 +260,10 @@ class Repropagator:
             t0 = time.perf_counter()
             snap = {f: [d for d in self._detections(f) if d.confidence >= self._accept]
                     for f in range(lo, hi + 1)}
-            boxes = track_between(_CancellableFrames(self._video, cancel), start, end, self.tracker,
-                                  snap=snap, max_span=self.max_span)
+            existing = {b.frame: b for b in self.project.boxes(track_id=anchor.track_id, frames=(lo, hi + 1))
+                        if not b.verified}
+            boxes = repair(_CancellableFrames(self._video, cancel), start, end, existing, self.tracker,
+                           snap=snap, max_span=self.max_span, guide=snap)
             if cancel.is_set():
                 raise Cancelled()
             cls = (end if start is None or start.outside else start).class_id

@@ -54,8 +54,10 @@ __all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
 
 # Kinds of edit after which the track is re-propagated around the edit. Not after: a delete (a
 # re-propagation would put the deleted box back), a class change (no geometry changes), a split
-# (it would grow the old track into the new one), an interpolation the person asked for.
-REPROPAGATE_AFTER = {"draw", "fix", "check", "occluded", "retrack", "merge", "end", "accept", "propagate"}
+# (it would grow the old track into the new one), an interpolation the person asked for, a check
+# or an accept (the box stays where the track already had it: re-propagation only repairs what a
+# correction invalidated, `propagate.repair`, and a confirmation invalidates nothing).
+REPROPAGATE_AFTER = {"draw", "fix", "occluded", "retrack", "merge", "end", "propagate"}
 # Corrections that change boxes on their own frame only: rescoring re-reads that frame alone.
 ONE_FRAME_KINDS = {"draw", "fix", "check", "delete", "occluded", "retrack", "accept", "propagate"}
 # What a correction says about the box it touched, for the error model of the stopping guidance.

@@ -753,13 +753,29 @@ class Project:
         return {r[0] for r in self._conn.execute("SELECT frame FROM detected_frames WHERE run_id = ?", (run_id,))}
 
     def detections(self, run_id: int, frame: int | None = None) -> list[Detection]:
+        """A run's candidates with project class ids.
+
+        A candidate whose class the project did not have when it was stored carries
+        `-(model index + 1)` (pre-labelling adds a class only when a track uses it, ADR 0003);
+        it is read as the project's class of that name once one exists, and stays negative
+        (a class no box has) until then.
+        """
         sql, args = "SELECT * FROM detections WHERE run_id = ?", [run_id]
         if frame is not None:
             sql, args = sql + " AND frame = ?", args + [frame]
-        return [Detection(r["frame"], r["x"], r["y"], r["w"], r["h"], r["confidence"], r["class_id"],
+        resolve = self._unknown_classes(run_id)
+        return [Detection(r["frame"], r["x"], r["y"], r["w"], r["h"], r["confidence"],
+                          resolve.get(r["class_id"], r["class_id"]),
                           None if r["class_scores"] is None else np.frombuffer(r["class_scores"], np.float32),
                           r["id"])
                 for r in self._conn.execute(sql + " ORDER BY frame, id", args)]
+
+    def _unknown_classes(self, run_id: int) -> dict[int, int]:
+        """Stored negative class ids of a run -> the project class of the same name, where one exists."""
+        row = self._conn.execute("SELECT params FROM detection_runs WHERE id = ?", (run_id,)).fetchone()
+        names = json.loads(row["params"]).get("names", []) if row else []
+        ids = {r["name"].lower(): r["id"] for r in self._conn.execute("SELECT id, name FROM classes")}
+        return {-(k + 1): ids[n.lower()] for k, n in enumerate(names) if n.lower() in ids}
 
 
     # ------------------------------------------------------------------ summaries (read-only)
