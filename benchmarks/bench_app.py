@@ -5,17 +5,19 @@ tracks, then opens it in the real window on Qt's offscreen platform and times:
 
 * opening: the first open of the video (which builds the packet index) against reopening the
   project (index cached in the project: no pass over the video), window and first frame included,
-  and when the review session, which scores the whole project in a worker, is ready for edits;
+  and when the first review queue arrives (the session scores the whole project in its worker;
+  edits work before that);
 * one step (seek, decode, boxes from the store, canvas and timeline painted synchronously),
   once the session has scored the project: forward, backward, and random jumps, median and p95,
   next to the same steps on an empty project over the same video, so the cost of 100,000 boxes is
   the difference between the two rows;
 * steps while the session still scores the project in its worker, with the app's process
-  settings (vidlabel/gui/pauses.py) and, for comparison, with CPython's defaults;
+  settings (vidlabel/gui/pauses.py), with them while fixing a box every 25 steps, and, for
+  comparison, with CPython's defaults;
 * what the UI thread spends on a fix, an accept and going to the next queue item (the edit only:
   rescoring and ranking run in the session's scoring worker), how long after the edit its
-  rescored queue arrives, and, for comparison, what rescoring one frame and ranking the queue
-  cost when run synchronously (what the UI thread waited for before);
+  rescored queue arrives, and, for comparison, the scoring worker's share of those edits
+  (rescoring; ranking and stopping guidance), which the UI thread used to wait for;
 * the background refresh (statistics, track list, scores) that runs off the UI thread.
 
 Run: `QT_QPA_PLATFORM=offscreen python benchmarks/bench_app.py [--frames 30000 --boxes 100000]`
