@@ -66,3 +66,15 @@ def sample_project(tmp_path: Path, sample: Path, gt: Path, shift: float = 6.0, d
         f: [tuple(r[2:6]) + (0.8,) for r in rows if int(r[0]) - 1 == f]
         for f in range(0, video.frame_count, det_every)})
     return project, video, tracks
+
+
+def put_jittered_ground_truth(project: Project, gt: Path, rng: np.random.Generator) -> None:
+    """The ground truth as machine detector tracks, jittered by a few pixels, with made-up
+    confidences, so that a review session has something to rank (call inside an action)."""
+    tracks: dict[int, int] = {}
+    for row in np.loadtxt(gt, delimiter=","):
+        obj = int(row[1])
+        tracks.setdefault(obj, project.new_track())
+        project.put_box(Box(int(row[0]) - 1, tracks[obj], 0, row[2] + rng.normal(0, 3),
+                            row[3] + rng.normal(0, 3), row[4], row[5],
+                            confidence=float(rng.uniform(0.3, 0.95)), source=Source.DETECTOR))

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, QPointF, Qt
 
-from vidlabel.boxes import Box, Source
 from vidlabel.gui.launch import application, open_window
 from vidlabel.projects import open_or_create_project
 from vidlabel.store import HUMAN, MACHINE, Project
 
 from .conftest import SAMPLE, SAMPLE_GT
+from .reviewkit import put_jittered_ground_truth
 
 pytestmark = pytest.mark.gui
 
@@ -59,13 +59,7 @@ def machine_window(qtbot, video, tmp_path, monkeypatch):
     project, frames = open_or_create_project(video, classes=("person",))
     rng = np.random.default_rng(0)
     with project.action("prelabel", MACHINE):
-        tracks: dict[int, int] = {}
-        for row in np.loadtxt(SAMPLE_GT, delimiter=","):
-            obj = int(row[1])
-            tracks.setdefault(obj, project.new_track())
-            project.put_box(Box(int(row[0]) - 1, tracks[obj], 0, row[2] + rng.normal(0, 3),
-                                row[3] + rng.normal(0, 3), row[4], row[5],
-                                confidence=float(rng.uniform(0.3, 0.95)), source=Source.DETECTOR))
+        put_jittered_ground_truth(project, SAMPLE_GT, rng)
     project.close(), frames.close()
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     application()

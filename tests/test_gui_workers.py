@@ -25,6 +25,7 @@ from vidlabel.strategies import make_strategy
 from vidlabel.uncertainty import Scorer
 
 from .conftest import SAMPLE, SAMPLE_GT
+from .reviewkit import put_jittered_ground_truth
 from .test_gui import drag, key, settle, show
 
 pytestmark = pytest.mark.gui
@@ -74,13 +75,7 @@ def busy_video(tmp_path, monkeypatch):
     project, frames = open_or_create_project(video, classes=("person",))
     rng = np.random.default_rng(0)
     with project.action("prelabel", MACHINE):
-        tracks: dict[int, int] = {}
-        for row in np.loadtxt(SAMPLE_GT, delimiter=","):
-            obj = int(row[1])
-            tracks.setdefault(obj, project.new_track())
-            project.put_box(Box(int(row[0]) - 1, tracks[obj], 0, row[2] + rng.normal(0, 3),
-                                row[3] + rng.normal(0, 3), row[4], row[5],
-                                confidence=float(rng.uniform(0.3, 0.95)), source=Source.DETECTOR))
+        put_jittered_ground_truth(project, SAMPLE_GT, rng)
         for i in range(EXTRA_TRACKS):
             t = project.new_track()
             for f in range(frames.frame_count):

@@ -77,7 +77,7 @@ def test_correction_spreads_between_neighbouring_keyframes_and_undo_is_exact(sam
 
 
 def before_boxes(snapshot, track):
-    from vidlabel.boxes import iou_xywh, Box
+    from vidlabel.boxes import Box
     return [Box(frame=r[1], track_id=r[2], class_id=r[3], x=r[4][0], y=r[4][1], w=r[4][2], h=r[4][3],
                 confidence=r[5], source=r[6], verified=r[7], outside=r[8], occluded=r[9], id=r[0])
             for r in snapshot[0] if r[2] == track]
