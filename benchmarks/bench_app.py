@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vidlabel.boxes import Box, Source  # noqa: E402
-from vidlabel.projects import create_project  # noqa: E402
-from vidlabel.store import MACHINE  # noqa: E402
+from vidlabel.datamodel import Box, Source  # noqa: E402
+from vidlabel.store.files import create_project  # noqa: E402
+from vidlabel.store.project import MACHINE  # noqa: E402
 
 
 def make_video(path: Path, frames: int, width: int = 640, height: int = 360) -> None:

@@ -33,12 +33,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("VIDLABEL_OFFLINE", "1")
 
-from vidlabel.boxes import iou_matrix  # noqa: E402
-from vidlabel.linking import LinkParams, tracker_input  # noqa: E402
-from vidlabel.modelpaths import quiet_ultralytics, resolve_detector  # noqa: E402
-from vidlabel.prelabel import PrelabelOptions, prelabel  # noqa: E402
-from vidlabel.store import Project  # noqa: E402
+from vidlabel.datamodel import iou_matrix  # noqa: E402
+from vidlabel.prelabel.linking import LinkParams, tracker_input  # noqa: E402
+from vidlabel.prelabel.pipeline import PrelabelOptions, prelabel  # noqa: E402
+from vidlabel.store.project import Project  # noqa: E402
 from vidlabel.video import open_video  # noqa: E402
+from vidlabel.weights import quiet_ultralytics, resolve_detector  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "PETS09-S2L1"
 FEED_CONF = 0.1  # what the online trackers are fed (their own low threshold)

@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vidlabel.boxes import Box, iou_xywh  # noqa: E402
-from vidlabel.propagate import interpolate, propagate, track_between  # noqa: E402
-from vidlabel.trackers import available_trackers, create_tracker  # noqa: E402
+from vidlabel.datamodel import Box, iou_xywh  # noqa: E402
+from vidlabel.propagation.propagate import interpolate, propagate, track_between  # noqa: E402
+from vidlabel.propagation.trackers import available_trackers, create_tracker  # noqa: E402
 from vidlabel.video import open_video  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,10 +29,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("VIDLABEL_OFFLINE", "1")
-from vidlabel.boxes import Box, Detection, Source  # noqa: E402
-from vidlabel.projects import create_project  # noqa: E402
-from vidlabel.session import ReviewSession  # noqa: E402
-from vidlabel.store import MACHINE, Project, VideoRef  # noqa: E402
+from vidlabel.datamodel import Box, Detection, Source, VideoRef  # noqa: E402
+from vidlabel.review.session import ReviewSession  # noqa: E402
+from vidlabel.store.files import create_project  # noqa: E402
+from vidlabel.store.project import MACHINE, Project  # noqa: E402
 from vidlabel.video import FrameSource  # noqa: E402
 
 PETS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "PETS09-S2L1"

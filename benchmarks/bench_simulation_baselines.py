@@ -14,8 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from vidlabel.review.effort import CONVENTIONAL  # noqa: E402
 from vidlabel.simulation import baselines as B  # noqa: E402
-from vidlabel.simulation.annotator import CONVENTIONAL, SimulatedAnnotator  # noqa: E402
+from vidlabel.simulation.annotator import SimulatedAnnotator  # noqa: E402
 from vidlabel.simulation.curves import seconds_to  # noqa: E402
 from vidlabel.simulation.groundtruth import load_ground_truth  # noqa: E402
 from vidlabel.video import open_video  # noqa: E402

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from vidlabel.boxes import Box, IgnoreRegion, Source
-from vidlabel.projects import create_project
-from vidlabel.store import Project
+from vidlabel.datamodel import Box, IgnoreRegion, Source
+from vidlabel.store.files import create_project
+from vidlabel.store.project import Project
 
 from .conftest import SAMPLE
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vidlabel.boxes import Box, Detection, Source
-from vidlabel.store import MACHINE, Project, VideoRef
-from vidlabel.uncertainty import Scorer
+from vidlabel.datamodel import Box, Detection, Source, VideoRef
+from vidlabel.review.scorer import Scorer
+from vidlabel.store.project import MACHINE, Project
 
 THR = 0.25
 
@@ -50,7 +50,7 @@ def sample_project(tmp_path: Path, sample: Path, gt: Path, shift: float = 6.0, d
     """The bundled clip with its ground truth as machine tracks, shifted by `shift` pixels so a
     correction has something to repair; the ground truth of every `det_every`-th frame serves as
     a detection run (sparse, so that propagation between detections depends on the keyframes)."""
-    from vidlabel.projects import create_project
+    from vidlabel.store.files import create_project
 
     project, video = create_project(sample, tmp_path / "sample.vlp", ["person"])
     rows = np.loadtxt(gt, delimiter=",")

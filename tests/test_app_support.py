@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from vidlabel.boxes import Box, Source
-from vidlabel.corrections import Editor
+from vidlabel.datamodel import Box, Source
 from vidlabel.errors import ProjectError, VidlabelError
-from vidlabel.projects import default_project_path, open_or_create_project
-from vidlabel.stats import summarize
+from vidlabel.review.corrections import Editor
+from vidlabel.review.stats import summarize
+from vidlabel.store.files import default_project_path, open_or_create_project
 
 from .conftest import ROOT, SAMPLE
 
@@ -36,7 +36,7 @@ def test_video_opens_through_a_project_beside_it(tmp_path):
 def test_unwritable_folder_asks_for_another_place(tmp_path, monkeypatch):
     video = shutil.copy(SAMPLE, tmp_path / "clip.mp4")
     # root writes anywhere, so a read-only folder cannot be made here: the check itself is faked
-    monkeypatch.setattr("vidlabel.projects.os.access", lambda path, mode: path != tmp_path)
+    monkeypatch.setattr("vidlabel.store.files.os.access", lambda path, mode: path != tmp_path)
     with pytest.raises(ProjectError, match="--project"):
         open_or_create_project(video)
     assert not default_project_path(video).exists()

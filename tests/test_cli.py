@@ -29,7 +29,7 @@ def test_info_video_prints_frame_count(capsys):
 
 
 def test_info_project(tmp_path, capsys):
-    from vidlabel.projects import create_project
+    from vidlabel.store.files import create_project
 
     project, video = create_project(SAMPLE, tmp_path / "p.vlp", ["person"])
     project.close(), video.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from vidlabel.cli import main
-from vidlabel.store import Project
+from vidlabel.store.project import Project
 
 from .conftest import SAMPLE, SAMPLE_GT
 

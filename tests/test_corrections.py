@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from vidlabel.boxes import Box, Source
-from vidlabel.corrections import Editor, keyframes
+from vidlabel.datamodel import Box, Source, VideoRef
 from vidlabel.errors import VidlabelError
-from vidlabel.store import MACHINE, Project, VideoRef
+from vidlabel.review.corrections import Editor, keyframes
+from vidlabel.store.project import MACHINE, Project
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from vidlabel.boxes import Source
+from vidlabel.datamodel import Source
 from vidlabel.errors import FormatError, VidlabelError
 from vidlabel.formats import export_projects, import_annotations
 from vidlabel.formats.common import ExportOptions, ImportOptions
@@ -161,7 +161,7 @@ def test_a_failed_export_leaves_no_file(tmp_path, monkeypatch):
 
 
 def test_projects_with_different_classes_do_not_mix(tmp_path):
-    from vidlabel.projects import create_project
+    from vidlabel.store.files import create_project
 
     other, video = create_project(SAMPLE, tmp_path / "o.vlp", ["dog"])
     video.close()

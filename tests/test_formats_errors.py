@@ -85,7 +85,7 @@ def test_cli_reports_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_failure_while_writing_removes_the_half_made_project(tmp_path, monkeypatch):
-    from vidlabel.store import Project
+    from vidlabel.store.project import Project
 
     good = tmp_path / "gt.txt"
     good.write_text("1,1,10,20,30,40,1,1,1\n")

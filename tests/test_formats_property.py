@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vidlabel.boxes import Box, IgnoreRegion, Source
+from vidlabel.datamodel import Box, IgnoreRegion, Source
 from vidlabel.formats import export_projects, import_annotations
 from vidlabel.formats.common import ImportOptions
-from vidlabel.projects import create_project
+from vidlabel.store.files import create_project
 
 from .conftest import encode_clip, synthetic_frames
 from .formats_data import assert_same_boxes

@@ -61,7 +61,7 @@ def test_split_is_by_contiguous_chunks():
 
 def test_ultralytics_accepts_the_dataset(tmp_path):
     """Ultralytics' own checks, offline, without training: the YAML and every image/label pair."""
-    from vidlabel.modelpaths import quiet_ultralytics
+    from vidlabel.weights import quiet_ultralytics
 
     quiet_ultralytics()
     from ultralytics.data.utils import check_det_dataset, verify_image_label

@@ -13,8 +13,8 @@ import pytest
 from PyQt6.QtCore import QPoint, QPointF, Qt
 
 from vidlabel.gui.launch import application, open_window
-from vidlabel.projects import open_or_create_project
-from vidlabel.store import HUMAN, MACHINE, Project
+from vidlabel.store.files import open_or_create_project
+from vidlabel.store.project import HUMAN, MACHINE, Project
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .reviewkit import put_jittered_ground_truth
@@ -275,7 +275,7 @@ def test_reopening_continues_the_same_project(qtbot, video, tmp_path, monkeypatc
 
 
 def test_ignore_regions_are_shown_but_not_editable(qtbot, window):
-    from vidlabel.boxes import IgnoreRegion
+    from vidlabel.datamodel import IgnoreRegion
 
     project = window.c.project
     with project.action("import", "machine"):

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 
-from vidlabel.boxes import Box, Source
+from vidlabel.datamodel import Box, Source
 from vidlabel.gui.launch import application, open_window
-from vidlabel.projects import open_or_create_project
-from vidlabel.repropagate import Repropagator
-from vidlabel.store import MACHINE
-from vidlabel.strategies import make_strategy
-from vidlabel.uncertainty import Scorer
+from vidlabel.propagation.scheduler import Repropagator
+from vidlabel.review.scorer import Scorer
+from vidlabel.review.strategies import make_strategy
+from vidlabel.store.files import open_or_create_project
+from vidlabel.store.project import MACHINE
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .reviewkit import put_jittered_ground_truth
@@ -124,7 +124,7 @@ def test_an_accept_returns_before_its_rescoring_and_the_queue_follows_it(qtbot, 
 
 def test_a_queue_ranked_before_the_latest_edit_is_never_shown(qtbot, busy_window, gate, monkeypatch):
     window, c = busy_window, busy_window.c
-    monkeypatch.setattr("vidlabel.session.make_strategy", gate.wrap(make_strategy))
+    monkeypatch.setattr("vidlabel.review.session.make_strategy", gate.wrap(make_strategy))
     arrived, shown = [], []
     c._queueRanked.connect(lambda _session, update: arrived.append(update))
     c.queueChanged.connect(lambda update: shown.append(update))
@@ -203,7 +203,7 @@ def test_edits_and_undo_work_while_the_session_scores_the_project(qtbot, busy_vi
 
 def test_closing_while_the_session_scores_stops_it_and_collects_again(qtbot, busy_video, gate,
                                                                       monkeypatch):
-    monkeypatch.setattr("vidlabel.uncertainty.RESCORE_CHUNK", 10)  # 8 chunks of the sample's 80 frames
+    monkeypatch.setattr("vidlabel.review.scorer.RESCORE_CHUNK", 10)  # 8 chunks of the sample's 80 frames
     monkeypatch.setattr(Scorer, "_recompute", gate.wrap(Scorer._recompute))
     gate.close()
     window = open_window(busy_video)

@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from vidlabel.boxes import Box, IgnoreRegion
+from vidlabel.datamodel import Box, IgnoreRegion, VideoRef
 from vidlabel.errors import ProjectError
-from vidlabel.store import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, Project, VideoRef
+from vidlabel.store.project import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, Project
 
 REF = VideoRef("/data/clip.mp4", 80, 7.0, 768, 576, "abc123")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidlabel.boxes import Detection, Source
-from vidlabel.linking import LinkParams, link
-from vidlabel.propagate import PropagatedBox
+from vidlabel.datamodel import Detection, Source
+from vidlabel.prelabel.linking import LinkParams, link
+from vidlabel.propagation.propagate import PropagatedBox
 
 FPS = 10.0
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from vidlabel.boxes import iou_matrix
+from vidlabel.datamodel import iou_matrix
 from vidlabel.errors import ModelNotFoundError
-from vidlabel.modelpaths import resolve_detector
-from vidlabel.prelabel import PrelabelOptions, prelabel
-from vidlabel.session import ReviewSession
+from vidlabel.prelabel.pipeline import PrelabelOptions, prelabel
+from vidlabel.review.session import ReviewSession
+from vidlabel.weights import resolve_detector
 
 from .conftest import SAMPLE, SAMPLE_GT
 

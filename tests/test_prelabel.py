@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from vidlabel import cli
-from vidlabel.boxes import Source, iou_matrix
+from vidlabel.datamodel import Source, iou_matrix
 from vidlabel.errors import ModelNotFoundError
-from vidlabel.modelpaths import resolve_detector
-from vidlabel.prelabel import PrelabelOptions, prelabel
-from vidlabel.store import Project
-from vidlabel.trackers import available_trackers
+from vidlabel.prelabel.pipeline import PrelabelOptions, prelabel
+from vidlabel.propagation.trackers import available_trackers
+from vidlabel.store.project import Project
+from vidlabel.weights import resolve_detector
 
 from .conftest import ROOT, SAMPLE, SAMPLE_GT
 

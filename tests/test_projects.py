@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from vidlabel.errors import VideoError
-from vidlabel.projects import create_project, open_project_video, relink_video
-from vidlabel.store import Project
+from vidlabel.store.files import create_project, open_project_video, relink_video
+from vidlabel.store.project import Project
 
 from .conftest import SAMPLE
 

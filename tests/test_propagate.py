@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidlabel.boxes import Box, Detection, Source, iou_xywh
+from vidlabel.datamodel import Box, Detection, Source, iou_xywh
 from vidlabel.errors import VidlabelError
-from vidlabel.propagate import (INTERPOLATED_CONFIDENCE, PropagatedBox, interpolate, propagate,
-                                track_between)
-from vidlabel.trackers import available_trackers
+from vidlabel.propagation.propagate import (
+    INTERPOLATED_CONFIDENCE,
+    PropagatedBox,
+    interpolate,
+    propagate,
+    track_between,
+)
+from vidlabel.propagation.trackers import available_trackers
 from vidlabel.video import open_video
 
 from .conftest import SAMPLE, SAMPLE_GT
@@ -174,7 +179,7 @@ def run_of(frames, xywh_of, confidence=0.9) -> list[PropagatedBox]:
 
 
 def test_a_run_arriving_on_the_other_keyframe_is_corrected_to_pass_through_it():
-    from vidlabel.propagate import ARRIVED, _anchored
+    from vidlabel.propagation.propagate import ARRIVED, _anchored
     start, end = key(0, (0, 0, 20, 40)), key(10, (50, 0, 20, 40))
     run = run_of(range(1, 11), lambda f: (5.0 * f - 4 * f / 10, 0.0, 20.0, 40.0))  # 4 px short on arrival
     boxes, how = _anchored(run, start, end)
@@ -183,7 +188,7 @@ def test_a_run_arriving_on_the_other_keyframe_is_corrected_to_pass_through_it():
 
 
 def test_a_run_arriving_elsewhere_is_marked_missed_and_kept_only_where_confirmed():
-    from vidlabel.propagate import COLLAPSED, MISSED, _agreeing, _anchored
+    from vidlabel.propagation.propagate import COLLAPSED, MISSED, _agreeing, _anchored
     start, end = key(0, (0, 0, 20, 40)), key(10, (50, 0, 20, 40))
     wrong = run_of(range(1, 11), lambda f: (5.0 * min(f, 4), 0.0, 20.0, 40.0))  # stuck from frame 4
     boxes, how = _anchored(wrong, start, end)
@@ -236,7 +241,7 @@ def test_guidance_ignores_far_detections_and_leaves_ambiguous_frames_to_the_trac
 
 def test_repair_rewrites_only_until_the_run_rejoins_the_track(straight_clip):
     """A fix whose neighbours already follow the object changes a few frames, not max_span."""
-    from vidlabel.propagate import REJOIN_FRAMES, repair
+    from vidlabel.propagation.propagate import REJOIN_FRAMES, repair
 
     video, truth = straight_clip
     existing = {f: key(f, truth[f]) for f in range(0, 20)}

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from vidlabel.errors import VidlabelError
-from vidlabel.session import STRATEGIES, Pick, ReviewSession
-from vidlabel.stopping import ErrorModel
-from vidlabel.store import HUMAN
-from vidlabel.uncertainty import Scorer
+from vidlabel.review.scorer import Scorer
+from vidlabel.review.session import STRATEGIES, Pick, ReviewSession
+from vidlabel.review.stopping import ErrorModel
+from vidlabel.store.project import HUMAN
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .reviewkit import sample_project
@@ -77,7 +77,7 @@ def test_correction_spreads_between_neighbouring_keyframes_and_undo_is_exact(sam
 
 
 def before_boxes(snapshot, track):
-    from vidlabel.boxes import Box
+    from vidlabel.datamodel import Box
     return [Box(frame=r[1], track_id=r[2], class_id=r[3], x=r[4][0], y=r[4][1], w=r[4][2], h=r[4][3],
                 confidence=r[5], source=r[6], verified=r[7], outside=r[8], occluded=r[9], id=r[0])
             for r in snapshot[0] if r[2] == track]
@@ -307,7 +307,7 @@ def test_edits_return_before_their_rescoring_and_watchers_hear_in_order(sample, 
 
 def test_closing_during_the_start_up_scoring_stops_it_between_chunks(sample, monkeypatch):
     project, video, tracks = sample
-    monkeypatch.setattr("vidlabel.uncertainty.RESCORE_CHUNK", 10)
+    monkeypatch.setattr("vidlabel.review.scorer.RESCORE_CHUNK", 10)
     held = _Held()
     monkeypatch.setattr(Scorer, "_recompute", held.wrap(Scorer._recompute))
     session = ReviewSession(project, video, background=True, tracker="kcf")

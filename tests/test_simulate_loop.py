@@ -8,11 +8,11 @@ import json
 import pytest
 
 from vidlabel.cli import main
-from vidlabel.projects import create_project
-from vidlabel.session import ReviewSession
+from vidlabel.review.session import ReviewSession
 from vidlabel.simulation.annotator import SimulatedAnnotator
 from vidlabel.simulation.groundtruth import ShownFrames, load_ground_truth
 from vidlabel.simulation.loop import run_loop
+from vidlabel.store.files import create_project
 
 from .conftest import SAMPLE, SAMPLE_GT
 

@@ -10,9 +10,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from vidlabel.boxes import Box, Detection, Source
+from vidlabel.datamodel import Box, Detection, Source, VideoRef
 from vidlabel.errors import ProjectError, ProjectInUseError
-from vidlabel.store import MACHINE, SCHEMA_VERSION, Project, VideoRef
+from vidlabel.store.project import MACHINE, SCHEMA_VERSION, Project
 
 from .conftest import ROOT
 
@@ -141,8 +141,8 @@ def test_machine_never_rewrites_human_verified_work(project):
 KILLER = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, {root!r})
-    from vidlabel.boxes import Box
-    from vidlabel.store import Project
+    from vidlabel.datamodel import Box
+    from vidlabel.store.project import Project
     p = Project.open(sys.argv[1])
     with p.action("bulk"):
         t = p.new_track()
@@ -168,7 +168,7 @@ def test_kill_mid_transaction_leaves_no_partial_change(tmp_path):
 
 
 def test_second_writer_is_refused(tmp_path, project):
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from vidlabel.store import Project; Project.open({str(project.path)!r})"
+    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from vidlabel.store.project import Project; Project.open({str(project.path)!r})"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode != 0 and "ProjectInUseError" in proc.stderr
     with pytest.raises(ProjectInUseError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
-from vidlabel.boxes import Box
-from vidlabel.store import HUMAN, MACHINE, Project
+from vidlabel.datamodel import Box
+from vidlabel.store.project import HUMAN, MACHINE, Project
 
 
 def test_concurrent_actions_stay_separate_and_undoable(tmp_path):

@@ -7,10 +7,17 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from vidlabel.boxes import Detection, Source
-from vidlabel.strategies import (MIXED_SHARES, STRATEGIES, MixedStrategy, Pool, StrategyError,
-                                 detector_disagreement, make_strategy)
-from vidlabel.uncertainty import BoxScore, FrameState
+from vidlabel.datamodel import Detection, Source
+from vidlabel.review.scorer import BoxScore, FrameState
+from vidlabel.review.strategies import (
+    MIXED_SHARES,
+    STRATEGIES,
+    MixedStrategy,
+    Pool,
+    StrategyError,
+    detector_disagreement,
+    make_strategy,
+)
 
 from .reviewkit import THR, add_detections, add_track, make_project, scored
 
@@ -146,8 +153,8 @@ def test_committee_ranks_frames_where_two_detector_passes_disagree():
 
 
 def test_committee_without_a_first_run_or_a_second_model_is_a_strategy_error(tmp_path, monkeypatch):
-    from vidlabel import committee
     from vidlabel.errors import ModelNotFoundError
+    from vidlabel.review import committee
 
     p = make_project(tmp_path, 10)
     with pytest.raises(StrategyError, match="no detection run"):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidlabel import modelpaths
-from vidlabel.boxes import iou_xywh
+from vidlabel import weights
+from vidlabel.datamodel import iou_xywh
 from vidlabel.errors import VidlabelError
-from vidlabel.propagate import DEFAULT_MIN_CONFIDENCE
-from vidlabel.trackers import available_trackers, create_tracker, resolve_tracker_name
+from vidlabel.propagation.propagate import DEFAULT_MIN_CONFIDENCE
+from vidlabel.propagation.trackers import available_trackers, create_tracker, resolve_tracker_name
 
 from .scenes import scene, straight
 
@@ -18,9 +18,9 @@ CLASSIC = ("csrt", "kcf", "mil")
 
 
 def tracker_or_skip(name: str):
-    if name == "nano" and modelpaths.find_nanotrack() is None:
-        pytest.skip(f"NanoTrack ONNX pair ({', '.join(modelpaths.NANOTRACK_FILES)}) not found in "
-                    f"{[str(d) for d in modelpaths.search_dirs()]}")
+    if name == "nano" and weights.find_nanotrack() is None:
+        pytest.skip(f"NanoTrack ONNX pair ({', '.join(weights.NANOTRACK_FILES)}) not found in "
+                    f"{[str(d) for d in weights.search_dirs()]}")
     if not HAVE[name]:
         pytest.skip(f"tracker {name} is not in this OpenCV build (needs opencv-contrib)")
     return create_tracker(name)
@@ -34,8 +34,8 @@ def run(tracker, frames, start_box):
 def test_available_trackers_names_every_kind():
     assert set(HAVE) == {"csrt", "kcf", "mil", "nano", "vit"}
     assert HAVE["mil"], "MIL ships with every OpenCV build"
-    assert HAVE["nano"] == (modelpaths.find_nanotrack() is not None)
-    assert HAVE["vit"] == (modelpaths.find_vittrack() is not None)
+    assert HAVE["nano"] == (weights.find_nanotrack() is not None)
+    assert HAVE["vit"] == (weights.find_vittrack() is not None)
 
 
 def test_auto_prefers_csrt_when_the_contrib_build_has_it():
@@ -54,7 +54,7 @@ def test_unknown_tracker_is_a_clear_error_listing_the_available_ones():
 
 @pytest.mark.skipif(HAVE["vit"], reason="VitTrack's ONNX model is present here")
 def test_absent_vittrack_says_which_file_is_missing():
-    with pytest.raises(VidlabelError, match=modelpaths.VITTRACK_FILE):
+    with pytest.raises(VidlabelError, match=weights.VITTRACK_FILE):
         create_tracker("vit")
 
 

@@ -7,10 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from vidlabel.boxes import Box, Source
-from vidlabel.store import HUMAN
-from vidlabel.uncertainty import (Scorer, ScoringError, aggregate, class_distribution, entropy_signal,
-                                  margin_signal, near_threshold_signal)
+from vidlabel.datamodel import Box, Source
+from vidlabel.review.scorer import (
+    Scorer,
+    ScoringError,
+    aggregate,
+    class_distribution,
+    entropy_signal,
+    margin_signal,
+    near_threshold_signal,
+)
+from vidlabel.store.project import HUMAN
 
 from .reviewkit import THR, add_detections, add_track, make_project, scored
 
@@ -179,7 +186,7 @@ def test_incremental_rescoring_equals_a_full_rescore_after_random_edits(tmp_path
 
 
 def test_full_rescore_stops_between_chunks_when_asked(tmp_path, monkeypatch):
-    monkeypatch.setattr("vidlabel.uncertainty.RESCORE_CHUNK", 10)
+    monkeypatch.setattr("vidlabel.review.scorer.RESCORE_CHUNK", 10)
     p = make_project(tmp_path, 60)
     add_track(p, range(60), confidence=0.5)
     s = Scorer(p, accept_threshold=THR)

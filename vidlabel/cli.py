@@ -14,7 +14,7 @@ import traceback
 
 from . import __version__
 from .errors import VidlabelError
-from .modelpaths import quiet_ultralytics
+from .weights import quiet_ultralytics
 
 # Each module defines `register(subparsers)`; the parser it adds sets `func(args) -> int`.
 COMMANDS = ("info", "doctor", "relink", "app", "import", "export", "prelabel", "queue", "simulate")

@@ -31,8 +31,8 @@ import av
 import cv2
 import numpy as np
 
+from .datamodel import VideoRef
 from .errors import VideoError
-from .store import VideoRef
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}

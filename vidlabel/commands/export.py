@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..formats import EXPORTERS, export_projects
 from ..formats.common import FRAME_SELECTIONS, ExportOptions
-from ..store import Project
+from ..store.project import Project
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..store import SQLITE_MAGIC, Project
+from ..store.project import SQLITE_MAGIC, Project
 from ..video import open_video
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..session import ReviewSession
-from ..strategies import STRATEGIES
-from ..uncertainty import AGGREGATES
+from ..review.scorer import AGGREGATES
+from ..review.session import ReviewSession
+from ..review.strategies import STRATEGIES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

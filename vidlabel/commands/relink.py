@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..projects import relink_video
-from ..store import Project
+from ..store.files import relink_video
+from ..store.project import Project
 
 
 def register(sub: argparse._SubParsersAction) -> None:

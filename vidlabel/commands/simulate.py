@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..strategies import STRATEGIES
+from ..review.strategies import STRATEGIES
 
 
 def _int_list(text: str) -> list[int]:
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="no pre-labels: the annotator draws first boxes and trackers carry them")
     p.add_argument("--start", type=int, default=None, help="first frame of a cut (0-based, inclusive)")
     p.add_argument("--end", type=int, default=None, help="end of a cut (0-based, exclusive)")
-    p.add_argument("--model", help="detector weights (default: found by vidlabel.modelpaths)")
+    p.add_argument("--model", help="detector weights (default: found by vidlabel.weights)")
     p.add_argument("--tracker", default="auto", help="single-object tracker (default auto)")
     p.add_argument("--draw-seconds", type=float, default=7.0,
                    help="seconds per drawn box (default 7, extreme clicking; 35 conventional)")
@@ -63,12 +63,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..simulation.annotator import TimeModel
-    from ..simulation.experiment import (BASELINES, BOX_SUFFIX, Experiment, replay_count,
-                                         run_experiment, strategy_params)
+    from ..review.effort import TimeModel
+    from ..simulation.experiment import (
+        BASELINES,
+        BOX_SUFFIX,
+        Experiment,
+        replay_count,
+        run_experiment,
+        strategy_params,
+    )
     from ..simulation.groundtruth import load_ground_truth
-    from ..simulation.report import (batch_table, markdown_table, plot, recommendation_line,
-                                     write_json)
+    from ..simulation.report import (
+        batch_table,
+        markdown_table,
+        plot,
+        recommendation_line,
+        write_json,
+    )
     from ..video import open_video
 
     video_path = Path(args.video)

@@ -15,8 +15,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..store import HUMAN, MACHINE, Project
-from .common import ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget, ParsedAnnotations
+from ..store.project import HUMAN, MACHINE, Project
+from .common import (
+    ClassMap,
+    ExportOptions,
+    ExportVideo,
+    ImportOptions,
+    ImportTarget,
+    ParsedAnnotations,
+)
 
 Exporter = Callable[[Sequence[ExportVideo], Path, ExportOptions], None]
 Importer = Callable[[Path, ImportTarget, ClassMap, ImportOptions], ParsedAnnotations]
@@ -60,7 +67,7 @@ def import_annotations(video_path: str | Path, gt_path: str | Path, project_path
     Ground truth enters as a human's verified work; `as_prelabels` enters it as a machine's
     unverified guesses, to be reviewed like a detector's.
     """
-    from ..projects import create_project
+    from ..store.files import create_project
     from ..video import open_video
 
     if fmt not in IMPORTERS:

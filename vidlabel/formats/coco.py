@@ -18,13 +18,28 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..boxes import Box, IgnoreRegion, Source
+from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError
 from . import exporter, importer
-from .common import (ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
-                     ParsedAnnotations, atomic_folder, atomic_write_text, box_geometry,
-                     check_unique_boxes, common_classes, finite_number, frame_file_name, integer,
-                     source_for_import, write_frame_images)
+from .common import (
+    ClassMap,
+    ExportOptions,
+    ExportVideo,
+    ImportOptions,
+    ImportTarget,
+    ParsedAnnotations,
+    atomic_folder,
+    atomic_write_text,
+    box_geometry,
+    check_unique_boxes,
+    common_classes,
+    finite_number,
+    frame_file_name,
+    integer,
+    source_for_import,
+    write_frame_images,
+)
+
 
 def cvat_source(box: Box) -> str:
     """CVAT's `source`: a person's geometry is manual, a machine's geometry a person vouched for

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import cv2
 
-from ..boxes import Box, IgnoreRegion, Source
+from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError, VidlabelError
-from ..store import Project
+from ..store.project import Project
 
 FRAME_SELECTIONS = ("all", "annotated", "verified")
 
@@ -153,7 +153,7 @@ def frame_file_name(stem: str, index: int, ext: str = ".jpg") -> str:
 
 def write_frame_images(video: ExportVideo, path_of: Callable[[int], Path]) -> None:
     """Decode the exported frames (sequentially, in order) and save frame i as JPEG at `path_of(i)`."""
-    from ..projects import open_project_video
+    from ..store.files import open_project_video
 
     wanted = [f.index for f in video.frames]
     if not wanted:

@@ -14,12 +14,24 @@ import configparser
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..boxes import Box, IgnoreRegion, Source
+from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError, VidlabelError
 from . import exporter, importer
-from .common import (ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
-                     ParsedAnnotations, atomic_folder, atomic_write_text, box_geometry,
-                     check_unique_boxes, finite_number, integer, write_frame_images)
+from .common import (
+    ClassMap,
+    ExportOptions,
+    ExportVideo,
+    ImportOptions,
+    ImportTarget,
+    ParsedAnnotations,
+    atomic_folder,
+    atomic_write_text,
+    box_geometry,
+    check_unique_boxes,
+    finite_number,
+    integer,
+    write_frame_images,
+)
 
 OCCLUDED_BELOW = 0.5
 

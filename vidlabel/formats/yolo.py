@@ -19,8 +19,16 @@ import yaml
 
 from ..errors import VidlabelError
 from . import exporter
-from .common import (ExportFrame, ExportOptions, ExportVideo, atomic_folder, clip_box,
-                     common_classes, frame_file_name, write_frame_images)
+from .common import (
+    ExportFrame,
+    ExportOptions,
+    ExportVideo,
+    atomic_folder,
+    clip_box,
+    common_classes,
+    frame_file_name,
+    write_frame_images,
+)
 
 SPLITS = ("train", "val")
 

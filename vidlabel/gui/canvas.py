@@ -16,15 +16,30 @@ from collections.abc import Callable
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath,
-                         QPen, QPixmap)
-from PyQt6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsRectItem,
-                             QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem, QWidget)
+from PyQt6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+)
+from PyQt6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
-from ..boxes import Box, IgnoreRegion, Source
+from ..datamodel import XYWH, Box, IgnoreRegion, Source
 from . import theme
 
-XYWH = tuple[float, float, float, float]
 HANDLE_PX = 7  # handle size on screen, whatever the zoom
 MIN_BOX_PX = 3  # a drag shorter than this (image pixels) is a click, not a box
 

@@ -1,7 +1,7 @@
 """The window's one link to the core: the current frame, the selection, and every edit.
 
 Widgets never touch the project. They read through this controller and ask it to change things;
-it calls the review session (`vidlabel.session.ReviewSession`, the correction API plus background
+it calls the review session (`vidlabel.review.session.ReviewSession`, the correction API plus background
 re-propagation, scores and the queue), turns a `VidlabelError` into a status message instead of a
 crash, and tells every view what changed through signals. That keeps the window the project's
 single writer and each widget small.
@@ -25,11 +25,11 @@ from collections.abc import Callable
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
-from ..boxes import Box, IgnoreRegion
-from ..corrections import Edit
+from ..datamodel import Box, IgnoreRegion
 from ..errors import VidlabelError
-from ..session import Pick, QueueUpdate, ReviewSession
-from ..store import HUMAN, Project
+from ..review.corrections import Edit
+from ..review.session import Pick, QueueUpdate, ReviewSession
+from ..store.project import HUMAN, Project
 from ..video import FrameSource
 from . import pauses
 

@@ -9,14 +9,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                             QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                             QSpinBox, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..errors import VidlabelError
 from ..formats import export_projects
 from ..formats.common import FRAME_SELECTIONS, ExportOptions
-from ..store import Project
+from ..store.project import Project
 from .jobs import Job
 
 FORMATS = {  # name -> (label, default output suffix beside the project)

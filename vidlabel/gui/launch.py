@@ -12,7 +12,12 @@ from pathlib import Path
 from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from ..errors import VidlabelError
-from ..projects import default_project_path, is_project_file, open_or_create_project, open_project_video
+from ..store.files import (
+    default_project_path,
+    is_project_file,
+    open_or_create_project,
+    open_project_video,
+)
 from . import pauses, shortcuts, theme
 from .controller import Controller
 from .window import MainWindow

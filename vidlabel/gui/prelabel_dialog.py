@@ -10,16 +10,29 @@ Tracks are linked and written only once every frame is detected, in one machine 
 from __future__ import annotations
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                             QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                             QSpinBox, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..errors import VidlabelError
-from ..modelpaths import resolve_detector
-from ..prelabel import PrelabelOptions, PrelabelSummary, prelabel_project
-from ..projects import open_project_video
-from ..store import Project
-from ..trackers import available_trackers
+from ..prelabel.pipeline import PrelabelOptions, PrelabelSummary, prelabel_project
+from ..propagation.trackers import available_trackers
+from ..store.files import open_project_video
+from ..store.project import Project
+from ..weights import resolve_detector
 from .jobs import Job
 
 

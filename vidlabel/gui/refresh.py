@@ -16,8 +16,8 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
 
 from ..errors import VidlabelError
-from ..stats import ProjectStats, TrackSummary, summarize
-from ..store import Project
+from ..review.stats import ProjectStats, TrackSummary, summarize
+from ..store.project import Project
 
 
 @dataclass(frozen=True)

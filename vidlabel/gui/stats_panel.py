@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from ..stats import ProjectStats
+from ..review.stats import ProjectStats
 
 
 def format_duration(seconds: float) -> str:

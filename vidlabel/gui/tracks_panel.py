@@ -6,7 +6,7 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QPixmap
 from PyQt6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from ..stats import TrackSummary
+from ..review.stats import TrackSummary
 from . import theme
 from .bars import VALUE_ROLE, BarDelegate
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QDockWidget, QInputDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from .canvas import FrameCanvas
 from .classes_panel import ClassesPanel

@@ -1,4 +1,4 @@
-"""The simulated careful annotator and its time model.
+"""The simulated careful annotator.
 
 On every frame the tool shows it, the annotator does what a careful person does: it looks at each
 box shown, accepts the right ones (`check`), moves the ones whose IoU with their true box is below
@@ -17,38 +17,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..boxes import Box, iou_matrix
-from .groundtruth import XYWH, GTBox, ShownFrames
+from ..datamodel import XYWH, Box, iou_matrix
+from ..review.effort import ACTION_KINDS, EXTREME_CLICKING, TimeModel
+from .groundtruth import GTBox, ShownFrames
 
 PASS_IOU = 0.5          # a box at or above this IoU with its true box needs no fix
 MEANT_FOR_IOU = 0.1     # below this overlap a box is not "a bad box of that object" but a false one
-
-
-@dataclass(frozen=True)
-class TimeModel:
-    """Seconds per action. `look` is paid once for every object looked at on a shown frame: each
-    box shown and each object drawn. Defaults: draw by extreme clicking (Papadopoulos et al. 2017,
-    7 s); `CONVENTIONAL` uses 35 s for a conventional drag-and-adjust drawing."""
-
-    draw: float = 7.0
-    fix: float = 4.0
-    delete: float = 1.0
-    end: float = 1.0
-    look: float = 1.0
-    check: float = 0.0      # accepting a box costs nothing beyond looking at it
-
-    def seconds(self, actions: Mapping[str, int]) -> float:
-        return float(sum(getattr(self, f.name) * actions.get(f.name, 0) for f in fields(self)))
-
-
-EXTREME_CLICKING = TimeModel()
-CONVENTIONAL = TimeModel(draw=35.0)
-ACTION_KINDS = ("look", "check", "fix", "draw", "delete", "end")
 
 
 @dataclass(frozen=True)

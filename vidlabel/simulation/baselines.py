@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..boxes import Box, Source, iou_xywh
-from ..trackers import SingleObjectTracker, TrackerError, create_tracker
+from ..datamodel import Box, Source, iou_xywh
+from ..propagation.trackers import SingleObjectTracker, TrackerError, create_tracker
 from .annotator import PASS_IOU, Decision, SimulatedAnnotator
 from .curves import CurvePoint, LearningCurve
 from .groundtruth import GroundTruth, ShownFrames
@@ -261,7 +261,7 @@ def detector_only(gt: GroundTruth, annotator_factory, prelabels: Iterable[Box],
 def tracker_only(gt: GroundTruth, annotator_factory, video, tracker: str = "auto",
                  record_every: int = 10) -> BaselineRun:
     """No detector: each object is drawn on its first frame and a single-object tracker carries
-    it (`vidlabel.trackers`, CSRT by default); every frame is checked in order and a box is fixed,
+    it (`vidlabel.propagation.trackers`, CSRT by default); every frame is checked in order and a box is fixed,
     and its tracker restarted, whenever its IoU with the true box falls below 0.5."""
     view, annotator, boxes = _setup(gt, annotator_factory)
     rec = _Recorder(gt, annotator, boxes, record_every)

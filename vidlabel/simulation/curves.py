@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .annotator import TimeModel
+from ..review.effort import TimeModel
 
 ALC_START_SECONDS = 8.0
 

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from fractions import Fraction
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
 
-from ..boxes import Box
+from ..datamodel import Box
 from ..errors import ModelNotFoundError, VideoError
-from ..detect import Detector
-from ..prelabel import PrelabelOptions, detect_frames, prelabel
-from ..projects import create_project
-from ..session import ReviewSession
-from ..store import MACHINE, Project
-from ..strategies import STRATEGIES, StrategyError
+from ..prelabel.detector import Detector
+from ..prelabel.pipeline import PrelabelOptions, detect_frames, prelabel
+from ..review.effort import EXTREME_CLICKING, TimeModel
+from ..review.session import ReviewSession
+from ..review.strategies import STRATEGIES, StrategyError
+from ..store.files import create_project
+from ..store.project import MACHINE, Project
 from ..video import FrameSource, open_video
 from . import baselines as B
-from .annotator import EXTREME_CLICKING, SimulatedAnnotator, TimeModel
+from .annotator import SimulatedAnnotator
 from .groundtruth import GroundTruth, ShownFrames
 from .loop import run_loop
 from .report import RunRecord, summarise
@@ -67,7 +68,7 @@ def _copy_project(src: Path, dst: Path) -> Path:
 
 def _base_project(exp: Experiment, video_path: Path, where: Path
                   ) -> tuple[Path, dict[int, int], list[Box]]:
-    """The pre-labelled project every replay starts from (`vidlabel.prelabel`, restricted to the
+    """The pre-labelled project every replay starts from (`vidlabel.prelabel.pipeline`, restricted to the
     ground truth's classes), the map from ground-truth class ids to project class ids (by name,
     docs/adr/0003; a class the detector does not know is added so that it can be drawn), and the
     pre-labels themselves."""

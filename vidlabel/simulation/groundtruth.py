@@ -11,11 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..datamodel import XYWH
 from ..errors import FormatError
 from ..formats import IMPORTERS
 from ..formats.common import ClassMap, ImportOptions, ImportTarget, ParsedAnnotations
-
-XYWH = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..boxes import Box, iou_xywh
+from ..datamodel import Box, iou_xywh
 from ..errors import VidlabelError
 from .annotator import PASS_IOU, Decision, SimulatedAnnotator
 from .curves import CurvePoint, LearningCurve

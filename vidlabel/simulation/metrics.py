@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..boxes import Box, iou_matrix
+from ..datamodel import Box, iou_matrix
 from .groundtruth import GroundTruth
 
 

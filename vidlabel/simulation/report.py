@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotator import CONVENTIONAL, TimeModel
+from ..review.effort import CONVENTIONAL, TimeModel
 from .curves import CurvePoint, area, mean_actions, mean_curve, normalised_alc, seconds_to
 
 

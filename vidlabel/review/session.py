@@ -36,19 +36,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .boxes import Box, Source
+from ..datamodel import Box, Source
+from ..errors import VidlabelError
+from ..propagation.propagate import interpolate
+from ..propagation.scheduler import Anchor, Repropagator
+from ..store.files import open_project_video
+from ..store.project import HUMAN, Project
+from ..video import FrameSource
 from .committee import Committee
 from .corrections import Edit, Editor
-from .errors import VidlabelError
-from .projects import open_project_video
-from .propagate import interpolate
-from .repropagate import Anchor, Repropagator
-from .rescoring import ScoringWorker
-from .stopping import ErrorModel, error_evidence, estimate_missed, human_seconds
-from .store import HUMAN, Project
+from .effort import human_seconds
+from .scorer import FrameState, Scorer
+from .stopping import ErrorModel, error_evidence, estimate_missed
 from .strategies import STRATEGIES, Pick, Pool, make_strategy
-from .uncertainty import FrameState, Scorer
-from .video import FrameSource
+from .worker import ScoringWorker
 
 __all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
 

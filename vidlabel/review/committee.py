@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .boxes import Detection
-from .errors import ModelNotFoundError
-from .modelpaths import resolve_detector
-from .store import Project
+from ..datamodel import Detection
+from ..errors import ModelNotFoundError
+from ..store.project import Project
+from ..video import FrameSource
+from ..weights import resolve_detector
 from .strategies import StrategyError, detector_disagreement
-from .video import FrameSource
 
 # Second members to try, in order; the first that is not the primary run's model is used.
 COMMITTEE_MODELS = ("yolov8n_int8_openvino_model", "yolo11n_int8_openvino_model", "yolov8n.pt", "yolo11n.pt")
@@ -72,8 +72,8 @@ class Committee:
         done = self.project.detected_frames(self.second) if self.second is not None else set()
         todo = [f for f in frames if f not in done]
         if todo or self.second is None:
-            from .detect import Detector  # loading Ultralytics is paid only when asked
-            from .prelabel import detect_frames
+            from ..prelabel.detector import Detector  # loading Ultralytics is paid only when asked
+            from ..prelabel.pipeline import detect_frames
 
             if self._detector is None:
                 self._detector = Detector(self.model)

@@ -36,7 +36,7 @@ from typing import Protocol
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .boxes import Box, Detection, Source, iou_matrix
+from ..datamodel import Box, Detection, Source, iou_matrix
 
 INFEASIBLE = 1e6
 
@@ -107,7 +107,7 @@ class _Tracklet:
 
 
 class FilledBox(Protocol):
-    """One machine box for a gap frame (`vidlabel.propagate.PropagatedBox` is one)."""
+    """One machine box for a gap frame (`vidlabel.propagation.propagate.PropagatedBox` is one)."""
 
     frame: int
     xywh: tuple[float, float, float, float]
@@ -147,7 +147,7 @@ def tracker_input(dets: Sequence[Detection]) -> _Batch:
 def _forward_pass(dets: dict[int, list[Detection]], frames: list[int], fps: float, step: int,
                   p: LinkParams) -> list[_Tracklet]:
     """ByteTrack over the detected frames, per class; returns which detections each track took."""
-    from .modelpaths import quiet_ultralytics
+    from ..weights import quiet_ultralytics
 
     quiet_ultralytics()
     from ultralytics.trackers.byte_tracker import BYTETracker

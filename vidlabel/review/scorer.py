@@ -44,13 +44,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .boxes import Box, Detection, Source, iou_matrix
-from .errors import VidlabelError
-from .store import Project
+from ..datamodel import Box, Detection, Source, iou_matrix
+from ..errors import VidlabelError
+from ..store.project import Project
 
 # Ultralytics' default `conf`: used when the project does not say which accept threshold it used.
 DEFAULT_ACCEPT_THRESHOLD = 0.25
-PRELABEL_META = "prelabel"  # vidlabel.prelabel.META_KEY (not imported: it would load the detector)
+PRELABEL_META = "prelabel"  # vidlabel.prelabel.pipeline.META_KEY (not imported: it would load the detector)
 NEAR_BAND = 0.2          # |conf - thr| at or beyond this is "not near the threshold"
 MATCH_IOU = 0.1          # below this a box and a detection are not the same object at all
 DROP_SCALE = 0.3         # a tracker-confidence fall of this much between frames is a full signal

@@ -18,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .boxes import Detection
-from .detect import CANDIDATE_CONF, DEFAULT_BATCH, Detector
-from .errors import VidlabelError
+from ..datamodel import Detection
+from ..errors import VidlabelError
+from ..propagation.trackers import resolve_tracker_name
+from ..store.files import open_or_create_project
+from ..store.project import MACHINE, Project
+from ..video import FrameSource, open_video
+from .detector import CANDIDATE_CONF, DEFAULT_BATCH, Detector
 from .linking import GapFiller, LinkParams, link
-from .projects import open_or_create_project
-from .store import MACHINE, Project
-from .trackers import resolve_tracker_name
-from .video import FrameSource, open_video
 
 META_KEY = "prelabel"  # what the last pre-labelling wrote: its settings and its track ids
 
@@ -183,7 +183,7 @@ def tracker_gaps(video: FrameSource, tracker: str) -> GapFiller:
     Only gaps are tracked: a detector box carries its track wherever it matched, so the tracker's
     cost (2-25 ms a box a frame) is spent only where the detector missed or did not run.
     """
-    from .propagate import track_between
+    from ..propagation.propagate import track_between
 
     def fill(a, b, candidates):
         return track_between(video, a, b, tracker, snap=candidates)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import Detection
-from .errors import VidlabelError
-from .modelpaths import quiet_ultralytics, resolve_detector
-from .video import FrameSource
+from ..datamodel import Detection
+from ..errors import VidlabelError
+from ..video import FrameSource
+from ..weights import quiet_ultralytics, resolve_detector
 
 CANDIDATE_CONF = 0.05  # low enough that borderline objects exist for uncertainty scoring
 NMS_IOU = 0.7  # Ultralytics' predict default

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import Box, Detection, IgnoreRegion, Source, Track
-from .errors import ProjectError, ProjectInUseError
+from ..datamodel import Box, Detection, IgnoreRegion, Source, Track, VideoRef
+from ..errors import ProjectError, ProjectInUseError
 
 SCHEMA_VERSION = 3
 APPLICATION_ID = 0x76646C62  # "vdlb": marks a SQLite file as a vidlabel project
@@ -168,19 +168,6 @@ MIGRATIONS: dict[int, str] = {
 }
 
 _BOX_COLS = LOGGED_TABLES["boxes"]
-
-
-@dataclass(frozen=True)
-class VideoRef:
-    """What a project remembers of its video, so a moved or changed file is noticed."""
-
-    path: str
-    frame_count: int
-    fps: float
-    width: int
-    height: int
-    fingerprint: str
-    rotation: int = 0
 
 
 @dataclass(frozen=True)

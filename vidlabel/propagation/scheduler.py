@@ -35,10 +35,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .boxes import Box, Detection, Source
+from ..datamodel import Box, Detection, Source
+from ..store.project import MACHINE, Project
+from ..video import FrameSource, ImageFolder, VideoFile
 from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, repair
-from .store import MACHINE, Project
-from .video import FrameSource, ImageFolder, VideoFile
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ up as a falling confidence, and propagation stops where it collapses.
 
 VitTrack is the exception: its score is a real localisation confidence and is used as is (it is
 only available when its ONNX model, `object_tracking_vittrack_2023sep.onnx`, is in a model
-folder; `vidlabel.modelpaths.find_vittrack`).
+folder; `vidlabel.weights.find_vittrack`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from . import modelpaths
-from .errors import VidlabelError
-
-XYWH = tuple[float, float, float, float]
+from .. import weights
+from ..datamodel import XYWH
+from ..errors import VidlabelError
 
 # Preference order for "auto": CSRT is the most accurate of the classic trackers (contrib build
 # only); NanoTrack is a fast learned tracker when its ONNX pair is present; KCF is fast but has
@@ -72,8 +71,8 @@ def available_trackers() -> dict[str, bool]:
         "csrt": _constructor("TrackerCSRT_create") is not None,
         "kcf": _constructor("TrackerKCF_create") is not None,
         "mil": _constructor("TrackerMIL_create") is not None,
-        "nano": hasattr(cv2, "TrackerNano_create") and modelpaths.find_nanotrack() is not None,
-        "vit": hasattr(cv2, "TrackerVit_create") and modelpaths.find_vittrack() is not None,
+        "nano": hasattr(cv2, "TrackerNano_create") and weights.find_nanotrack() is not None,
+        "vit": hasattr(cv2, "TrackerVit_create") and weights.find_vittrack() is not None,
     }
 
 
@@ -92,8 +91,8 @@ def resolve_tracker_name(name: str = "auto") -> str:
                            "--tracker")
     if not have[key]:
         why = {"csrt": "needs opencv-contrib-python(-headless)", "kcf": "needs opencv-contrib-python(-headless)",
-               "nano": f"needs {' and '.join(modelpaths.NANOTRACK_FILES)} in a model folder",
-               "vit": f"needs {modelpaths.VITTRACK_FILE} in a model folder",
+               "nano": f"needs {' and '.join(weights.NANOTRACK_FILES)} in a model folder",
+               "vit": f"needs {weights.VITTRACK_FILE} in a model folder",
                "mil": "needs OpenCV's tracking module"}[key]
         raise TrackerError(f"tracker {key!r} is not available here ({why}); available: "
                            f"{', '.join(usable) or 'none'}", "--tracker")
@@ -112,13 +111,13 @@ def _make_cv_tracker(name: str) -> object:
     if name == "mil":
         return _constructor("TrackerMIL_create")()
     if name == "nano":
-        backbone, head = modelpaths.find_nanotrack()
+        backbone, head = weights.find_nanotrack()
         params = cv2.TrackerNano_Params()
         params.backbone, params.neckhead = backbone, head
         return cv2.TrackerNano_create(params)
     if name == "vit":
         params = cv2.TrackerVit_Params()
-        params.net = modelpaths.find_vittrack()
+        params.net = weights.find_vittrack()
         return cv2.TrackerVit_create(params)
     raise AssertionError(name)  # resolve_tracker_name() admits only the names above
 

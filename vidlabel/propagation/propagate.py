@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .boxes import Box, Detection, Source, iou_xywh
-from .errors import VidlabelError
-from .trackers import XYWH, clip_to_frame, create_tracker, resolve_tracker_name
-from .video import FrameSource
+from ..datamodel import XYWH, Box, Detection, Source, iou_xywh
+from ..errors import VidlabelError
+from ..video import FrameSource
+from .trackers import clip_to_frame, create_tracker, resolve_tracker_name
 
 # A run stops at the first frame whose confidence falls below this. Appearance scores of a
 # correctly tracked pedestrian sit mostly above 0.5; a box on background or on another object

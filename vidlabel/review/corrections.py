@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .boxes import Box, Source
-from .errors import VidlabelError
-from .store import HUMAN, Project
-
-XYWH = tuple[float, float, float, float]
+from ..datamodel import XYWH, Box, Source
+from ..errors import VidlabelError
+from ..store.project import HUMAN, Project
 
 
 @dataclass(frozen=True)

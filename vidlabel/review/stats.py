@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .stopping import human_seconds
-from .store import HUMAN, Project
+from ..store.project import HUMAN, Project
+from .effort import human_seconds
 
 
 @dataclass(frozen=True)

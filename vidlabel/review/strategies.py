@@ -32,10 +32,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .boxes import Detection, iou_matrix
-from .errors import VidlabelError
-from .uncertainty import (DEFAULT_WEIGHTS, BoxScore, FrameState, aggregate, class_distribution,
-                          entropy_signal, margin_signal)
+from ..datamodel import Detection, iou_matrix
+from ..errors import VidlabelError
+from .scorer import (
+    DEFAULT_WEIGHTS,
+    BoxScore,
+    FrameState,
+    aggregate,
+    class_distribution,
+    entropy_signal,
+    margin_signal,
+)
 
 # mixed: share of k per part; rounded by largest remainder, a part short of candidates leaves its
 # places to the random part.
@@ -313,7 +320,7 @@ class CommitteeStrategy(Strategy):
 
     def __init__(self, model: str | None = None, **kw) -> None:
         super().__init__(**kw)
-        self.model = model  # the second member; None: vidlabel.committee picks one
+        self.model = model  # the second member; None: vidlabel.review.committee picks one
 
     def ranked(self, pool: Pool) -> Iterator[Pick]:
         if pool.committee is None:

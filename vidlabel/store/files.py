@@ -11,9 +11,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import ProjectError, VideoError
-from .store import MACHINE, SQLITE_MAGIC, Project
-from .video import FrameSource, VideoFile, open_video
+from ..errors import ProjectError, VideoError
+from ..video import FrameSource, VideoFile, open_video
+from .project import MACHINE, SQLITE_MAGIC, Project
 
 
 def create_project(video_path: str | Path, project_path: str | Path,

@@ -1,17 +1,6 @@
-"""Stopping guidance: how much human time went in, and how many errors are probably left.
+"""Stopping guidance: how many errors are probably left.
 
-Human time comes from the action log with the simulator's per-kind time model
-(`vidlabel.simulation.annotator.TimeModel`: draw 7 s, fix 4 s, delete 1 s, end 1 s, and 1 s of
-looking per object), so the app and the simulator count effort the same way:
-
-| logged action | counted as |
-|---|---|
-| `draw`, `fix`, `delete`, `end` | one of that kind |
-| `check` (accept one box) | one look |
-| `accept` (a whole frame) | one look per box on the frame (at least one) |
-| anything else (class, retrack, merge, split, occluded, interpolate, propagate) | one look |
-
-Every human action counts, undone ones too: the time was spent.
+Human time is counted by `effort.human_seconds`, the same way the simulator counts it.
 
 Remaining errors are the expected number of wrong unverified boxes plus the expected missed
 objects. A box's error probability starts as its evidence of error (`error_evidence`: its
@@ -28,31 +17,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .simulation.annotator import EXTREME_CLICKING, TimeModel
-from .store import HUMAN, Project
-from .uncertainty import BoxScore, noisy_or
+from .scorer import BoxScore, noisy_or
 
 PRIOR_WEIGHT = 5.0
 BINS = np.linspace(0.0, 1.0, 6)   # score bins of width 0.2
-COUNTED = ("draw", "fix", "delete", "end")
 
 
 def error_evidence(box: BoxScore, weights: dict[str, float]) -> float:
     """The part of a box's score that says it may be wrong (see the module docstring)."""
     return noisy_or({k: v for k, v in box.signals.items() if k != "far_from_keyframe"}, weights)
-
-
-def human_seconds(project: Project, model: TimeModel = EXTREME_CLICKING) -> float:
-    """Seconds a person spent, from the action log (see the module docstring)."""
-    counts = {"look": 0}
-    for action in project.actions(actor=HUMAN, state=None):
-        if action.kind in COUNTED:
-            counts[action.kind] = counts.get(action.kind, 0) + 1
-        elif action.kind == "accept":
-            counts["look"] += max(1, int(action.detail.get("boxes", 0)))
-        else:
-            counts["look"] += 1
-    return model.seconds(counts)
 
 
 class ErrorModel:

@@ -13,6 +13,8 @@ from enum import Enum
 
 import numpy as np
 
+XYWH = tuple[float, float, float, float]  # a box as x, y, w, h in pixels, top-left origin
+
 
 class Source(str, Enum):
     """Who made a box's current geometry."""
@@ -135,6 +137,19 @@ class Detection:
     @property
     def xywh(self) -> tuple[float, float, float, float]:
         return (self.x, self.y, self.w, self.h)
+
+
+@dataclass(frozen=True)
+class VideoRef:
+    """What a project remembers of its video, so a moved or changed file is noticed."""
+
+    path: str
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+    fingerprint: str
+    rotation: int = 0
 
 
 def iou_xywh(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
