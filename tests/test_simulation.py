@@ -8,18 +8,12 @@ import math
 import pytest
 
 from vidlabel.datamodel import Box, Source
-from vidlabel.errors import FormatError
+from vidlabel.errors import FormatError, UnshownFrameError
 from vidlabel.review.effort import CONVENTIONAL, TimeModel
 from vidlabel.simulation import baselines as B
 from vidlabel.simulation.annotator import SimulatedAnnotator
 from vidlabel.simulation.curves import area, normalised_alc, seconds_to
-from vidlabel.simulation.groundtruth import (
-    GroundTruth,
-    GTBox,
-    ShownFrames,
-    UnshownFrameError,
-    load_ground_truth,
-)
+from vidlabel.simulation.groundtruth import GroundTruth, GTBox, ShownFrames, load_ground_truth
 from vidlabel.simulation.metrics import score
 from vidlabel.video import open_video
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from vidlabel.datamodel import Detection, Source
+from vidlabel.errors import StrategyError
 from vidlabel.review.scorer import BoxScore, FrameState
 from vidlabel.review.strategies import (
     MIXED_SHARES,
     STRATEGIES,
     MixedStrategy,
     Pool,
-    StrategyError,
     detector_disagreement,
     make_strategy,
 )

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from vidlabel.datamodel import Box, Source
+from vidlabel.errors import ScoringError
 from vidlabel.review.scorer import (
     Scorer,
-    ScoringError,
     aggregate,
     class_distribution,
     entropy_signal,

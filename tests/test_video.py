@@ -11,7 +11,7 @@ import pytest
 from vidlabel.errors import VideoError
 from vidlabel.video import ImageFolder, VideoFile, open_video
 
-from .conftest import SAMPLE, encode_clip, synthetic_frames
+from .conftest import SAMPLE, synthetic_frames
 
 
 def sequential(path) -> list[np.ndarray]:

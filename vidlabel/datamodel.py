@@ -13,7 +13,14 @@ from enum import Enum
 
 import numpy as np
 
+from .errors import InvalidBoxError
+
 XYWH = tuple[float, float, float, float]  # a box as x, y, w, h in pixels, top-left origin
+
+# The accept threshold: a detection at least this confident may start a track, and a machine
+# box is judged against it (how close its confidence is to the line between "a box" and "not").
+# Ultralytics' `predict` default, so pre-labels look like what a YOLO user already knows.
+ACCEPT_THRESHOLD = 0.25
 
 
 class Source(str, Enum):
@@ -50,13 +57,13 @@ class Box:
 
     def __post_init__(self) -> None:
         if self.frame < 0:
-            raise ValueError(f"frame must be >= 0, got {self.frame}")
+            raise InvalidBoxError(f"frame must be >= 0, got {self.frame}")
         # math.isfinite, not numpy: boxes are built by the ten thousand when a project is read
         if not (math.isfinite(self.x) and math.isfinite(self.y) and math.isfinite(self.w)
                 and math.isfinite(self.h)):
-            raise ValueError(f"box geometry must be finite, got {self.xywh}")
+            raise InvalidBoxError(f"box geometry must be finite, got {self.xywh}")
         if not self.outside and (self.w <= 0 or self.h <= 0):
-            raise ValueError(f"box width and height must be > 0, got w={self.w} h={self.h}")
+            raise InvalidBoxError(f"box width and height must be > 0, got w={self.w} h={self.h}")
         if not isinstance(self.source, Source):
             object.__setattr__(self, "source", Source(self.source))
 
@@ -97,11 +104,11 @@ class IgnoreRegion:
 
     def __post_init__(self) -> None:
         if self.frame < 0:
-            raise ValueError(f"frame must be >= 0, got {self.frame}")
+            raise InvalidBoxError(f"frame must be >= 0, got {self.frame}")
         if not all(np.isfinite(v) for v in (self.x, self.y, self.w, self.h)):
-            raise ValueError(f"region geometry must be finite, got {self.xywh}")
+            raise InvalidBoxError(f"region geometry must be finite, got {self.xywh}")
         if self.w <= 0 or self.h <= 0:
-            raise ValueError(f"region width and height must be > 0, got w={self.w} h={self.h}")
+            raise InvalidBoxError(f"region width and height must be > 0, got w={self.w} h={self.h}")
 
     @property
     def xywh(self) -> tuple[float, float, float, float]:

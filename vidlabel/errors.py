@@ -16,6 +16,13 @@ class VidlabelError(Exception):
         super().__init__(f"{what} ({where})" if where else what)
 
 
+class InvalidBoxError(VidlabelError, ValueError):
+    """A box or region with impossible geometry (not finite, or no width or height).
+
+    Also a `ValueError`, which it is: code that validates numbers may catch either.
+    """
+
+
 class ProjectError(VidlabelError):
     """The project file cannot be opened or written as asked."""
 
@@ -34,3 +41,36 @@ class ModelNotFoundError(VidlabelError):
 
 class FormatError(VidlabelError):
     """An annotation file (COCO, MOT, YOLO) is malformed."""
+
+
+class DetectorError(VidlabelError):
+    """The detector cannot be loaded or was asked for something its model cannot do."""
+
+
+class PrelabelError(VidlabelError):
+    """Pre-labelling was asked for something it cannot do."""
+
+
+class TrackerError(VidlabelError):
+    """A tracker is unknown, unavailable in this OpenCV build, or cannot start on a box."""
+
+
+class PropagationError(VidlabelError):
+    """Propagation was asked for something inconsistent (order, direction, missing keyframes)."""
+
+
+class ScoringError(VidlabelError):
+    """Scoring was asked for with an unknown parameter (aggregate, weight name)."""
+
+
+class StrategyError(VidlabelError):
+    """An unknown strategy, or parameters a strategy cannot use."""
+
+
+class CommitteeError(StrategyError):
+    """The committee strategy cannot run on this project: no first run, or no second detector."""
+
+
+# Not a user's error: a guard of the simulator's honesty (it must never read unseen ground truth).
+class UnshownFrameError(RuntimeError):
+    """Ground truth of a frame the tool never showed was read: a bug in the simulation."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..datamodel import ACCEPT_THRESHOLD
 from ..errors import VidlabelError
 
 
@@ -19,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "project per video (default: VIDEO_NAME.vlp in the current folder)")
     p.add_argument("--model", help="detector: .pt, .onnx or OpenVINO folder (default: see README, Models)")
     p.add_argument("--classes", help="comma-separated class names to keep, e.g. person,car (default: all)")
-    p.add_argument("--conf", type=float, default=0.25,
-                   help="accept threshold: a detection this confident may start a track (default 0.25); "
+    p.add_argument("--conf", type=float, default=ACCEPT_THRESHOLD,
+                   help="accept threshold: a detection this confident may start a track "
+                        f"(default {ACCEPT_THRESHOLD}); "
                         "weaker candidates are stored and may only continue a track")
     p.add_argument("--start", type=int, default=0, help="first frame (0-based, inclusive)")
     p.add_argument("--end", type=int, help="end frame (0-based, exclusive; default: the last frame + 1)")

@@ -22,17 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from ..datamodel import Detection
-from ..errors import VidlabelError
+from ..errors import DetectorError
 from ..video import FrameSource
 from ..weights import quiet_ultralytics, resolve_detector
 
 CANDIDATE_CONF = 0.05  # low enough that borderline objects exist for uncertainty scoring
 NMS_IOU = 0.7  # Ultralytics' predict default
 DEFAULT_BATCH = 8  # frames decoded, detected and stored together (one transaction, one Cancel step)
-
-
-class DetectorError(VidlabelError):
-    """The detector cannot be loaded or was asked for something its model cannot do."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from typing import Protocol
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..datamodel import Box, Detection, Source, iou_matrix
+from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, Source, iou_matrix
 
 INFEASIBLE = 1e6
 
@@ -45,7 +45,7 @@ INFEASIBLE = 1e6
 class LinkParams:
     """Linking settings. Times are in seconds so that one default fits every frame rate."""
 
-    accept_conf: float = 0.25  # a detection this confident may start a track
+    accept_conf: float = ACCEPT_THRESHOLD  # a detection this confident may start a track
     low_conf: float = 0.1  # weaker ones may only continue a track (ByteTrack's second stage)
     lost_seconds: float = 1.0  # how long the online pass keeps a lost track (30 frames at 30 fps)
     max_gap_seconds: float = 3.0  # longest gap a fragment merge or a gap fill may bridge

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..datamodel import Detection
-from ..errors import VidlabelError
+from ..datamodel import ACCEPT_THRESHOLD, Detection
+from ..errors import PrelabelError
 from ..propagation.trackers import resolve_tracker_name
 from ..store.files import open_or_create_project
 from ..store.project import MACHINE, Project
@@ -30,17 +30,13 @@ from .linking import GapFiller, LinkParams, link
 META_KEY = "prelabel"  # what the last pre-labelling wrote: its settings and its track ids
 
 
-class PrelabelError(VidlabelError):
-    """Pre-labelling was asked for something it cannot do."""
-
-
 @dataclass(frozen=True)
 class PrelabelOptions:
     """What `vidlabel prelabel` can be asked; frames are 0-based, `end` exclusive (docs/adr/0002)."""
 
     model: str | None = None
     classes: tuple[str, ...] | None = None
-    conf: float = 0.25
+    conf: float = ACCEPT_THRESHOLD
     start: int = 0
     end: int | None = None
     detect_every: int = 1

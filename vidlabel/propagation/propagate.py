@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..datamodel import XYWH, Box, Detection, Source, iou_xywh
-from ..errors import VidlabelError
+from ..errors import PropagationError
 from ..video import FrameSource
 from .trackers import clip_to_frame, create_tracker, resolve_tracker_name
 
@@ -50,10 +50,6 @@ AMBIGUOUS_IOU = 0.3
 # between two objects, so the better-weighted run is taken alone and the confidence is lowered.
 AGREEMENT_IOU = 0.5
 SMOOTH_WINDOW = 5  # frames of the moving mean that removes tracker jitter between keyframes
-
-
-class PropagationError(VidlabelError):
-    """Propagation was asked for something inconsistent (order, direction, missing keyframes)."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..datamodel import Box, Detection, Source
+from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, Source
 from ..store.project import MACHINE, Project
 from ..video import FrameSource, ImageFolder, VideoFile
 from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, repair
@@ -129,7 +129,7 @@ class Repropagator:
     def __init__(self, project: Project, video: FrameSource, *, tracker: str = "auto",
                  background: bool = True, max_span: int = DEFAULT_MAX_SPAN,
                  detections: Callable[[int], list[Detection]] = lambda f: [],
-                 accept_threshold: float = 0.25,
+                 accept_threshold: float = ACCEPT_THRESHOLD,
                  on_written: Callable[[int, set[int]], None] = lambda t, frames: None) -> None:
         self.project = project
         self.tracker = tracker

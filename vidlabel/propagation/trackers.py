@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import weights
 from ..datamodel import XYWH
-from ..errors import VidlabelError
+from ..errors import TrackerError
 
 # Preference order for "auto": CSRT is the most accurate of the classic trackers (contrib build
 # only); NanoTrack is a fast learned tracker when its ONNX pair is present; KCF is fast but has
@@ -50,10 +50,6 @@ MIN_SIDE = 4  # a box narrower than this (inside the frame) carries no trackable
 # three frames (on the sample clip, 5 of 6 pedestrians were lost by frame 3). The appearance
 # score catches drift instead, so KCF is allowed to keep going on weaker peaks.
 KCF_DETECT_THRESHOLD = 0.3
-
-
-class TrackerError(VidlabelError):
-    """A tracker is unknown, unavailable in this OpenCV build, or cannot start on a box."""
 
 
 def _constructor(name: str) -> Callable[[], object] | None:

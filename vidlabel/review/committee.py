@@ -16,18 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..datamodel import Detection
-from ..errors import ModelNotFoundError
+from ..errors import CommitteeError, ModelNotFoundError
 from ..store.project import Project
 from ..video import FrameSource
 from ..weights import resolve_detector
-from .strategies import StrategyError, detector_disagreement
+from .strategies import detector_disagreement
 
 # Second members to try, in order; the first that is not the primary run's model is used.
 COMMITTEE_MODELS = ("yolov8n_int8_openvino_model", "yolo11n_int8_openvino_model", "yolov8n.pt", "yolo11n.pt")
-
-
-class CommitteeError(StrategyError):
-    """The committee strategy cannot run on this project: no first run, or no second detector."""
 
 
 def _same_model(a: str, b: str) -> bool:

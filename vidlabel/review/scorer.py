@@ -44,12 +44,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..datamodel import Box, Detection, Source, iou_matrix
-from ..errors import VidlabelError
+from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, Source, iou_matrix
+from ..errors import ScoringError
 from ..store.project import Project
 
 # Ultralytics' default `conf`: used when the project does not say which accept threshold it used.
-DEFAULT_ACCEPT_THRESHOLD = 0.25
 PRELABEL_META = "prelabel"  # vidlabel.prelabel.pipeline.META_KEY (not imported: it would load the detector)
 NEAR_BAND = 0.2          # |conf - thr| at or beyond this is "not near the threshold"
 MATCH_IOU = 0.1          # below this a box and a detection are not the same object at all
@@ -77,10 +76,6 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "unmatched_detection": 0.7,
     "track_gap": 0.6,
 }
-
-
-class ScoringError(VidlabelError):
-    """Scoring was asked for with an unknown parameter (aggregate, weight name)."""
 
 
 @dataclass(frozen=True)
@@ -267,7 +262,7 @@ class Scorer:
         prelabel = json.loads(project.meta(PRELABEL_META) or "{}")
         self.accept_threshold = float(
             accept_threshold if accept_threshold is not None
-            else prelabel.get("link", {}).get("accept_conf", DEFAULT_ACCEPT_THRESHOLD))
+            else prelabel.get("link", {}).get("accept_conf", ACCEPT_THRESHOLD))
         runs = project.detection_runs()
         self.run_id = run_id if run_id is not None else prelabel.get("run", runs[0]["id"] if runs else None)
         ref = project.video

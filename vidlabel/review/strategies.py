@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..datamodel import Detection, iou_matrix
-from ..errors import VidlabelError
+from ..datamodel import ACCEPT_THRESHOLD, Detection, iou_matrix
+from ..errors import StrategyError
 from .scorer import (
     DEFAULT_WEIGHTS,
     BoxScore,
@@ -49,10 +49,6 @@ from .scorer import (
 MIXED_SHARES: dict[str, float] = {"band": 0.5, "lowest": 0.15, "highest": 0.15, "random": 0.2}
 MIXED_BAND = (0.3, 0.6)       # "medium confidence": where accept/reject decisions are made
 DEFAULT_WINDOW = 15           # frames; half a second at 30 fps, neighbouring frames look alike
-
-
-class StrategyError(VidlabelError):
-    """An unknown strategy, or parameters a strategy cannot use."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ class Pool:
     frames: Mapping[int, FrameState]           # unverified frames only
     frame_count: int
     how: str = "max"
-    accept_threshold: float = 0.25
+    accept_threshold: float = ACCEPT_THRESHOLD
     # (frames, second model or None) -> {frame: (score, reasons)} of two-detector disagreement,
     # computed on demand (committee)
     committee: Callable[[list[int], str | None], dict[int, tuple[float, list[str]]]] | None = None

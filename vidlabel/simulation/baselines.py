@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..datamodel import Box, Source, iou_xywh
-from ..propagation.trackers import SingleObjectTracker, TrackerError, create_tracker
+from ..errors import TrackerError
+from ..propagation.trackers import SingleObjectTracker, create_tracker
 from .annotator import PASS_IOU, Decision, SimulatedAnnotator
 from .curves import CurvePoint, LearningCurve
 from .groundtruth import GroundTruth, ShownFrames

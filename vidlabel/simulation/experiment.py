@@ -18,12 +18,12 @@ from pathlib import Path
 import av
 
 from ..datamodel import Box
-from ..errors import ModelNotFoundError, VideoError
+from ..errors import ModelNotFoundError, StrategyError, VideoError
 from ..prelabel.detector import Detector
 from ..prelabel.pipeline import PrelabelOptions, detect_frames, prelabel
 from ..review.effort import EXTREME_CLICKING, TimeModel
 from ..review.session import ReviewSession
-from ..review.strategies import STRATEGIES, StrategyError
+from ..review.strategies import STRATEGIES
 from ..store.files import create_project
 from ..store.project import MACHINE, Project
 from ..video import FrameSource, open_video

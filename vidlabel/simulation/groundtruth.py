@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..datamodel import XYWH
-from ..errors import FormatError
+from ..errors import FormatError, UnshownFrameError
 from ..formats import IMPORTERS
 from ..formats.common import ClassMap, ImportOptions, ImportTarget, ParsedAnnotations
 
@@ -97,10 +97,6 @@ def load_ground_truth(path: str | Path, frame_count: int, fmt: str | None = None
     target = ImportTarget(path.name, frame_count, *size)
     parsed = IMPORTERS[fmt](path, target, ClassMap(), ImportOptions())
     return from_parsed(parsed, frame_count)
-
-
-class UnshownFrameError(RuntimeError):
-    """Ground truth of a frame the tool never showed was read: a bug in the simulation."""
 
 
 class ShownFrames:
