@@ -155,7 +155,7 @@ def after_edit(window, app, arrivals: list, edit) -> tuple[float, float]:
     t0 = time.perf_counter()
     edit()
     ui = time.perf_counter() - t0
-    target = window.c.editor.revision
+    target = window.c.session.revision
     while not any(revision >= target for _, revision in arrivals):
         app.processEvents()
         time.sleep(0.001)
@@ -174,7 +174,7 @@ def timed(into: list, fn):
 
 
 def ui_thread_costs(window, app, frames: int) -> None:
-    c, session = window.c, window.c.editor
+    c, session = window.c, window.c.session
     rng = random.Random(3)
     rescores, reports = [], []
     session._rescore_edit = timed(rescores, session._rescore_edit)

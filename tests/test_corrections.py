@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from vidlabel.datamodel import Box, Source, VideoRef
+from vidlabel.datamodel import Box, Source, VideoRef, keyframes
 from vidlabel.errors import VidlabelError
-from vidlabel.review.corrections import Editor, keyframes
+from vidlabel.review.corrections import Editor
 from vidlabel.store.project import MACHINE, Project
 
 
@@ -64,7 +64,7 @@ def test_fix_makes_a_human_keyframe_and_accept_keeps_source(editor):
     editor.accept_box(other.id)
     accepted = p.box(other.id)
     assert accepted.source is Source.DETECTOR and accepted.verified and accepted.xywh == other.xywh
-    assert [k.frame for k in keyframes(p, 1)] == [3, 4]
+    assert [k.frame for k in keyframes(p.boxes(track_id=1))] == [3, 4]
 
 
 def test_accept_frame_verifies_frame_and_boxes(editor):
@@ -106,3 +106,37 @@ def test_bad_edits_change_nothing(editor, call, message):
     with pytest.raises(VidlabelError, match=message):
         call(editor)
     assert state(editor.project) == before
+
+
+@pytest.mark.parametrize("xywh", [(1, 1, 0, 5), (1, 1, 5, -2), (float("nan"), 1, 5, 5), (1, float("inf"), 5, 5)])
+def test_impossible_geometry_is_a_user_error_and_writes_nothing(editor, xywh):
+    p = editor.project
+    before = state(p), len(p.actions(state=None))
+    with pytest.raises(VidlabelError, match="box"):
+        editor.add_box(0, xywh, 0)
+    with pytest.raises(VidlabelError, match="box"):
+        editor.move_box(p.boxes(frame=0)[0].id, xywh)
+    assert (state(p), len(p.actions(state=None))) == before
+
+
+def test_class_edits_are_corrections_each_undone_in_one_step(editor):
+    p = editor.project
+    assert editor.add_class("bicycle").kind == "add class"
+    assert p.class_names() == ["person", "car", "bicycle"]
+    editor.rename_class(2, "bike")
+    editor.set_class(2, 2)
+    editor.merge_classes(1, 0)     # car goes: bike moves down to id 1 and keeps its boxes
+    assert p.class_names() == ["person", "bike"]
+    assert {b.class_id for b in p.boxes(track_id=2)} == {1}
+    for message, bad in [("empty", lambda: editor.add_class("  ")),
+                         ("exists already", lambda: editor.rename_class(0, "bike")),
+                         ("itself", lambda: editor.merge_classes(1, 1)),
+                         ("unknown class", lambda: editor.merge_classes(5, 0))]:
+        with pytest.raises(VidlabelError, match=message):
+            bad()
+    editor.undo()
+    assert p.class_names() == ["person", "car", "bike"]
+    assert {b.class_id for b in p.boxes(track_id=2)} == {2}
+    for _ in range(3):
+        editor.undo()
+    assert p.class_names() == ["person", "car"]

@@ -91,7 +91,7 @@ def settle(qtbot, window) -> None:
     """Wait until the session has scored and ranked everything done so far, then for the queue it
     sent and a refresh of the docks to land (the session scores and ranks in its worker)."""
     qtbot.waitUntil(lambda: window.c.ready, timeout=120000)
-    window.c.editor.wait_idle()
+    window.c.session.wait_idle()
     with qtbot.waitSignal(window.refresher.ready, timeout=10000):
         window.refresher.request()
 
@@ -130,7 +130,7 @@ def test_draw_move_accept_undo(qtbot, machine_window):
     before = {b.id for b in project.boxes(frame=first)}
 
     drag(qtbot, window, (40, 440), (100, 560))  # an empty patch of grass: a new object
-    c.editor.wait_idle()
+    c.session.wait_idle()
     drawn = [b for b in project.boxes(frame=first) if b.id not in before]
     assert len(drawn) == 1
     b = drawn[0]
@@ -139,7 +139,7 @@ def test_draw_move_accept_undo(qtbot, machine_window):
     assert b.track_id in window.canvas.items_by_track
 
     drag(qtbot, window, (70, 500), (170, 480))  # grab it in the middle and move it
-    c.editor.wait_idle()
+    c.session.wait_idle()
     moved = project.boxes(frame=first, track_id=b.track_id)[0]
     assert (moved.x, moved.y) == pytest.approx((b.x + 100, b.y - 20), abs=2)
     assert (moved.w, moved.h) == pytest.approx((b.w, b.h))
@@ -158,12 +158,12 @@ def test_draw_move_accept_undo(qtbot, machine_window):
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the move
     assert project.boxes(frame=first, track_id=b.track_id)[0].x == pytest.approx(b.x)
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the draw
-    c.editor.wait_idle()
+    c.session.wait_idle()
     assert project.boxes(track_id=b.track_id) == []  # its re-propagation went with it
     assert {x.id for x in project.boxes(frame=first)} == before
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
         | Qt.KeyboardModifier.ShiftModifier)  # redo the draw
-    c.editor.wait_idle()
+    c.session.wait_idle()
     assert project.boxes(frame=first, track_id=b.track_id)[0].x == pytest.approx(b.x)
     assert [a.kind for a in project.actions(actor=HUMAN)] == ["draw"]
 
@@ -262,7 +262,7 @@ def test_reopening_continues_the_same_project(qtbot, video, tmp_path, monkeypatc
     w.c.draw_box((10, 10, 20, 20))
     assert not w.c.ready and len(w.c.project.boxes(frame=0)) == 1
     qtbot.waitUntil(lambda: w.c.ready, timeout=30000)
-    w.c.editor.wait_idle()  # its re-propagation is written
+    w.c.session.wait_idle()  # its re-propagation is written
     saved = w.c.project.boxes()
     w.close()
     with Project.open(video.parent / "sample.mp4.vlp", readonly=True) as p:

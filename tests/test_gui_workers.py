@@ -108,7 +108,7 @@ def test_an_accept_returns_before_its_rescoring_and_the_queue_follows_it(qtbot, 
     # back in the event loop with the accept saved, while its rescoring is held in the worker
     qtbot.waitUntil(gate.reached.is_set)
     assert top in c.project.verified_frames() and c.frame != top and c.frame in before
-    assert c.editor.scoring.finished < c.editor.revision
+    assert c.session.scoring.finished < c.session.revision
     assert [p.frame for p in window.picks] == before  # the queue waits for the rescoring
     key(qtbot, window, Qt.Key.Key_Right)  # the window steps meanwhile
     assert window.canvas.items_by_track and "frame" in window.frame_label.text()
@@ -139,8 +139,8 @@ def test_a_queue_ranked_before_the_latest_edit_is_never_shown(qtbot, busy_window
     c.accept_frame()  # edit B, while the ranking after A still holds the old scores
     with qtbot.waitSignal(c.queueChanged, timeout=60000):
         gate.open()
-    c.editor.wait_idle()
-    qtbot.waitUntil(lambda: shown[-1].revision == c.editor.revision)
+    c.session.wait_idle()
+    qtbot.waitUntil(lambda: shown[-1].revision == c.session.revision)
     stale = [u for u in arrived if top in {p.frame for p in u.picks}]
     assert stale, "the ranking held during edit B predates it"
     assert all(top not in {p.frame for p in u.picks} for u in shown)
@@ -161,10 +161,10 @@ def test_deleting_a_box_while_its_rescore_runs(qtbot, busy_window, gate, monkeyp
     key(qtbot, window, Qt.Key.Key_Delete)  # deleted while the rescore holds it
     assert c.project.box(box.id) is None
     gate.open()
-    c.editor.wait_idle()
-    assert c.editor.scoring.errors == [] and c.editor.scheduler.errors == []
+    c.session.wait_idle()
+    assert c.session.scoring.errors == [] and c.session.repropagator.errors == []
     assert box.id not in c.project.box_scores()
-    state = c.editor.scorer.frame_state(40)
+    state = c.session.scorer.frame_state(40)
     assert box.id not in {b.box_id for b in state.boxes}
     settle(qtbot, window)
     assert window.picks
@@ -191,10 +191,10 @@ def test_edits_and_undo_work_while_the_session_scores_the_project(qtbot, busy_vi
         assert not c.ready
         gate.open()
         settle(qtbot, window)
-        assert c.ready and window.picks and c.editor.scoring.errors == []
+        assert c.ready and window.picks and c.session.scoring.errors == []
         assert gc.isenabled() and gc.get_freeze_count() > 0  # the mirror is frozen out of them
-        assert c.editor.scorer.frame_state(0).verified is False
-        assert drawn.id in {b.box_id for b in c.editor.scorer.frame_state(0).boxes}
+        assert c.session.scorer.frame_state(0).verified is False
+        assert drawn.id in {b.box_id for b in c.session.scorer.frame_state(0).boxes}
     finally:
         gate.open()
         window.close()
@@ -208,7 +208,7 @@ def test_closing_while_the_session_scores_stops_it_and_collects_again(qtbot, bus
     gate.close()
     window = open_window(busy_video)
     show(qtbot, window, scored=False)
-    session = window.c.editor
+    session = window.c.session
     qtbot.waitUntil(gate.reached.is_set)
     # closing waits for the held chunk: let it go once the close asked the scoring to stop
     releaser = threading.Thread(target=lambda: (session.scoring.stopping.wait(), gate.open()))

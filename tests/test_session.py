@@ -98,7 +98,7 @@ def test_background_edits_end_like_the_same_edits_run_inline(tmp_path):
             session.move_box(box_of(session, f, t).id, target[f])
             assert session.wait_idle(timeout=300)
         results.append(sorted((b.frame, b.track_id, b.xywh, b.source, b.verified) for b in project.boxes()))
-        assert session.scheduler.errors == []
+        assert session.repropagator.errors == []
         if background:
             assert seen and all(isinstance(s, set) and s for s in seen)
             assert threading.current_thread() is threading.main_thread()
@@ -120,7 +120,7 @@ def test_quick_successive_edits_cancel_and_restart_cleanly(tmp_path):
     for f in (5, 40, 20, 60, 30):
         session.move_box(box_of(session, f, t).id, target[f])
     assert session.wait_idle(timeout=300)
-    assert session.scheduler.errors == []
+    assert session.repropagator.errors == []
     keys = {b.frame: b.xywh for b in project.boxes(track_id=t) if b.verified}
     assert keys == {f: target[f] for f in (5, 40, 20, 60, 30)}
     assert session.propagation_cost()["boxes_written"] > 0

@@ -8,8 +8,9 @@ rewrite and what it never may.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import Enum, StrEnum
 
 import numpy as np
 
@@ -30,6 +31,27 @@ class Source(str, Enum):
     TRACKER = "tracker"
     INTERPOLATED = "interpolated"
     HUMAN = "human"
+
+
+class EditKind(StrEnum):
+    """What a person did, in the action log's words (`review/edits.py` says what each implies)."""
+
+    DRAW = "draw"                  # a new box (a missed object, or a track's box on a new frame)
+    FIX = "fix"                    # moved or resized a box
+    CHECK = "check"                # confirmed one machine box as it is
+    DELETE = "delete"              # removed a false box
+    OCCLUDED = "occluded"          # marked a box hidden (or visible again)
+    CLASS = "class"                # changed a track's class
+    RETRACK = "retrack"            # gave a box another track (an identity switch on one frame)
+    MERGE = "merge"                # joined two tracks
+    SPLIT = "split"                # cut a track in two at a frame
+    END = "end"                    # the object leaves view here: the track's tail goes
+    ACCEPT = "accept"              # confirmed a whole frame
+    INTERPOLATE = "interpolate"    # asked for linear interpolation between two keyframes
+    PROPAGATE = "propagate"        # asked to re-propagate a track from a keyframe
+    ADD_CLASS = "add class"        # project-level class edits
+    RENAME_CLASS = "rename class"
+    MERGE_CLASS = "merge class"
 
 
 @dataclass(frozen=True)
@@ -157,6 +179,13 @@ class VideoRef:
     height: int
     fingerprint: str
     rotation: int = 0
+
+
+
+def keyframes(boxes: Iterable[Box]) -> list[Box]:
+    """The human-verified boxes among `boxes`, in their order: the anchors propagation runs
+    between (a box a person drew, fixed or accepted; docs/adr/0001)."""
+    return [b for b in boxes if b.verified]
 
 
 def iou_xywh(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:

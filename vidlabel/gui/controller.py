@@ -29,7 +29,7 @@ from ..datamodel import Box, IgnoreRegion
 from ..errors import VidlabelError
 from ..review.corrections import Edit
 from ..review.session import Pick, QueueUpdate, ReviewSession
-from ..store.project import HUMAN, Project
+from ..store.project import Project
 from ..video import FrameSource
 from . import pauses
 
@@ -53,7 +53,7 @@ class Controller(QObject):
         super().__init__(parent)
         self.project = project
         self.video = video
-        self.editor: ReviewSession | None = None
+        self.session: ReviewSession | None = None
         self.picks: list[Pick] = []      # the latest queue (best first)
         self.ready = False               # the first queue of this session arrived
         self._edit_revision = 0          # the scoring revision of the person's latest edit
@@ -114,13 +114,13 @@ class Controller(QObject):
             self._no_session = f"no review session, edits are off: {exc}"
             self.message.emit(self._no_session)
             return
-        self.editor = session
+        self.session = session
         session.on_change(self.machineWrote.emit)
         session.watch_queue(lambda update: self._queueRanked.emit(session, update), QUEUE_SIZE)
         self.message.emit("scoring the project for the review queue … (you can edit meanwhile)")
 
     def _queue_ranked(self, session: ReviewSession, update: QueueUpdate) -> None:
-        if session is not self.editor:
+        if session is not self.session:
             return  # from a session closed since (restart after pre-labelling)
         if update.revision < self._edit_revision:
             return  # ranked before the person's latest edit; the one after it follows
@@ -136,7 +136,7 @@ class Controller(QObject):
 
     def restart_session(self) -> None:
         """A new session after a job wrote outside it (pre-labelling): scores start fresh."""
-        old, self.editor = self.editor, None
+        old, self.session = self.session, None
         if old is not None:
             old.close()
             self._start_session(lambda: old.video)
@@ -149,7 +149,7 @@ class Controller(QObject):
     def close(self) -> None:
         """Stop the session's workers first, so nothing writes while the project closes."""
         self._play_timer.stop()
-        session, self.editor = self.editor, None
+        session, self.session = self.session, None
         if session is not None:
             session.close()  # a start-up scoring in progress stops at its next chunk
             session.video.close()
@@ -199,12 +199,12 @@ class Controller(QObject):
         self.current_class = class_id
         self.classesChanged.emit()
         if self.selected_track is not None:
-            self._edit(lambda: self.editor.set_class(self.selected_track, class_id))
+            self._edit(lambda: self.session.set_class(self.selected_track, class_id))
 
     # -- edits: each one is one undoable action through the correction API -------------------
     def _edit(self, do: Callable[[], Edit | int | None]) -> Edit | int | None:
         """One edit on the UI thread (a small write); its rescoring is queued in the session."""
-        if self.editor is None:
+        if self.session is None:
             self.message.emit(self._no_session or "no review session is open")
             return None
         try:
@@ -212,7 +212,7 @@ class Controller(QObject):
         except VidlabelError as exc:
             self.message.emit(str(exc))
             return None
-        self._edit_revision = self.editor.revision
+        self._edit_revision = self.session.revision
         self.boxesChanged.emit()
         self.projectChanged.emit()
         return result
@@ -228,53 +228,53 @@ class Controller(QObject):
             self.message.emit("add a class first (Classes panel)")
             return
         class_id = min(self.current_class, len(self.class_names()) - 1)
-        edit = self._edit(lambda: self.editor.add_box(self.frame, xywh, class_id))
+        edit = self._edit(lambda: self.session.add_box(self.frame, xywh, class_id))
         if isinstance(edit, Edit):
             self.select(edit.track_ids[0])
             self.boxesChanged.emit()
 
     def move_box(self, box_id: int, xywh: tuple[float, float, float, float]) -> None:
-        self._edit(lambda: self.editor.move_box(box_id, xywh))
+        self._edit(lambda: self.session.move_box(box_id, xywh))
 
     def delete_selected(self) -> None:
         if (box := self._need_box()) is not None:
-            self._edit(lambda: self.editor.delete_box(box.id))
+            self._edit(lambda: self.session.delete_box(box.id))
             self.select(None)
 
     def accept_selected(self) -> None:
         if (box := self._need_box()) is not None:
-            self._edit(lambda: self.editor.accept_box(box.id))
+            self._edit(lambda: self.session.accept_box(box.id))
 
     def toggle_occluded(self) -> None:
         if (box := self._need_box()) is not None:
-            self._edit(lambda: self.editor.set_occluded(box.id, not box.occluded))
+            self._edit(lambda: self.session.set_occluded(box.id, not box.occluded))
 
     def set_box_track(self, track_id: int) -> None:
         if (box := self._need_box()) is not None:
-            if self._edit(lambda: self.editor.set_box_track(box.id, track_id)) is not None:
+            if self._edit(lambda: self.session.set_box_track(box.id, track_id)) is not None:
                 self.select(track_id)
 
     def merge_into(self, keep: int) -> None:
         """Join the selected track into track `keep` (one object that got two ids)."""
         if (box := self._need_box()) is not None:
-            if self._edit(lambda: self.editor.merge_tracks(keep, box.track_id)) is not None:
+            if self._edit(lambda: self.session.merge_tracks(keep, box.track_id)) is not None:
                 self.select(keep)
 
     def split_here(self) -> None:
         if (box := self._need_box()) is not None:
-            edit = self._edit(lambda: self.editor.split_track(box.track_id, self.frame))
+            edit = self._edit(lambda: self.session.split_track(box.track_id, self.frame))
             if isinstance(edit, Edit):
                 self.select(edit.track_ids[-1])
 
     def mark_outside(self) -> None:
         if (box := self._need_box()) is not None:
-            self._edit(lambda: self.editor.mark_outside(box.track_id, self.frame))
+            self._edit(lambda: self.session.mark_outside(box.track_id, self.frame))
             self.select(None)
 
     def repropagate(self) -> None:
         """Re-propagate the selected track from its box here (which a person verified)."""
         if (box := self._need_box()) is not None:
-            self._edit(lambda: self.editor.repropagate(box.track_id, self.frame))
+            self._edit(lambda: self.session.repropagate(box.track_id, self.frame))
             self.message.emit(f"re-propagating track {box.track_id} from frame {self.frame}")
 
     def interpolate(self) -> None:
@@ -290,10 +290,10 @@ class Controller(QObject):
             self.message.emit(f"track {self.selected_track} needs a verified box before and after "
                               "this frame to interpolate between")
             return
-        self._edit(lambda: self.editor.interpolate_track(self.selected_track, before[-1], after[0]))
+        self._edit(lambda: self.session.interpolate_track(self.selected_track, before[-1], after[0]))
 
     def accept_frame(self) -> None:
-        self._edit(lambda: self.editor.accept_frame(self.frame))
+        self._edit(lambda: self.session.accept_frame(self.frame))
 
     def undo(self) -> None:
         self._replay("undo")
@@ -303,40 +303,25 @@ class Controller(QObject):
 
     def _replay(self, which: str) -> None:
         """Undo or redo; works while the session still scores (the rescoring queues behind)."""
-        if self.editor is None:
+        if self.session is None:
             self.message.emit(self._no_session or "no review session is open")
             return
-        if self._edit(getattr(self.editor, which)) is None:
+        if self._edit(getattr(self.session, which)) is None:
             self.message.emit(f"nothing to {which}")
         self.classesChanged.emit()  # the action may have been a class edit
 
     # -- classes (project-level edits, one action each) ---------------------------------------
-    def _class_action(self, kind: str, do: Callable[[], object]) -> None:
-        try:
-            with self.project.action(kind, HUMAN):
-                do()
-        except VidlabelError as exc:
-            self.message.emit(str(exc))
+    def _class_edit(self, do: Callable[[], object]) -> None:
+        if self._edit(do) is None:
             return
         self.current_class = min(self.current_class, max(0, len(self.class_names()) - 1))
         self.classesChanged.emit()
-        self.boxesChanged.emit()
-        self.projectChanged.emit()
 
     def add_class(self, name: str) -> None:
-        self._class_action("add class", lambda: self.project.add_class(name))
+        self._class_edit(lambda: self.session.add_class(name))
 
     def rename_class(self, class_id: int, name: str) -> None:
-        if not name.strip():
-            self.message.emit("a class name cannot be empty")
-            return
-        if (other := self.project.class_id(name)) is not None and other != class_id:
-            self.message.emit(f"class {name!r} exists already: merge instead")
-            return
-        self._class_action("rename class", lambda: self.project.rename_class(class_id, name))
+        self._class_edit(lambda: self.session.rename_class(class_id, name))
 
     def merge_class(self, source: int, target: int) -> None:
-        if source == target:
-            self.message.emit("cannot merge a class into itself")
-            return
-        self._class_action("merge class", lambda: self.project.merge_class(source, target))
+        self._class_edit(lambda: self.session.merge_classes(source, target))

@@ -20,7 +20,7 @@ what to write (and must skip verified boxes and frames, docs/adr/0001-box-model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +60,26 @@ class PropagatedBox:
     xywh: tuple[float, float, float, float]
     confidence: float
     source: Source
+
+
+def machine_boxes(boxes: Iterable[PropagatedBox], track_id: int, class_id: int,
+                  existing: Mapping[int, Box], verified_frames: set[int]) -> list[Box]:
+    """The boxes a machine may write for one track from propagated values.
+
+    Never over a verified box or into a verified frame (the store's triggers would refuse it:
+    docs/adr/0001); an existing box keeps its occluded flag; a box equal to the one already
+    there is left out, so a rewrite that changes nothing logs nothing.
+    """
+    out = []
+    for pb in boxes:
+        old = existing.get(pb.frame)
+        if pb.frame in verified_frames or (old is not None and old.verified):
+            continue
+        new = Box(pb.frame, track_id, class_id, *pb.xywh, confidence=pb.confidence,
+                  source=Source(pb.source), occluded=old.occluded if old else False)
+        if old is None or old.with_(id=None) != new:
+            out.append(new)
+    return out
 
 
 def _where(box: Box) -> str:

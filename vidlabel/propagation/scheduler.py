@@ -35,10 +35,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, Source
+from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, EditKind, keyframes
 from ..store.project import MACHINE, Project
 from ..video import FrameSource, ImageFolder, VideoFile
-from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, repair
+from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, machine_boxes, repair
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,9 @@ class Cancelled(Exception):
     """A newer edit of the same track made the running job pointless."""
 
 
-class _Stale(Exception):
-    """Raised inside a machine action to roll it back: the result no longer fits the project."""
+class _NothingChanged(Exception):
+    """Raised inside a machine action to roll it back: the result changes no box, and an action
+    that changes nothing is not worth a log entry."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ class Repropagator:
         return []
 
     def _anchor(self, anchor: Anchor, cancel: threading.Event, done: set[tuple]) -> None:
-        keys = [b for b in self.project.boxes(track_id=anchor.track_id) if b.verified]
+        keys = keyframes(self.project.boxes(track_id=anchor.track_id))
         for start, end in stretches(keys, anchor.frame, self.frame_count, self.max_span):
             lo, hi = _span(start, end, self.frame_count, self.max_span)
             signature = (lo, hi, _key([b for b in keys if lo <= b.frame <= hi]))
@@ -288,27 +289,17 @@ class Repropagator:
     def _write_as(self, parent: int, anchor: Anchor, lo: int, hi: int, key: tuple, class_id: int,
                   boxes: list[PropagatedBox]) -> set[int]:
         t = anchor.track_id
-        written: set[int] = set()
         try:
-            with self.project.action("propagate", MACHINE, {"track": t, "frames": [lo, hi]},
+            with self.project.action(EditKind.PROPAGATE, MACHINE, {"track": t, "frames": [lo, hi]},
                                      parent=parent):
                 current = self.project.boxes(track_id=t, frames=(lo, hi + 1))
-                if _key([b for b in current if b.verified]) != key:
+                if _key(keyframes(current)) != key:
                     raise Cancelled()  # keyframes moved since the computation: compute again
-                verified_frames = set(self.project.verified_frames())
-                existing = {b.frame: b for b in current}
-                for pb in boxes:
-                    old = existing.get(pb.frame)
-                    if pb.frame in verified_frames or (old is not None and old.verified):
-                        continue
-                    new = Box(pb.frame, t, class_id, *pb.xywh, confidence=pb.confidence,
-                              source=Source(pb.source), occluded=old.occluded if old else False)
-                    if old is not None and old.with_(id=None) == new:
-                        continue
-                    self.project.put_box(new)
-                    written.add(pb.frame)
-                if not written:
-                    raise _Stale()  # an action that changes nothing is not worth a log entry
-        except _Stale:
+                new = machine_boxes(boxes, t, class_id, {b.frame: b for b in current},
+                                    set(self.project.verified_frames()))
+                if not new:
+                    raise _NothingChanged()
+                self.project.put_boxes(new)
+        except _NothingChanged:
             return set()
-        return written
+        return {b.frame for b in new}

@@ -15,17 +15,19 @@ the same way:
 | `accept` (a whole frame) | one look per box on the frame (at least one) |
 | anything else (class, retrack, merge, split, occluded, interpolate, propagate) | one look |
 
+(The `charge` column of `edits.MEANINGS` says which.)
+
 Every human action counts, undone ones too: the time was spent.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from ..store.project import HUMAN, Project
-
-COUNTED = ("draw", "fix", "delete", "end")
+from .edits import meaning
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,12 @@ ACTION_KINDS = ("look", "check", "fix", "draw", "delete", "end")
 
 def human_seconds(project: Project, model: TimeModel = EXTREME_CLICKING) -> float:
     """Seconds a person spent, from the action log (see the module docstring)."""
-    counts = {"look": 0}
+    counts: Counter = Counter()
     for action in project.actions(actor=HUMAN, state=None):
-        if action.kind in COUNTED:
-            counts[action.kind] = counts.get(action.kind, 0) + 1
-        elif action.kind == "accept":
+        charge = meaning(action.kind).charge
+        if charge == "per box":
             counts["look"] += max(1, int(action.detail.get("boxes", 0)))
         else:
-            counts["look"] += 1
+            counts[charge] += 1
     return model.seconds(counts)
 

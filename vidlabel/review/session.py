@@ -36,15 +36,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..datamodel import Box, Source
-from ..errors import VidlabelError
-from ..propagation.propagate import interpolate
+from ..datamodel import Box, EditKind
 from ..propagation.scheduler import Anchor, Repropagator
 from ..store.files import open_project_video
 from ..store.project import HUMAN, Project
 from ..video import FrameSource
 from .committee import Committee
 from .corrections import Edit, Editor
+from .edits import meaning
 from .effort import human_seconds
 from .scorer import FrameState, Scorer
 from .stopping import ErrorModel, error_evidence, estimate_missed
@@ -52,18 +51,6 @@ from .strategies import STRATEGIES, Pick, Pool, make_strategy
 from .worker import ScoringWorker
 
 __all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
-
-# Kinds of edit after which the track is re-propagated around the edit. Not after: a delete (a
-# re-propagation would put the deleted box back), a class change (no geometry changes), a split
-# (it would grow the old track into the new one), an interpolation the person asked for, a check
-# or an accept (the box stays where the track already had it: re-propagation only repairs what a
-# correction invalidated, `propagate.repair`, and a confirmation invalidates nothing).
-REPROPAGATE_AFTER = {"draw", "fix", "occluded", "retrack", "merge", "end", "propagate"}
-# Corrections that change boxes on their own frame only: rescoring re-reads that frame alone.
-ONE_FRAME_KINDS = {"draw", "fix", "check", "delete", "occluded", "retrack", "accept", "propagate"}
-# What a correction says about the box it touched, for the error model of the stopping guidance.
-WRONG_KINDS = {"fix", "delete", "retrack"}
-
 
 @dataclass(frozen=True)
 class QueueUpdate:
@@ -96,7 +83,7 @@ class ReviewSession(Editor):
         self._evidence: dict[int, tuple[FrameState, list[float]]] = {}  # see _frame_evidence
         self.scoring = ScoringWorker(self._report, background=background)
         kw = {} if max_span is None else {"max_span": max_span}
-        self.scheduler = Repropagator(project, video, tracker=tracker, background=background,
+        self.repropagator = Repropagator(project, video, tracker=tracker, background=background,
                                       detections=self.scorer.detections,
                                       accept_threshold=self.scorer.accept_threshold,
                                       on_written=self._machine_wrote, **kw)
@@ -120,7 +107,7 @@ class ReviewSession(Editor):
 
         Scores not yet recomputed are not lost: they are derived, and the next session scores
         the whole project again."""
-        self.scheduler.close()
+        self.repropagator.close()
         self.scoring.close()
         for thing in self._owned:
             thing.close()
@@ -151,7 +138,7 @@ class ReviewSession(Editor):
         """Runs after the rescoring of every earlier edit and before this one's, so the scores
         `_observe` reads are those from just before this edit."""
         self._observe(edit)
-        tracks = () if edit.kind in ONE_FRAME_KINDS else edit.track_ids
+        tracks = () if meaning(edit.kind).one_frame else edit.track_ids
         self.scorer.rescore(tracks=tracks, frames={edit.frame})
 
     def _report(self, revision: int) -> None:
@@ -185,9 +172,9 @@ class ReviewSession(Editor):
     # ------------------------------------------------------------------ after each correction
     def _done(self, edit: Edit) -> Edit:
         self.scoring.submit(lambda: self._rescore_edit(edit))
-        if edit.kind in REPROPAGATE_AFTER:
+        if meaning(edit.kind).repropagates:
             live = self.project.track_ids()
-            self.scheduler.submit([Anchor(t, edit.frame, edit.action_id)
+            self.repropagator.submit([Anchor(t, edit.frame, edit.action_id)
                                    for t in edit.track_ids if t in live])
         return edit
 
@@ -197,10 +184,11 @@ class ReviewSession(Editor):
         if state is None:
             return
         touched = [b for b in state.boxes if not b.verified and
-                   (edit.kind == "accept" or b.track_id in edit.track_ids[:1])]
+                   (edit.kind == EditKind.ACCEPT or b.track_id in edit.track_ids[:1])]
         for b in touched:
-            if edit.kind in WRONG_KINDS or edit.kind in ("check", "accept"):
-                self.errors.observe(error_evidence(b, self.scorer.weights), edit.kind in WRONG_KINDS)
+            verdict = meaning(edit.kind)
+            if verdict.says_wrong or verdict.says_right:
+                self.errors.observe(error_evidence(b, self.scorer.weights), verdict.says_wrong)
 
     def _machine_wrote(self, track_id: int, frames: set[int]) -> None:
         """A re-propagation wrote `frames` (in its worker): rescore them, then say so."""
@@ -218,53 +206,14 @@ class ReviewSession(Editor):
         return self._replay(self.project.redo)
 
     def _replay(self, step: Callable[[], int | None]) -> int | None:
-        left = self.scheduler.cancel_all()
+        left = self.repropagator.cancel_all()
         action_id = step()
         if action_id is not None:
             self.scoring.submit(lambda: self.scorer.rescore(frames=self.project.touched_frames(action_id)))
-        self.scheduler.submit([a for a in left if self.project.action_state(a.parent) == "done"])
+        self.repropagator.submit([a for a in left if self.project.action_state(a.parent) == "done"])
         return action_id
 
     # ------------------------------------------------------------------ requests
-    def interpolate_track(self, track_id: int, frame_a: int, frame_b: int) -> Edit:
-        """Linear interpolation between two keyframes of a track (for objects trackers lose).
-
-        Writes the frames strictly between them as one human action (it was asked for), except
-        verified boxes and verified frames; the boxes stay unverified and marked interpolated.
-        """
-        self._check_track(track_id)
-        if frame_a >= frame_b:
-            raise VidlabelError(f"interpolation needs frame_a < frame_b, got {frame_a} and {frame_b}",
-                                f"track {track_id}")
-        keys = {b.frame: b for b in self.project.boxes(track_id=track_id) if b.verified and not b.outside}
-        missing = [f for f in (frame_a, frame_b) if f not in keys]
-        if missing:
-            raise VidlabelError(f"track {track_id} has no verified visible box on frame(s) {missing}; "
-                                "interpolation runs between two keyframes", str(self.project.path))
-        start, end = keys[frame_a], keys[frame_b]
-        verified_frames = set(self.project.verified_frames())
-        existing = {b.frame: b for b in self.project.boxes(track_id=track_id, frames=(frame_a, frame_b))}
-        with self.project.action("interpolate", HUMAN, {"track": track_id, "frames": [frame_a, frame_b]}) as aid:
-            for pb in interpolate(start, end):
-                old = existing.get(pb.frame)
-                if pb.frame in verified_frames or (old is not None and old.verified):
-                    continue
-                self.project.put_box(Box(pb.frame, track_id, start.class_id, *pb.xywh,
-                                         confidence=pb.confidence, source=Source.INTERPOLATED,
-                                         occluded=old.occluded if old else False))
-        return self._done(Edit(aid, "interpolate", frame_a, (track_id,)))
-
-    def repropagate(self, track_id: int, frame: int) -> None:
-        """Re-propagate a track from its keyframe on `frame` to its neighbouring keyframes ("F")."""
-        self._check_track(track_id)
-        here = [b for b in self.project.boxes(frame=frame, track_id=track_id) if b.verified]
-        if not here:
-            raise VidlabelError(f"track {track_id} has no verified box on frame {frame}; fix or "
-                                "accept it first, then propagate from it", str(self.project.path))
-        with self.project.action("propagate", HUMAN, {"track": track_id, "frame": frame}) as aid:
-            pass
-        self._done(Edit(aid, "propagate", frame, (track_id,)))
-
     # ------------------------------------------------------------------ reading
     def boxes(self, frame: int) -> list[Box]:
         return self.project.boxes(frame=frame, include_outside=False)
@@ -276,7 +225,7 @@ class ReviewSession(Editor):
         """True once re-propagation is idle and everything it and the edits changed is rescored
         and reported."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        if not self.scheduler.wait_idle(timeout):
+        if not self.repropagator.wait_idle(timeout):
             return False
         return self.scoring.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
@@ -286,7 +235,7 @@ class ReviewSession(Editor):
 
     def propagation_cost(self) -> dict:
         """Re-propagation cost so far (stretches, frames, seconds, ms per frame)."""
-        return self.scheduler.stats()
+        return self.repropagator.stats()
 
     # ------------------------------------------------------------------ the queue
     def frame_scores(self) -> dict[int, float]:
@@ -333,7 +282,7 @@ class ReviewSession(Editor):
                 unverified_scores += self._frame_evidence(s)
         unclaimed = sum(sig.value for s in states.values() if not s.verified
                         for sig in s.extra if sig.name == "unmatched_detection")
-        draws = sum(1 for a in self.project.actions(actor=HUMAN) if a.kind == "draw")
+        draws = sum(1 for a in self.project.actions(actor=HUMAN) if a.kind == EditKind.DRAW)
         wrong = self.errors.expected(unverified_scores)
         missed = estimate_missed(draws, verified, frames - verified, unclaimed)
         return {"human_seconds": human_seconds(self.project),

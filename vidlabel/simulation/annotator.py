@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..datamodel import XYWH, Box, iou_matrix
+from ..datamodel import XYWH, Box, EditKind, iou_matrix
 from ..review.effort import ACTION_KINDS, EXTREME_CLICKING, TimeModel
 from .groundtruth import GTBox, ShownFrames
 
@@ -39,7 +39,7 @@ class Decision:
     continues a known track). `object_id` is the ground-truth object the decision is about.
     """
 
-    kind: str
+    kind: EditKind
     frame: int
     track_id: int | None = None
     xywh: XYWH | None = None
@@ -74,8 +74,8 @@ class SimulatedAnnotator:
 
     def count(self, kind: str) -> None:
         """Pay for one applied decision (`accept` and `retrack` map to no or to `fix` cost)."""
-        if kind == "retrack":
-            kind = "fix"
+        if kind == EditKind.RETRACK:
+            kind = EditKind.FIX
         if kind in ACTION_KINDS:
             self.actions[kind] += 1
 
@@ -88,17 +88,17 @@ class SimulatedAnnotator:
         decisions = self._judge(frame, boxes, objs, ignore)
         # tracks that will still have a box here once the decisions are applied
         taken = ({b.track_id for b in boxes}
-                 - {d.track_id for d in decisions if d.kind in ("retrack", "delete")}
-                 | {d.target_track for d in decisions if d.kind == "retrack"})
+                 - {d.track_id for d in decisions if d.kind in (EditKind.RETRACK, EditKind.DELETE)}
+                 | {d.target_track for d in decisions if d.kind == EditKind.RETRACK})
         for o in self._missed(boxes, objs, decisions):
             track = self.track_of.get(o.object_id)
             if track is not None and track in taken:
                 track = None
             if track is not None:
                 taken.add(track)
-            decisions.append(Decision("draw", frame, None, o.xywh, self._cls(o), o.object_id, track))
-        self.actions["look"] += len(boxes) + sum(d.kind == "draw" for d in decisions)
-        decisions.append(Decision("accept", frame))
+            decisions.append(Decision(EditKind.DRAW, frame, None, o.xywh, self._cls(o), o.object_id, track))
+        self.actions["look"] += len(boxes) + sum(d.kind == EditKind.DRAW for d in decisions)
+        decisions.append(Decision(EditKind.ACCEPT, frame))
         return decisions
 
     def review_box(self, frame: int, track_id: int, boxes: list[Box]) -> list[Decision]:
@@ -118,7 +118,7 @@ class SimulatedAnnotator:
         boxes = [b for b in boxes if not b.outside]
         decisions = self._judge(frame, boxes, objs, ignore)
         missed = len(self._missed(boxes, objs, decisions))
-        return sum(d.kind != "check" for d in decisions) + missed, len(boxes) + missed
+        return sum(d.kind != EditKind.CHECK for d in decisions) + missed, len(boxes) + missed
 
     # -- judgement ------------------------------------------------------------------------------
     def _cls(self, o: GTBox) -> int:
@@ -152,11 +152,11 @@ class SimulatedAnnotator:
                 # to o's track when o has one that is free on this frame
                 target = self.track_of.get(o.object_id)
                 if target is not None and target not in on_frame:
-                    out.append(Decision("retrack", frame, b.track_id, o.xywh, self._cls(o),
+                    out.append(Decision(EditKind.RETRACK, frame, b.track_id, o.xywh, self._cls(o),
                                         o.object_id, target))
                     on_frame.add(target)
                     continue
-            kind = "check" if iou[i, j] >= PASS_IOU else "fix"
+            kind = EditKind.CHECK if iou[i, j] >= PASS_IOU else EditKind.FIX
             out.append(Decision(kind, frame, b.track_id, o.xywh, self._cls(o), o.object_id))
         matched = {i for i, _ in pairs}
         ign = np.array(ignore, dtype=float).reshape(-1, 4)
@@ -170,7 +170,7 @@ class SimulatedAnnotator:
             # the machine's continuation of it up to its next verified box
             known = self.object_of.get(b.track_id)
             duplicate = (known in present) or (iou is not None and iou[i].max() >= MEANT_FOR_IOU)
-            out.append(Decision("delete" if duplicate else "end", frame, b.track_id))
+            out.append(Decision(EditKind.DELETE if duplicate else EditKind.END, frame, b.track_id))
         return out
 
     @staticmethod

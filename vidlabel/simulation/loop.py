@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..datamodel import Box, iou_xywh
+from ..datamodel import Box, EditKind, iou_xywh
 from ..errors import VidlabelError
 from .annotator import PASS_IOU, Decision, SimulatedAnnotator
 from .curves import CurvePoint, LearningCurve
@@ -43,10 +43,10 @@ def apply_decision(session, d: Decision, annotator: SimulatedAnnotator,
 
     On a frame review a `check` needs no call of its own: the `accept_frame` that ends the review
     verifies every box on the frame, as one Enter press does in the app."""
-    if d.kind == "accept":
+    if d.kind == EditKind.ACCEPT:
         session.accept_frame(d.frame)
         return
-    if d.kind == "draw":
+    if d.kind == EditKind.DRAW:
         try:
             edit = session.add_box(d.frame, d.xywh, d.class_id, d.target_track)
         except VidlabelError:   # the remembered track is gone (merged away): draw a new one
@@ -57,24 +57,24 @@ def apply_decision(session, d: Decision, annotator: SimulatedAnnotator,
     box = _current(session, d.frame, d.track_id)
     if box is None:
         return
-    if d.kind == "check":
+    if d.kind == EditKind.CHECK:
         if not frame_review:
             session.accept_box(box.id)
-    elif d.kind == "fix":
+    elif d.kind == EditKind.FIX:
         session.move_box(box.id, d.xywh)
-    elif d.kind == "retrack":
+    elif d.kind == EditKind.RETRACK:
         if _current(session, d.frame, d.target_track) is not None:
             return
         session.set_box_track(box.id, d.target_track)
         if iou_xywh(box.xywh, d.xywh) < PASS_IOU:
             session.move_box(_current(session, d.frame, d.target_track).id, d.xywh)
-    elif d.kind == "delete":
+    elif d.kind == EditKind.DELETE:
         session.delete_box(box.id)
-    elif d.kind == "end":
+    elif d.kind == EditKind.END:
         session.mark_outside(d.track_id, d.frame)
     annotator.count(d.kind)
-    if d.object_id is not None and d.kind in ("check", "fix", "retrack"):
-        annotator.remember(d.target_track if d.kind == "retrack" else d.track_id, d.object_id)
+    if d.object_id is not None and d.kind in (EditKind.CHECK, EditKind.FIX, EditKind.RETRACK):
+        annotator.remember(d.target_track if d.kind == EditKind.RETRACK else d.track_id, d.object_id)
 
 
 def answer(session, pick, annotator: SimulatedAnnotator) -> None:

@@ -1,0 +1,66 @@
+"""What each kind of human edit (`datamodel.EditKind`) means for the rest of the review loop.
+
+Every correction is logged under its kind (`Project.action(kind, HUMAN)`), and four parts of
+vidlabel read the kind back: the review session (re-propagate after it? rescore one frame or the
+whole track?), the stopping guidance (did the person say the box was wrong?), the effort
+accounting (what did it cost?) and the simulator (which correction does a decision make?). They
+all read this table, so a new kind of edit is one enum member and one row here, not a string
+in five modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..datamodel import EditKind
+
+
+@dataclass(frozen=True)
+class EditMeaning:
+    """What an edit of one kind implies for the rest of the loop.
+
+    `repropagates`: the track is re-propagated around the edit. Not after a delete (it would put
+    the deleted box back), a class change (no geometry changed), a split (it would grow the old
+    track into the new one), an interpolation (the person chose the boxes), or a check or accept
+    (a confirmation invalidates nothing: re-propagation only repairs what a correction
+    invalidated, `propagate.repair`).
+    `one_frame`: the edit changes boxes on its own frame only, so rescoring re-reads that frame.
+    `says_wrong` / `says_right`: the verdict on the machine box it touched, for the error model.
+    `charge`: the price of the time model it costs (`effort.TimeModel` field), or "per box" for
+    one look at every box of the frame; anything else a person does costs one look.
+    """
+
+    repropagates: bool = False
+    one_frame: bool = False
+    says_wrong: bool = False
+    says_right: bool = False
+    charge: str = "look"
+
+
+MEANINGS: dict[EditKind, EditMeaning] = {
+    EditKind.DRAW: EditMeaning(repropagates=True, one_frame=True, charge="draw"),
+    EditKind.FIX: EditMeaning(repropagates=True, one_frame=True, says_wrong=True, charge="fix"),
+    EditKind.CHECK: EditMeaning(one_frame=True, says_right=True),
+    EditKind.DELETE: EditMeaning(one_frame=True, says_wrong=True, charge="delete"),
+    EditKind.OCCLUDED: EditMeaning(repropagates=True, one_frame=True),
+    EditKind.CLASS: EditMeaning(),
+    EditKind.RETRACK: EditMeaning(repropagates=True, one_frame=True, says_wrong=True),
+    EditKind.MERGE: EditMeaning(repropagates=True),
+    EditKind.SPLIT: EditMeaning(),
+    EditKind.END: EditMeaning(repropagates=True, charge="end"),
+    EditKind.ACCEPT: EditMeaning(one_frame=True, says_right=True, charge="per box"),
+    EditKind.INTERPOLATE: EditMeaning(),
+    EditKind.PROPAGATE: EditMeaning(repropagates=True, one_frame=True),
+    EditKind.ADD_CLASS: EditMeaning(),
+    EditKind.RENAME_CLASS: EditMeaning(),
+    EditKind.MERGE_CLASS: EditMeaning(),
+}
+LOOK = EditMeaning()  # an action of a kind not in the table (an import, say): one look
+
+
+def meaning(kind: str) -> EditMeaning:
+    """The meaning of a logged kind; a kind this vidlabel does not know costs one look."""
+    try:
+        return MEANINGS[EditKind(kind)]
+    except ValueError:
+        return LOOK
