@@ -97,3 +97,14 @@ def test_failure_while_writing_removes_the_half_made_project(tmp_path, monkeypat
     with pytest.raises(RuntimeError, match="disk full"):
         import_annotations(SAMPLE, good, tmp_path / "p.vlp", "mot")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gt.txt"]
+
+
+def test_a_format_name_is_registered_once():
+    from vidlabel.formats import coco
+    from vidlabel.formats.registry import EXPORTERS, IMPORTERS, exporter, importer
+
+    with pytest.raises(ValueError, match="registered twice"):
+        exporter("coco")(lambda videos, out, options: None)
+    with pytest.raises(ValueError, match="registered twice"):
+        importer("mot")(lambda path, target, classes, options: None)
+    assert EXPORTERS["coco"].__module__ == coco.__name__ and set(IMPORTERS) == {"coco", "mot"}

@@ -6,8 +6,9 @@ import argparse
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..formats import EXPORTERS, export_projects
+from ..formats import export_projects
 from ..formats.common import FRAME_SELECTIONS, ExportOptions
+from ..formats.registry import EXPORTERS
 from ..store.project import Project
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..formats import IMPORTERS, import_annotations
+from ..formats import import_annotations
 from ..formats.common import ImportOptions
+from ..formats.registry import IMPORTERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

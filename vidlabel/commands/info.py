@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..store.project import SQLITE_MAGIC, Project
+from ..review.stats import project_stats
+from ..store.files import is_project_file
+from ..store.project import Project
 from ..video import open_video
 
 
@@ -17,18 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _is_project(path: Path) -> bool:
-    if not path.is_file():
-        return False
-    with path.open("rb") as f:
-        return f.read(16) == SQLITE_MAGIC or path.suffix == ".vlp"
-
-
 def run(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise VidlabelError("no such file or folder", str(path))
-    lines = project_summary(path) if _is_project(path) else video_summary(path)
+    lines = project_summary(path) if is_project_file(path) else video_summary(path)
     for key, value in lines:
         print(f"{key:<16} {value}")
     return 0
@@ -42,23 +36,23 @@ def video_summary(path: Path) -> list[tuple[str, object]]:
 
 
 def project_summary(path: Path) -> list[tuple[str, object]]:
+    """The counts the app's statistics panel shows, from the store's aggregate queries."""
     with Project.open(path, readonly=True) as p:
         ref = p.video
-        boxes = p.boxes()
-        by_source = Counter(b.source.value for b in boxes if not b.outside)
-        human = p.actions(actor="human")
+        stats = project_stats(p)
         return [
             ("project", path),
             ("video", ref.path if ref else "(none)"),
-            ("frames", ref.frame_count if ref else 0),
+            ("frames", stats.frames),
             ("fps", round(ref.fps, 3) if ref else "-"),
             ("size", f"{ref.width}x{ref.height}" if ref else "-"),
             ("classes", ", ".join(p.class_names()) or "(none)"),
-            ("tracks", len(p.tracks())),
-            ("boxes", f"{sum(by_source.values())} ("
-             + ", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) + ")"),
-            ("verified boxes", sum(b.verified for b in boxes)),
-            ("verified frames", len(p.verified_frames())),
+            ("tracks", stats.tracks),
+            ("boxes", f"{stats.boxes} ("
+             + ", ".join(f"{k} {v}" for k, v in sorted(stats.boxes_by_source.items())) + ")"),
+            ("verified boxes", stats.verified_boxes),
+            ("verified frames", stats.verified_frames),
             ("ignore regions", len(p.ignore_regions())),
-            ("human actions", len(human)),
+            ("human actions", stats.human_actions),
+            ("human time", f"{stats.human_seconds:.0f} s"),
         ]

@@ -11,39 +11,14 @@ undoable step.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import VidlabelError
 from ..store.project import HUMAN, MACHINE, Project
-from .common import (
-    ClassMap,
-    ExportOptions,
-    ExportVideo,
-    ImportOptions,
-    ImportTarget,
-    ParsedAnnotations,
-)
-
-Exporter = Callable[[Sequence[ExportVideo], Path, ExportOptions], None]
-Importer = Callable[[Path, ImportTarget, ClassMap, ImportOptions], ParsedAnnotations]
-
-EXPORTERS: dict[str, Exporter] = {}
-IMPORTERS: dict[str, Importer] = {}
-
-
-def exporter(name: str) -> Callable[[Exporter], Exporter]:
-    def register(func: Exporter) -> Exporter:
-        EXPORTERS[name] = func
-        return func
-    return register
-
-
-def importer(name: str) -> Callable[[Importer], Importer]:
-    def register(func: Importer) -> Importer:
-        IMPORTERS[name] = func
-        return func
-    return register
+from . import coco, mot, yolo  # noqa: F401  (each module registers its format)
+from .common import ClassMap, ExportOptions, ImportOptions, ImportTarget
+from .registry import EXPORTERS, IMPORTERS
 
 
 def export_projects(projects: Sequence[Project], fmt: str, out: str | Path,
@@ -109,6 +84,3 @@ def import_annotations(video_path: str | Path, gt_path: str | Path, project_path
 def _remove_project_files(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal", ".creating"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-from . import coco, mot, yolo  # noqa: E402,F401  (each module registers itself)

@@ -20,7 +20,6 @@ from pathlib import Path
 from .. import __version__
 from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError
-from . import exporter, importer
 from .common import (
     ClassMap,
     ExportOptions,
@@ -39,6 +38,7 @@ from .common import (
     source_for_import,
     write_frame_images,
 )
+from .registry import exporter, importer
 
 
 def cvat_source(box: Box) -> str:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError, VidlabelError
-from . import exporter, importer
 from .common import (
     ClassMap,
     ExportOptions,
@@ -32,6 +31,7 @@ from .common import (
     integer,
     write_frame_images,
 )
+from .registry import exporter, importer
 
 OCCLUDED_BELOW = 0.5
 

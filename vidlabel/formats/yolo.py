@@ -18,7 +18,6 @@ from pathlib import Path
 import yaml
 
 from ..errors import VidlabelError
-from . import exporter
 from .common import (
     ExportFrame,
     ExportOptions,
@@ -29,6 +28,7 @@ from .common import (
     frame_file_name,
     write_frame_images,
 )
+from .registry import exporter
 
 SPLITS = ("train", "val")
 

@@ -107,10 +107,6 @@ class Strategy:
     def explain_box(self, box: BoxScore) -> tuple[str, ...]:
         return tuple(box.reason_texts(3, at_least=0.05))
 
-    def rank(self, pool: Pool) -> list[Pick]:
-        """Every candidate, best first."""
-        return list(self.ranked(pool))
-
     def ranked(self, pool: Pool) -> Iterator[Pick]:
         """Every candidate, best first (ties by frame, then box), each `Pick` made only when
         reached: a batch of 25 from 30,000 frames explains 25 frames, not 30,000."""

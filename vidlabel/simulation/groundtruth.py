@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ..datamodel import XYWH
 from ..errors import FormatError, UnshownFrameError
-from ..formats import IMPORTERS
 from ..formats.common import ClassMap, ImportOptions, ImportTarget, ParsedAnnotations
+from ..formats.registry import IMPORTERS
 
 
 @dataclass(frozen=True)

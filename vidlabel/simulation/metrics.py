@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -30,9 +30,6 @@ class Quality:
     id_switches: int
     gt_boxes: int
     produced_boxes: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def match(a: np.ndarray, b: np.ndarray, threshold: float) -> list[tuple[int, int]]:
