@@ -7,7 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..store.project import SQLITE_MAGIC, Project
+from ..store.project import Project
+from ..store.schema import SQLITE_MAGIC
 from ..video import open_video
 
 
