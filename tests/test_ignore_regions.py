@@ -8,7 +8,8 @@ import pytest
 
 from vidlabel.datamodel import Box, IgnoreRegion, VideoRef
 from vidlabel.errors import ProjectError
-from vidlabel.store.project import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, Project
+from vidlabel.store.project import Project
+from vidlabel.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 REF = VideoRef("/data/clip.mp4", 80, 7.0, 768, 576, "abc123")
 

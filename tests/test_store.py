@@ -12,7 +12,8 @@ import pytest
 
 from vidlabel.datamodel import Box, Detection, Source, VideoRef
 from vidlabel.errors import ProjectError, ProjectInUseError
-from vidlabel.store.project import MACHINE, SCHEMA_VERSION, Project
+from vidlabel.store.project import MACHINE, Project
+from vidlabel.store.schema import SCHEMA_VERSION
 
 from .conftest import ROOT
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..errors import ProjectError, VideoError
 from ..video import FrameSource, VideoFile, open_video
-from .project import MACHINE, SQLITE_MAGIC, Project
+from .project import MACHINE, Project
+from .schema import SQLITE_MAGIC
 
 
 def create_project(video_path: str | Path, project_path: str | Path,
