@@ -9,6 +9,7 @@ import vidlabel
 
 
 def test_every_public_name_resolves_to_the_object_its_module_defines():
+    assert sorted(vidlabel.__all__) == sorted(vidlabel._EXPORTS)
     for name in vidlabel.__all__:
         value = getattr(vidlabel, name)
         assert getattr(value, "__name__", name) == name or not callable(value), name

@@ -35,7 +35,11 @@ _EXPORTS = {
     # simulation
     "run_loop": "simulation.loop", "SimulatedAnnotator": "simulation.annotator",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = ["Box", "Detection", "EditKind", "ExportOptions", "IgnoreRegion", "ImportOptions",
+    "Pick", "PrelabelOptions", "Project", "QueueUpdate", "ReviewSession", "STRATEGIES",
+    "SimulatedAnnotator", "Source", "TimeModel", "VideoRef", "VidlabelError", "create_project",
+    "export_projects", "human_seconds", "import_annotations", "interpolate", "open_video",
+    "prelabel", "propagate", "run_loop", "track_between"]
 
 
 def __getattr__(name: str) -> object:
