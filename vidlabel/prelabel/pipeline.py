@@ -10,7 +10,6 @@ removes a whole pre-labelling.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import Counter
@@ -26,8 +25,7 @@ from ..store.project import MACHINE, Project
 from ..video import FrameSource, open_video
 from .detector import CANDIDATE_CONF, DEFAULT_BATCH, Detector
 from .linking import GapFiller, LinkParams, link
-
-META_KEY = "prelabel"  # what the last pre-labelling wrote: its settings and its track ids
+from .record import PrelabelRecord
 
 
 @dataclass(frozen=True)
@@ -133,14 +131,9 @@ def detect_frames(project: Project, video: FrameSource, detector: Detector, fram
     return run_id, resumed, time.perf_counter() - started
 
 
-def _previous(project: Project) -> dict | None:
-    raw = project.meta(META_KEY)
-    return json.loads(raw) if raw else None
-
-
-def _check_replaceable(project: Project, previous: dict | None) -> None:
+def _check_replaceable(project: Project, previous: PrelabelRecord | None) -> None:
     """Re-linking replaces the machine's tracks; it never touches a person's work."""
-    own = set(previous["tracks"]) if previous else set()
+    own = set(previous.tracks) if previous else set()
     others = [t.id for t in project.tracks() if t.id not in own]
     verified = [b for b in project.boxes() if b.verified]
     if others or verified or project.verified_frames():
@@ -149,16 +142,16 @@ def _check_replaceable(project: Project, previous: dict | None) -> None:
             "pre-label into a new project (another -o) so nothing is overwritten", str(project.path))
 
 
-def write_tracks(project: Project, tracks, end: int, key: dict, names: list[str]) -> int:
+def write_tracks(project: Project, tracks, end: int, record: PrelabelRecord, names: list[str]) -> int:
     """Replace the previous pre-labelling's tracks with these, in one machine action.
 
     A track of a class the project lacks (`-(model index + 1)`, see `_store_detections`) adds
     that class by its model name, in the same action, so one undo takes both back.
     """
-    previous = _previous(project)
+    previous = PrelabelRecord.read(project)
     _check_replaceable(project, previous)
-    with project.action("prelabel", MACHINE, key):
-        for tid in previous["tracks"] if previous else []:
+    with project.action("prelabel", MACHINE, record.settings):
+        for tid in previous.tracks if previous else []:
             project.delete_track(tid)
         added: dict[int, int] = {}
         for cls in sorted({t.class_id for t in tracks if t.class_id < 0}, reverse=True):
@@ -169,7 +162,7 @@ def write_tracks(project: Project, tracks, end: int, key: dict, names: list[str]
             ids.append(tid)
             t.class_id = added.get(t.class_id, t.class_id)
             project.put_boxes(t.to_boxes(tid, end))
-        project.set_meta(META_KEY, json.dumps({**key, "tracks": ids}))
+        replace(record, tracks=tuple(ids)).write(project)
     return len(ids)
 
 
@@ -225,10 +218,9 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
     run_id, resumed, seconds = detect_frames(project, video, detector, frames, progress, on_batch)
     summary = PrelabelSummary(Path(project.path), (start, end), len(frames), resumed, seconds)
     params = LinkParams(accept_conf=options.conf)
-    key = {"run": run_id, "frames": [start, end], "detect_every": options.detect_every,
-           "link": asdict(params), "tracker": options.tracker}
-    previous = _previous(project)
-    if previous and {k: v for k, v in previous.items() if k != "tracks"} == key:
+    record = PrelabelRecord(run_id, (start, end), options.detect_every, asdict(params), options.tracker)
+    previous = PrelabelRecord.read(project)
+    if previous == record:
         summary.unchanged = True
     else:
         wanted = set(frames)
@@ -238,8 +230,8 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
                 dets.setdefault(d.frame, []).append(d)
         tracks = link(dets, frames, video.fps, params,
                       tracker_gaps(video, options.tracker) if options.tracker else None)
-        write_tracks(project, tracks, end, key, detector.class_names)
-    own = set(_previous(project)["tracks"])
+        write_tracks(project, tracks, end, record, detector.class_names)
+    own = set(PrelabelRecord.read(project).tracks)
     summary.tracks = len(own)
     summary.boxes = Counter(b.source.value for b in project.boxes(frames=(start, end), include_outside=False)
                             if b.track_id in own)
