@@ -241,7 +241,7 @@ def test_guidance_ignores_far_detections_and_leaves_ambiguous_frames_to_the_trac
 
 def test_repair_rewrites_only_until_the_run_rejoins_the_track(straight_clip):
     """A fix whose neighbours already follow the object changes a few frames, not max_span."""
-    from vidlabel.propagation.propagate import REJOIN_FRAMES, repair
+    from vidlabel.propagation.repair import REJOIN_FRAMES, repair
 
     video, truth = straight_clip
     existing = {f: key(f, truth[f]) for f in range(0, 20)}

@@ -20,7 +20,7 @@ video, so after a standard online pass it can do what no online tracker can:
 5. **Gaps filled** by linear interpolation (or a single-object tracker when the caller passes a
    `gap_filler`), with a confidence that halves every second away from the nearest detection,
    and **ends marked**: an `outside` box on the frame after a track's last box, never a ghost box.
-6. **Trajectories smoothed** over a fraction of a second on both sides (see `_smooth`).
+6. **Trajectories smoothed** over a fraction of a second on both sides (see `smoothing.py`).
 
 Everything is deterministic: the same detections and parameters give the same tracks, which is
 what lets a killed pre-labelling run resume and still equal an uninterrupted one.
@@ -37,6 +37,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, Source, iou_matrix
+from .smoothing import smooth_track
 
 INFEASIBLE = 1e6
 
@@ -341,45 +342,6 @@ def _best_overlap(box: np.ndarray, candidates: list[Detection], min_iou: float) 
     return candidates[k] if iou[k] >= min_iou else None
 
 
-def _smooth(track: LinkedTrack, fps: float, sigma_seconds: float) -> None:
-    """Smooth the track's box centres and sizes over time, weighted by confidence.
-
-    A detector box jitters from frame to frame (a raised arm, a partial occlusion, the grid of the
-    detector's anchors), while the object's true extent changes smoothly. Offline, each box can be
-    fitted together with its neighbours on both sides, as the Gaussian-smoothed interpolation of
-    offline MOT post-processing (StrongSORT's GSI) does. Here each coordinate gets a local linear
-    fit (Gaussian weights of sigma `sigma_seconds`, times each box's confidence so that weak and
-    interpolated boxes pull less): a local *linear* fit, unlike a plain moving average, does not
-    drag the first and last boxes of a moving object back towards the middle of the track.
-    Sources and confidences stay: the evidence is unchanged, only its geometry is denoised. The
-    track's frames are contiguous here (gaps are filled), so the sums are 1-D convolutions.
-    """
-    sigma = sigma_seconds * fps
-    n = len(track.frames)
-    if sigma <= 0 or n < 3:
-        return
-    radius = int(np.ceil(3 * sigma))
-    d = np.arange(-radius, radius + 1, dtype=np.float64)
-    g = np.exp(-0.5 * (d / sigma) ** 2)
-
-    def window_sum(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-        """sum over j of x[j] * kernel[j - i] for every i (same length, zero beyond the ends)."""
-        return np.convolve(x, kernel[::-1], mode="full")[radius:radius + n]
-
-    b = np.array(track.boxes, np.float64)
-    c = np.array(track.confidences, np.float64)
-    values = np.column_stack([b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, b[:, 2], b[:, 3]])
-    s0, s1, s2 = (window_sum(c, g * d ** k) for k in range(3))
-    det = s0 * s2 - s1 ** 2
-    fitted = np.empty_like(values)
-    for k in range(4):
-        t0, t1 = window_sum(c * values[:, k], g), window_sum(c * values[:, k], g * d)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            linear = (s2 * t0 - s1 * t1) / det
-        fitted[:, k] = np.where(det > 1e-9 * s0 ** 2, linear, t0 / s0)
-    track.boxes = [(float(cx - w / 2), float(cy - h / 2), float(w), float(h)) for cx, cy, w, h in fitted]
-
-
 def link(dets: dict[int, list[Detection]], frames: Sequence[int], fps: float,
          params: LinkParams | None = None, gap_filler: GapFiller | None = None) -> list[LinkedTrack]:
     """Tracks from the detections of `frames` (the detected frames, in any order).
@@ -402,5 +364,5 @@ def link(dets: dict[int, list[Detection]], frames: Sequence[int], fps: float,
     claimed = {id(d) for t in tracklets for d in t.dets.values()}
     tracks = [_fill(t, dets, claimed, fps, p, gap_filler) for t in tracklets]
     for t in tracks:
-        _smooth(t, fps, p.smooth_seconds)
+        smooth_track(t, fps, p.smooth_seconds)
     return tracks

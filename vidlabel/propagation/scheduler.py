@@ -38,7 +38,8 @@ from dataclasses import dataclass
 from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, EditKind, keyframes
 from ..store.project import MACHINE, Project
 from ..video import FrameSource, ImageFolder, VideoFile
-from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, machine_boxes, repair
+from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, machine_boxes
+from .repair import repair
 
 log = logging.getLogger(__name__)
 

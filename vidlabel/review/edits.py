@@ -23,7 +23,7 @@ class EditMeaning:
     the deleted box back), a class change (no geometry changed), a split (it would grow the old
     track into the new one), an interpolation (the person chose the boxes), or a check or accept
     (a confirmation invalidates nothing: re-propagation only repairs what a correction
-    invalidated, `propagate.repair`).
+    invalidated, `repair.repair`).
     `one_frame`: the edit changes boxes on its own frame only, so rescoring re-reads that frame.
     `says_wrong` / `says_right`: the verdict on the machine box it touched, for the error model.
     `charge`: the price of the time model it costs (`effort.TimeModel` field), or "per box" for
