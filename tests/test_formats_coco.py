@@ -15,7 +15,14 @@ from vidlabel.errors import FormatError, VidlabelError
 from vidlabel.formats import export_projects, import_annotations
 from vidlabel.formats.common import ExportOptions, ImportOptions
 
-from .conftest import PETS, SAMPLE, SAMPLE_GT, encode_clip, pets_available, synthetic_frames
+from .conftest import (
+    PETS,
+    SAMPLE,
+    SAMPLE_GT,
+    encode_clip,
+    pets_available,
+    synthetic_frames,
+)
 from .formats_data import assert_same_boxes, rich_project
 
 

@@ -22,7 +22,7 @@ from vidlabel.propagation.scheduler import Repropagator
 from vidlabel.review.scorer import Scorer
 from vidlabel.review.strategies import make_strategy
 from vidlabel.store.files import open_or_create_project
-from vidlabel.store.project import MACHINE
+from vidlabel.store.project import MACHINE, Project
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .reviewkit import put_jittered_ground_truth
@@ -150,7 +150,7 @@ def test_a_queue_ranked_before_the_latest_edit_is_never_shown(qtbot, busy_window
 def test_deleting_a_box_while_its_rescore_runs(qtbot, busy_window, gate, monkeypatch):
     window, c = busy_window, busy_window.c
     # held after the rescore read the frame's boxes, before it scores and stores them
-    monkeypatch.setattr(Scorer, "_recompute", gate.wrap(Scorer._recompute))
+    monkeypatch.setattr(Project, "set_box_scores", gate.wrap(Project.set_box_scores))
     c.seek(40)
     box = next(b for b in c.boxes() if not b.verified)
     c.select(box.track_id)
@@ -204,7 +204,7 @@ def test_edits_and_undo_work_while_the_session_scores_the_project(qtbot, busy_vi
 def test_closing_while_the_session_scores_stops_it_and_collects_again(qtbot, busy_video, gate,
                                                                       monkeypatch):
     monkeypatch.setattr("vidlabel.review.scorer.RESCORE_CHUNK", 10)  # 8 chunks of the sample's 80 frames
-    monkeypatch.setattr(Scorer, "_recompute", gate.wrap(Scorer._recompute))
+    monkeypatch.setattr(Project, "set_box_scores", gate.wrap(Project.set_box_scores))
     gate.close()
     window = open_window(busy_video)
     show(qtbot, window, scored=False)

@@ -11,7 +11,7 @@ from vidlabel.errors import VidlabelError
 from vidlabel.review.scorer import Scorer
 from vidlabel.review.session import STRATEGIES, Pick, ReviewSession
 from vidlabel.review.stopping import ErrorModel
-from vidlabel.store.project import HUMAN
+from vidlabel.store.project import HUMAN, Project
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .reviewkit import sample_project
@@ -266,7 +266,7 @@ def test_queue_command_prints_picks_with_reasons_and_the_estimate(sample, capsys
 
 
 class _Held:
-    """Holds the scoring worker in a wrapped Scorer method until released."""
+    """Holds the scoring worker in a wrapped method until released."""
 
     def __init__(self) -> None:
         self.release, self.reached, self.calls = threading.Event(), threading.Event(), 0
@@ -309,7 +309,7 @@ def test_closing_during_the_start_up_scoring_stops_it_between_chunks(sample, mon
     project, video, tracks = sample
     monkeypatch.setattr("vidlabel.review.scorer.RESCORE_CHUNK", 10)
     held = _Held()
-    monkeypatch.setattr(Scorer, "_recompute", held.wrap(Scorer._recompute))
+    monkeypatch.setattr(Project, "set_box_scores", held.wrap(Project.set_box_scores))  # once a chunk
     session = ReviewSession(project, video, background=True, tracker="kcf")
     assert held.reached.wait(60)
     closing = threading.Thread(target=session.close)

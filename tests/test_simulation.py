@@ -13,7 +13,12 @@ from vidlabel.review.effort import CONVENTIONAL, TimeModel
 from vidlabel.simulation import baselines as B
 from vidlabel.simulation.annotator import SimulatedAnnotator
 from vidlabel.simulation.curves import area, normalised_alc, seconds_to
-from vidlabel.simulation.groundtruth import GroundTruth, GTBox, ShownFrames, load_ground_truth
+from vidlabel.simulation.groundtruth import (
+    GroundTruth,
+    GTBox,
+    ShownFrames,
+    load_ground_truth,
+)
 from vidlabel.simulation.metrics import score
 from vidlabel.video import open_video
 
@@ -251,7 +256,11 @@ def _rec(name, kind, batch, seed, xy):
 
 
 def test_summary_normalises_per_batch_averages_seeds_and_recommends_the_largest_area():
-    from vidlabel.simulation.report import markdown_table, recommendation_line, summarise
+    from vidlabel.simulation.report import (
+        markdown_table,
+        recommendation_line,
+        summarise,
+    )
     records = [
         _rec("random", "strategy", 5, 0, [(0, 0.0), (128, 1.0)]),
         _rec("random", "strategy", 5, 1, [(0, 0.0), (128, 0.5)]),

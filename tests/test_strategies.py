@@ -9,7 +9,7 @@ import pytest
 
 from vidlabel.datamodel import Detection, Source
 from vidlabel.errors import StrategyError
-from vidlabel.review.scorer import BoxScore, FrameState
+from vidlabel.review.signals import BoxScore, FrameState
 from vidlabel.review.strategies import (
     MIXED_SHARES,
     STRATEGIES,

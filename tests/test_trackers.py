@@ -9,7 +9,11 @@ from vidlabel import weights
 from vidlabel.datamodel import iou_xywh
 from vidlabel.errors import VidlabelError
 from vidlabel.propagation.propagate import DEFAULT_MIN_CONFIDENCE
-from vidlabel.propagation.trackers import available_trackers, create_tracker, resolve_tracker_name
+from vidlabel.propagation.trackers import (
+    available_trackers,
+    create_tracker,
+    resolve_tracker_name,
+)
 
 from .scenes import scene, straight
 

@@ -9,8 +9,8 @@ import pytest
 
 from vidlabel.datamodel import Box, Source
 from vidlabel.errors import ScoringError
-from vidlabel.review.scorer import (
-    Scorer,
+from vidlabel.review.scorer import Scorer
+from vidlabel.review.signals import (
     aggregate,
     class_distribution,
     entropy_signal,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..review.scorer import AGGREGATES
 from ..review.session import ReviewSession
+from ..review.signals import AGGREGATES
 from ..review.strategies import STRATEGIES
 
 

@@ -45,7 +45,8 @@ from .committee import Committee
 from .corrections import Edit, Editor
 from .edits import meaning
 from .effort import human_seconds
-from .scorer import FrameState, Scorer
+from .scorer import Scorer
+from .signals import FrameState
 from .stopping import ErrorModel, error_evidence, estimate_missed
 from .strategies import STRATEGIES, Pick, Pool, make_strategy
 from .worker import ScoringWorker

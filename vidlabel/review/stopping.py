@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .scorer import BoxScore, noisy_or
+from .signals import BoxScore, noisy_or
 
 PRIOR_WEIGHT = 5.0
 BINS = np.linspace(0.0, 1.0, 6)   # score bins of width 0.2

@@ -34,7 +34,8 @@ from scipy.optimize import linear_sum_assignment
 
 from ..datamodel import ACCEPT_THRESHOLD, Detection, iou_matrix
 from ..errors import StrategyError
-from .scorer import (
+from .reasons import box_reasons
+from .signals import (
     DEFAULT_WEIGHTS,
     BoxScore,
     FrameState,
@@ -105,7 +106,7 @@ class Strategy:
         return tuple(state.reasons)
 
     def explain_box(self, box: BoxScore) -> tuple[str, ...]:
-        return tuple(box.reason_texts(3, at_least=0.05))
+        return tuple(box_reasons(box, 3, at_least=0.05))
 
     def ranked(self, pool: Pool) -> Iterator[Pick]:
         """Every candidate, best first (ties by frame, then box), each `Pick` made only when
