@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("VIDLABEL_OFFLINE", "1")
 
 from vidlabel.datamodel import iou_matrix  # noqa: E402
-from vidlabel.prelabel.linking import LinkParams, tracker_input  # noqa: E402
-from vidlabel.prelabel.pipeline import PrelabelOptions, prelabel  # noqa: E402
+from vidlabel.prelabelling.linking import LinkParams, tracker_input  # noqa: E402
+from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel  # noqa: E402
 from vidlabel.store.project import Project  # noqa: E402
 from vidlabel.video import open_video  # noqa: E402
 from vidlabel.weights import quiet_ultralytics, resolve_detector  # noqa: E402

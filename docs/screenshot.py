@@ -28,7 +28,7 @@ def main(out: Path) -> int:
     from PyQt6.QtCore import QTimer
 
     from vidlabel.gui.launch import application, open_window
-    from vidlabel.prelabel.pipeline import PrelabelOptions, prelabel
+    from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CONFIG_HOME"] = tmp  # default keys, whatever this machine's user set

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vidlabel.datamodel import Detection, Source
-from vidlabel.prelabel.linking import LinkParams, link
+from vidlabel.prelabelling.linking import LinkParams, link
 from vidlabel.propagation.propagate import PropagatedBox
 
 FPS = 10.0

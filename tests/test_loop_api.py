@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment
 
 from vidlabel.datamodel import iou_matrix
 from vidlabel.errors import ModelNotFoundError
-from vidlabel.prelabel.pipeline import PrelabelOptions, prelabel
+from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel
 from vidlabel.review.session import ReviewSession
 from vidlabel.weights import resolve_detector
 

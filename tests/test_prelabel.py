@@ -21,7 +21,7 @@ import pytest
 from vidlabel import cli
 from vidlabel.datamodel import Source, iou_matrix
 from vidlabel.errors import ModelNotFoundError
-from vidlabel.prelabel.pipeline import PrelabelOptions, prelabel
+from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel
 from vidlabel.propagation.trackers import available_trackers
 from vidlabel.store.project import Project
 from vidlabel.weights import resolve_detector

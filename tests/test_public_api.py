@@ -31,3 +31,10 @@ def test_importing_the_package_loads_no_heavy_library():
             "'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_prelabel_function_is_not_shadowed_by_a_subpackage():
+    import vidlabel.prelabelling.pipeline  # noqa: F401  (a submodule import sets package attributes)
+    from vidlabel import prelabel
+
+    assert callable(prelabel) and prelabel.__module__ == "vidlabel.prelabelling.pipeline"

@@ -22,7 +22,7 @@ _EXPORTS = {
     # video and store
     "open_video": "video", "Project": "store.project", "create_project": "store.files",
     # pre-labelling and propagation
-    "prelabel": "prelabel.pipeline", "PrelabelOptions": "prelabel.pipeline",
+    "prelabel": "prelabelling.pipeline", "PrelabelOptions": "prelabelling.pipeline",
     "propagate": "propagation.propagate", "track_between": "propagation.propagate",
     "interpolate": "propagation.propagate",
     # review
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing of it runs
     from .errors import VidlabelError
     from .formats import export_projects, import_annotations
     from .formats.common import ExportOptions, ImportOptions
-    from .prelabel.pipeline import PrelabelOptions, prelabel
+    from .prelabelling.pipeline import PrelabelOptions, prelabel
     from .propagation.propagate import interpolate, propagate, track_between
     from .review.effort import TimeModel, human_seconds
     from .review.session import QueueUpdate, ReviewSession

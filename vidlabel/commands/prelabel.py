@@ -53,7 +53,7 @@ def project_paths(videos: list[str], output: str | None) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..prelabel.pipeline import PrelabelOptions, prelabel
+    from ..prelabelling.pipeline import PrelabelOptions, prelabel
 
     classes = tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None
     options = PrelabelOptions(model=args.model, classes=classes, conf=args.conf, start=args.start,

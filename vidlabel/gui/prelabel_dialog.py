@@ -28,7 +28,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ..errors import VidlabelError
-from ..prelabel.pipeline import PrelabelOptions, PrelabelSummary, prelabel_project
+from ..prelabelling.pipeline import PrelabelOptions, PrelabelSummary, prelabel_project
 from ..propagation.trackers import available_trackers
 from ..store.files import open_project_video
 from ..store.project import Project

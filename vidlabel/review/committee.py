@@ -3,7 +3,7 @@
 Two detectors that disagree on a frame show where the model family is unsure, independent of
 the tracker. The second member is a different model at a different input size (YOLOv8n at 320
 when pre-labelling used YOLO11n at 640, and the other way round). Its candidates are stored as
-a second detection run of the project (`prelabel.detect_frames`), so the pass is paid once per
+a second detection run of the project (`prelabelling.pipeline.detect_frames`), so the pass is paid once per
 frame and survives reopening; frames already in that run are never detected again.
 
 Why not the same model on a flipped or rescaled frame: the shipped 320 export is fixed-size, and
@@ -68,8 +68,8 @@ class Committee:
         done = self.project.detected_frames(self.second) if self.second is not None else set()
         todo = [f for f in frames if f not in done]
         if todo or self.second is None:
-            from ..prelabel.detector import Detector  # loading Ultralytics is paid only when asked
-            from ..prelabel.pipeline import detect_frames
+            from ..prelabelling.detector import Detector  # loading Ultralytics is paid only when asked
+            from ..prelabelling.pipeline import detect_frames
 
             if self._detector is None:
                 self._detector = Detector(self.model)

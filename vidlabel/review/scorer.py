@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ..datamodel import ACCEPT_THRESHOLD, Box, Detection
 from ..errors import ScoringError
-from ..prelabel.record import PrelabelRecord
+from ..prelabelling.record import PrelabelRecord
 from ..store.project import Project
 from .mirror import BoxMirror, context_changes
 from .reasons import frame_reasons

@@ -19,8 +19,8 @@ import av
 
 from ..datamodel import Box
 from ..errors import ModelNotFoundError, StrategyError, VideoError
-from ..prelabel.detector import Detector
-from ..prelabel.pipeline import PrelabelOptions, detect_frames, prelabel
+from ..prelabelling.detector import Detector
+from ..prelabelling.pipeline import PrelabelOptions, detect_frames, prelabel
 from ..review.effort import EXTREME_CLICKING, TimeModel
 from ..review.session import ReviewSession
 from ..review.strategies import STRATEGIES
@@ -68,7 +68,7 @@ def _copy_project(src: Path, dst: Path) -> Path:
 
 def _base_project(exp: Experiment, video_path: Path, where: Path
                   ) -> tuple[Path, dict[int, int], list[Box]]:
-    """The pre-labelled project every replay starts from (`vidlabel.prelabel.pipeline`, restricted to the
+    """The pre-labelled project every replay starts from (`vidlabel.prelabelling.pipeline`, restricted to the
     ground truth's classes), the map from ground-truth class ids to project class ids (by name,
     docs/adr/0003; a class the detector does not know is added so that it can be drawn), and the
     pre-labels themselves."""
