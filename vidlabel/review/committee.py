@@ -57,6 +57,9 @@ class Committee:
         self.project, self.video, self.primary = project, video, primary_run
         runs = {r["id"]: r for r in project.detection_runs()}
         self.primary_model = runs[primary_run]["model"]
+        params = runs[primary_run]["params"]
+        kept = params.get("classes")
+        self.classes = [params["names"][i] for i in kept] if kept and "names" in params else None
         self.model = second_model(self.primary_model, model)
         self._detector = None
         self.second: int | None = next(
@@ -68,11 +71,13 @@ class Committee:
         done = self.project.detected_frames(self.second) if self.second is not None else set()
         todo = [f for f in frames if f not in done]
         if todo or self.second is None:
-            from ..prelabelling.detector import Detector  # loading Ultralytics is paid only when asked
+            from ..prelabelling.detector import (
+                Detector,  # loading Ultralytics is paid only when asked
+            )
             from ..prelabelling.pipeline import detect_frames
 
-            if self._detector is None:
-                self._detector = Detector(self.model)
+            if self._detector is None:  # the same classes as the run it is compared with
+                self._detector = Detector(self.model, classes=self.classes)
             self.second, _, _ = detect_frames(self.project, self.video, self._detector, todo, progress=False)
         return self.second
 

@@ -18,9 +18,10 @@ from pathlib import Path
 import av
 
 from ..datamodel import Box
-from ..errors import ModelNotFoundError, StrategyError, VideoError
-from ..prelabelling.detector import Detector
-from ..prelabelling.pipeline import PrelabelOptions, detect_frames, prelabel
+from ..errors import CommitteeError, StrategyError, VideoError
+from ..prelabelling.pipeline import PrelabelOptions, prelabel
+from ..prelabelling.record import PrelabelRecord
+from ..review.committee import Committee
 from ..review.effort import EXTREME_CLICKING, TimeModel
 from ..review.session import ReviewSession
 from ..review.strategies import STRATEGIES
@@ -35,8 +36,6 @@ from .report import RunRecord, summarise
 
 BASELINES = ("manual", "interpolation-5", "interpolation-10", "interpolation-30",
              "adaptive-interpolation", "tracker-only", "detector-only")
-# the committee's second voice: another architecture at another input size (320 against 640)
-COMMITTEE_MODEL = "yolov8n_int8_openvino_model"
 # strategies whose picks depend on a seed; the others are replayed once whatever --seeds says
 RANDOMISED = frozenset({"random", "mixed"})
 
@@ -83,7 +82,7 @@ def _base_project(exp: Experiment, video_path: Path, where: Path
     project = Project.open(path)
     try:
         if exp.detector and "committee" in exp.strategies:
-            _second_pass(project, video_path, exp)
+            _second_pass(project, video_path)
         with project.action("simulation classes", MACHINE):
             class_map = {i: project.add_class(n) for i, n in enumerate(exp.gt.class_names)}
         prelabels = project.boxes(include_outside=False)
@@ -92,15 +91,15 @@ def _base_project(exp: Experiment, video_path: Path, where: Path
     return path, class_map, prelabels
 
 
-def _second_pass(project: Project, video_path: Path, exp: Experiment) -> None:
-    """A second detector's pass for `committee` (its disagreement with the first); without its
-    weights, committee is skipped with the reason the session gives."""
-    try:
-        detector = Detector(COMMITTEE_MODEL, classes=exp.gt.class_names)
-    except ModelNotFoundError:
-        return
+def _second_pass(project: Project, video_path: Path) -> None:
+    """The committee's second detector pass, paid once in the base project that every replay
+    copies; without a second detector, committee is skipped with the reason the session gives."""
     with open_video(video_path) as video:
-        detect_frames(project, video, detector, list(range(video.frame_count)), progress=False)
+        try:
+            committee = Committee(project, video, PrelabelRecord.read(project).run)
+        except CommitteeError:
+            return
+        committee.ensure(list(range(video.frame_count)))
 
 
 def run_experiment(exp: Experiment, progress: Callable[[str, float, float], None] | None = None
