@@ -21,6 +21,11 @@ from .reviewkit import put_jittered_ground_truth
 
 pytestmark = pytest.mark.gui
 
+# Every wait is for work that really happens, on a machine that may be slow and shared: the
+# bound only turns a hang into a failure (instead of a frozen run), it is never a speed limit.
+PATIENCE_MS = 300_000
+PATIENCE_S = PATIENCE_MS / 1000
+
 
 @pytest.fixture
 def video(tmp_path):
@@ -34,12 +39,12 @@ def show(qtbot, w, scored: bool = True) -> None:
     qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()
-    qtbot.waitExposed(w)
+    qtbot.waitExposed(w, timeout=PATIENCE_MS)
     w.activateWindow()
     w.windowHandle().requestActivate()
-    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.waitUntil(w.isActiveWindow, timeout=PATIENCE_MS)
     if scored:
-        qtbot.waitUntil(lambda: w.c.ready, timeout=30000)
+        qtbot.waitUntil(lambda: w.c.ready, timeout=PATIENCE_MS)
 
 
 @pytest.fixture
@@ -90,9 +95,9 @@ def key(qtbot, window, k, modifier=Qt.KeyboardModifier.NoModifier) -> None:
 def settle(qtbot, window) -> None:
     """Wait until the session has scored and ranked everything done so far, then for the queue it
     sent and a refresh of the docks to land (the session scores and ranks in its worker)."""
-    qtbot.waitUntil(lambda: window.c.ready, timeout=120000)
-    window.c.session.wait_idle()
-    with qtbot.waitSignal(window.refresher.ready, timeout=10000):
+    qtbot.waitUntil(lambda: window.c.ready, timeout=PATIENCE_MS)
+    assert window.c.session.wait_idle(PATIENCE_S)
+    with qtbot.waitSignal(window.refresher.ready, timeout=PATIENCE_MS):
         window.refresher.request()
 
 
@@ -130,7 +135,7 @@ def test_draw_move_accept_undo(qtbot, machine_window):
     before = {b.id for b in project.boxes(frame=first)}
 
     drag(qtbot, window, (40, 440), (100, 560))  # an empty patch of grass: a new object
-    c.session.wait_idle()
+    assert c.session.wait_idle(PATIENCE_S)
     drawn = [b for b in project.boxes(frame=first) if b.id not in before]
     assert len(drawn) == 1
     b = drawn[0]
@@ -139,7 +144,7 @@ def test_draw_move_accept_undo(qtbot, machine_window):
     assert b.track_id in window.canvas.items_by_track
 
     drag(qtbot, window, (70, 500), (170, 480))  # grab it in the middle and move it
-    c.session.wait_idle()
+    assert c.session.wait_idle(PATIENCE_S)
     moved = project.boxes(frame=first, track_id=b.track_id)[0]
     assert (moved.x, moved.y) == pytest.approx((b.x + 100, b.y - 20), abs=2)
     assert (moved.w, moved.h) == pytest.approx((b.w, b.h))
@@ -158,12 +163,12 @@ def test_draw_move_accept_undo(qtbot, machine_window):
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the move
     assert project.boxes(frame=first, track_id=b.track_id)[0].x == pytest.approx(b.x)
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the draw
-    c.session.wait_idle()
+    assert c.session.wait_idle(PATIENCE_S)
     assert project.boxes(track_id=b.track_id) == []  # its re-propagation went with it
     assert {x.id for x in project.boxes(frame=first)} == before
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
         | Qt.KeyboardModifier.ShiftModifier)  # redo the draw
-    c.session.wait_idle()
+    assert c.session.wait_idle(PATIENCE_S)
     assert project.boxes(frame=first, track_id=b.track_id)[0].x == pytest.approx(b.x)
     assert [a.kind for a in project.actions(actor=HUMAN)] == ["draw"]
 
@@ -261,8 +266,8 @@ def test_reopening_continues_the_same_project(qtbot, video, tmp_path, monkeypatc
     # edits work at once, before the event loop ran and the session's first queue arrived
     w.c.draw_box((10, 10, 20, 20))
     assert not w.c.ready and len(w.c.project.boxes(frame=0)) == 1
-    qtbot.waitUntil(lambda: w.c.ready, timeout=30000)
-    w.c.session.wait_idle()  # its re-propagation is written
+    qtbot.waitUntil(lambda: w.c.ready, timeout=PATIENCE_MS)
+    assert w.c.session.wait_idle(PATIENCE_S)  # its re-propagation is written
     saved = w.c.project.boxes()
     w.close()
     with Project.open(video.parent / "sample.mp4.vlp", readonly=True) as p:
@@ -281,10 +286,10 @@ def test_ignore_regions_are_shown_but_not_editable(qtbot, window):
     with project.action("import", "machine"):
         project.add_ignore_region(IgnoreRegion(3, 0, 200, 150, 80, 60))
     key(qtbot, window, Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier)
-    assert window.canvas._ignore_items == []
+    assert window.canvas.ignore_rects() == []
     for _ in range(2):
         key(qtbot, window, Qt.Key.Key_Right)
-    assert len(window.canvas._ignore_items) == 1
+    assert window.canvas.ignore_rects() == [(200, 150, 80, 60)]
     drag(qtbot, window, (210, 160), (260, 190))  # drawing over it makes a box; the region stays
     assert len(project.boxes(frame=3)) == 1 and len(project.ignore_regions(frame=3)) == 1
 
@@ -299,7 +304,7 @@ def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
     out = tmp_path / "out" / "dataset.json"
     dialog.output.setText(str(out))
     dialog.verified_only.setChecked(True)
-    with qtbot.waitSignal(dialog.finished, timeout=20000):
+    with qtbot.waitSignal(dialog.finished, timeout=PATIENCE_MS):
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     data = json.loads(out.read_text())
     (ann,) = data["annotations"]
@@ -309,7 +314,7 @@ def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
     dialog.format.setCurrentIndex(2)  # YOLO into a folder that is a file: refused, dialog stays
     dialog.output.setText(str(out))
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(dialog.export_button.isEnabled, timeout=20000)  # enabled again: it failed
+    qtbot.waitUntil(dialog.export_button.isEnabled, timeout=PATIENCE_MS)  # enabled again: it failed
     assert dialog.isVisible() and str(out) in dialog.status.text()
     dialog.reject()
 
@@ -323,7 +328,7 @@ def test_cancelled_prelabel_leaves_a_consistent_project_and_resumes(qtbot, windo
     job = dialog.job
     stop = lambda done, total, what: dialog.cancel() if done > 0 else None  # noqa: E731
     job.progress.connect(stop)
-    with qtbot.waitSignal(job.cancelled_, timeout=120000):
+    with qtbot.waitSignal(job.cancelled_, timeout=PATIENCE_MS):
         pass
     assert dialog.run_button.text() == "Resume" and "cancelled" in dialog.status.text()
     (run,) = project.detection_runs()
@@ -337,7 +342,7 @@ def test_cancelled_prelabel_leaves_a_consistent_project_and_resumes(qtbot, windo
     assert Project.open(project.path, readonly=True).boxes() == []
 
     job.progress.disconnect(stop)
-    with qtbot.waitSignal(dialog.prelabelled, timeout=180000) as finished:
+    with qtbot.waitSignal(dialog.prelabelled, timeout=PATIENCE_MS) as finished:
         qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     summary = finished.args[0]
     assert summary.resumed_frames == len(stored) and summary.detected_frames == 40

@@ -26,7 +26,7 @@ from vidlabel.store.project import MACHINE, Project
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .reviewkit import put_jittered_ground_truth
-from .test_gui import drag, key, settle, show
+from .test_gui import PATIENCE_MS, PATIENCE_S, drag, key, settle, show
 
 pytestmark = pytest.mark.gui
 
@@ -106,13 +106,13 @@ def test_an_accept_returns_before_its_rescoring_and_the_queue_follows_it(qtbot, 
     gate.close()
     key(qtbot, window, Qt.Key.Key_Return)  # accept the frame, go to the next pick
     # back in the event loop with the accept saved, while its rescoring is held in the worker
-    qtbot.waitUntil(gate.reached.is_set)
+    qtbot.waitUntil(gate.reached.is_set, timeout=PATIENCE_MS)
     assert top in c.project.verified_frames() and c.frame != top and c.frame in before
     assert c.session.scoring.finished < c.session.revision
     assert [p.frame for p in window.picks] == before  # the queue waits for the rescoring
     key(qtbot, window, Qt.Key.Key_Right)  # the window steps meanwhile
     assert window.canvas.items_by_track and "frame" in window.frame_label.text()
-    with qtbot.waitSignal(c.queueChanged, timeout=60000):
+    with qtbot.waitSignal(c.queueChanged, timeout=PATIENCE_MS):
         gate.open()
     assert window.picks and top not in [p.frame for p in window.picks]
     shown = [int(window.queue_panel.tree.topLevelItem(i).text(1))
@@ -134,13 +134,13 @@ def test_a_queue_ranked_before_the_latest_edit_is_never_shown(qtbot, busy_window
     gate.close()
     box = c.boxes()[0]
     c.move_box(box.id, (box.x + 3, box.y, box.w, box.h))  # edit A: its ranking is held
-    qtbot.waitUntil(gate.reached.is_set)
+    qtbot.waitUntil(gate.reached.is_set, timeout=PATIENCE_MS)
     c.seek(top)
     c.accept_frame()  # edit B, while the ranking after A still holds the old scores
-    with qtbot.waitSignal(c.queueChanged, timeout=60000):
+    with qtbot.waitSignal(c.queueChanged, timeout=PATIENCE_MS):
         gate.open()
-    c.session.wait_idle()
-    qtbot.waitUntil(lambda: shown[-1].revision == c.session.revision)
+    assert c.session.wait_idle(PATIENCE_S)
+    qtbot.waitUntil(lambda: shown[-1].revision == c.session.revision, timeout=PATIENCE_MS)
     stale = [u for u in arrived if top in {p.frame for p in u.picks}]
     assert stale, "the ranking held during edit B predates it"
     assert all(top not in {p.frame for p in u.picks} for u in shown)
@@ -157,11 +157,11 @@ def test_deleting_a_box_while_its_rescore_runs(qtbot, busy_window, gate, monkeyp
     gate.close()
     drag(qtbot, window, (box.x + box.w / 2, box.y + box.h / 2),
          (box.x + box.w / 2 + 6, box.y + box.h / 2))  # a fix: rescoring it reads the box
-    qtbot.waitUntil(gate.reached.is_set)
+    qtbot.waitUntil(gate.reached.is_set, timeout=PATIENCE_MS)
     key(qtbot, window, Qt.Key.Key_Delete)  # deleted while the rescore holds it
     assert c.project.box(box.id) is None
     gate.open()
-    c.session.wait_idle()
+    assert c.session.wait_idle(PATIENCE_S)
     assert c.session.scoring.errors == [] and c.session.repropagator.errors == []
     assert box.id not in c.project.box_scores()
     state = c.session.scorer.frame_state(40)
@@ -177,7 +177,7 @@ def test_edits_and_undo_work_while_the_session_scores_the_project(qtbot, busy_vi
     try:
         show(qtbot, window, scored=False)
         c = window.c
-        qtbot.waitUntil(gate.reached.is_set)  # the start-up scoring is held
+        qtbot.waitUntil(gate.reached.is_set, timeout=PATIENCE_MS)  # the start-up scoring is held
         assert not gc.isenabled()  # no full collections while the session builds its mirror
         key(qtbot, window, Qt.Key.Key_N)
         assert "not ranked yet" in window.message_label.text()
@@ -209,7 +209,7 @@ def test_closing_while_the_session_scores_stops_it_and_collects_again(qtbot, bus
     window = open_window(busy_video)
     show(qtbot, window, scored=False)
     session = window.c.session
-    qtbot.waitUntil(gate.reached.is_set)
+    qtbot.waitUntil(gate.reached.is_set, timeout=PATIENCE_MS)
     # closing waits for the held chunk: let it go once the close asked the scoring to stop
     releaser = threading.Thread(target=lambda: (session.scoring.stopping.wait(), gate.open()))
     releaser.start()

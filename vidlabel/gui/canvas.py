@@ -280,6 +280,11 @@ class FrameCanvas(QGraphicsView):
             self.items_by_track[b.track_id] = item
         self.viewport().update()
 
+    def ignore_rects(self) -> list[XYWH]:
+        """The ignore regions drawn on this frame, as (x, y, w, h) in image pixels."""
+        rects = [item.rect() for item in self._ignore_items]
+        return [(r.x(), r.y(), r.width(), r.height()) for r in rects]
+
     def image_rect(self) -> QRectF:
         return QRectF(self._pixmap.pixmap().rect())
 

@@ -4,13 +4,14 @@ Widgets never touch the project. They read through this controller and ask it to
 it calls the review session (`vidlabel.review.session.ReviewSession`, the correction API plus background
 re-propagation, scores and the queue), turns a `VidlabelError` into a status message instead of a
 crash, and tells every view what changed through signals. That keeps the window the project's
-single writer and each widget small.
+single writer and each widget small. Moving through the video and reading what is on a frame
+come from its base class, `Navigator` (navigation.py), which needs no session.
 
 What runs where: an edit is one small SQLite write on the UI thread; the session's workers do
-the rest (see vidlabel/session.py). Its re-propagation worker has its own video reader (a decoder
-is not shared between threads); its scoring worker scores the whole project when the session
-starts (seconds on 100,000 boxes), rescores after every edit, undo and re-propagated stretch, and
-ranks the queue whenever it has caught up. Both report through callbacks from their threads,
+the rest (see vidlabel/review/session.py). Its re-propagation worker has its own video reader
+(a decoder is not shared between threads); its scoring worker scores the whole project when the
+session starts (seconds on 100,000 boxes), rescores after every edit, undo and re-propagated
+stretch, and ranks the queue whenever it has caught up. Both report through callbacks from their threads,
 which the controller re-emits as Qt signals; Qt delivers those in the UI thread. So the window
 opens at once, the person can step, edit and undo while the project is scored, and the queue
 appears (`ready`) and follows the edits (`queueChanged`) as the results arrive. A queue
@@ -22,27 +23,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
-from ..datamodel import Box, IgnoreRegion
+from ..datamodel import Box, keyframes
 from ..errors import VidlabelError
 from ..review.corrections import Edit
 from ..review.session import Pick, QueueUpdate, ReviewSession
 from ..store.project import Project
 from ..video import FrameSource
 from . import pauses
+from .navigation import Navigator
 
 QUEUE_SIZE = 25  # picks ranked for the queue panel after every edit
 
 
-class Controller(QObject):
-    frameChanged = pyqtSignal(int)      # the current frame moved: redraw image and boxes
+class Controller(Navigator):
+    """The navigator (frame, selection, playing, reading) plus the session and every edit."""
+
     boxesChanged = pyqtSignal()         # the current frame's boxes may differ: redraw boxes
     projectChanged = pyqtSignal()       # the store changed: docks and timeline refresh
     classesChanged = pyqtSignal()       # the class list changed
-    selectionChanged = pyqtSignal(object)  # selected track id or None
-    playingChanged = pyqtSignal(bool)
     message = pyqtSignal(str)           # a one-line status for the person
     machineWrote = pyqtSignal(object)   # frames a background re-propagation rewrote (any thread)
     queueChanged = pyqtSignal(object)   # a QueueUpdate newer than the person's latest edit
@@ -50,9 +50,7 @@ class Controller(QObject):
 
     def __init__(self, project: Project, video: FrameSource, session_video: Callable[[], FrameSource],
                  parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.project = project
-        self.video = video
+        super().__init__(project, video, parent)
         self.session: ReviewSession | None = None
         self.picks: list[Pick] = []      # the latest queue (best first)
         self.ready = False               # the first queue of this session arrived
@@ -60,49 +58,10 @@ class Controller(QObject):
         self._no_session = ""            # why there is no session, if starting it failed
         self.machineWrote.connect(self._machine_wrote)
         self._queueRanked.connect(self._queue_ranked)
-        self._start_session(session_video)
-        self.frame = 0
-        self.selected_track: int | None = None
         self.current_class = 0
-        self._play_timer = QTimer(self)
-        self._play_timer.setInterval(max(1, round(1000 / (video.fps or 25.0))))
-        self._play_timer.timeout.connect(self._play_tick)
+        self._start_session(session_video)
 
-    # -- reading ------------------------------------------------------------------------------
-    @property
-    def frame_count(self) -> int:
-        return self.video.frame_count
-
-    def image(self) -> np.ndarray:
-        """The current frame, BGR, exactly the decoder's frame `self.frame`."""
-        return self.video.frame(self.frame)
-
-    def boxes(self) -> list[Box]:
-        """The boxes to draw on the current frame (an index lookup: cheap at any project size)."""
-        return self.project.boxes(frame=self.frame, include_outside=False)
-
-    def ignore_regions(self) -> list[IgnoreRegion]:
-        return self.project.ignore_regions(frame=self.frame)
-
-    def has_box(self, track_id: int) -> bool:
-        """Whether the track is visible on the current frame."""
-        return bool(self.project.boxes(frame=self.frame, track_id=track_id, include_outside=False))
-
-    def verified_frames(self) -> set[int]:
-        return set(self.project.verified_frames())
-
-    def selected_box(self) -> Box | None:
-        if self.selected_track is None:
-            return None
-        found = self.project.boxes(frame=self.frame, track_id=self.selected_track, include_outside=False)
-        return found[0] if found else None
-
-    def class_names(self) -> list[str]:
-        return self.project.class_names()
-
-    def frame_verified(self) -> bool:
-        return self.frame in self.verified_frames()
-
+    # -- the review session -------------------------------------------------------------------
     def _start_session(self, session_video: Callable[[], FrameSource]) -> None:
         """Start the review session; it returns at once and scores the project in its worker."""
         self.ready, self.picks, self._edit_revision = False, [], 0
@@ -148,49 +107,14 @@ class Controller(QObject):
 
     def close(self) -> None:
         """Stop the session's workers first, so nothing writes while the project closes."""
-        self._play_timer.stop()
         session, self.session = self.session, None
         if session is not None:
             session.close()  # a start-up scoring in progress stops at its next chunk
             session.video.close()
         pauses.resume_collections()
-        self.project.close()
-        self.video.close()
+        super().close()
 
-    # -- navigation ---------------------------------------------------------------------------
-    def seek(self, frame: int) -> None:
-        frame = int(min(max(frame, 0), self.frame_count - 1))
-        if frame != self.frame:
-            self.frame = frame
-            self.frameChanged.emit(frame)
-
-    def step(self, delta: int) -> None:
-        self.seek(self.frame + delta)
-
-    @property
-    def playing(self) -> bool:
-        return self._play_timer.isActive()
-
-    def toggle_play(self) -> None:
-        if self.playing:
-            self._play_timer.stop()
-        else:
-            if self.frame >= self.frame_count - 1:
-                self.seek(0)
-            self._play_timer.start()
-        self.playingChanged.emit(self.playing)
-
-    def _play_tick(self) -> None:
-        if self.frame >= self.frame_count - 1:
-            self.toggle_play()
-        else:
-            self.step(1)
-
-    def select(self, track_id: int | None) -> None:
-        if track_id != self.selected_track:
-            self.selected_track = track_id
-            self.selectionChanged.emit(track_id)
-
+    # -- the class for new boxes --------------------------------------------------------------
     def set_current_class(self, class_id: int) -> None:
         """The class new boxes get; with a box selected, its track's class changes too."""
         if not 0 <= class_id < len(self.class_names()):
@@ -282,8 +206,8 @@ class Controller(QObject):
         if self.selected_track is None:
             self.message.emit("select a box first (click it)")
             return
-        keys = sorted(b.frame for b in self.project.boxes(track_id=self.selected_track)
-                      if b.verified and not b.outside)
+        keys = sorted(b.frame for b in keyframes(self.project.boxes(track_id=self.selected_track))
+                      if not b.outside)
         before = [f for f in keys if f <= self.frame]
         after = [f for f in keys if f > self.frame]
         if not before or not after:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from ..errors import VidlabelError
 from ..store.files import (
@@ -18,11 +18,13 @@ from ..store.files import (
     open_or_create_project,
     open_project_video,
 )
+from ..video import VIDEO_SUFFIXES
 from . import pauses, shortcuts, theme
 from .controller import Controller
 from .window import MainWindow
 
-OPEN_FILTER = ("Videos and projects (*.vlp *.mp4 *.avi *.mkv *.mov *.m4v *.webm *.mpg *.mpeg *.wmv);;"
+# the video files the reader opens (vidlabel.video); no image suffixes: a single image is not a video
+OPEN_FILTER = (f"Videos and projects (*.vlp {' '.join(f'*{s}' for s in sorted(VIDEO_SUFFIXES))});;"
                "All files (*)")
 
 
@@ -45,7 +47,7 @@ def open_window(path: str | Path, project_path: str | Path | None = None,
     return window
 
 
-def ask_path(parent=None) -> tuple[Path, Path | None] | None:
+def ask_path(parent: QWidget | None = None) -> tuple[Path, Path | None] | None:
     """File dialogs: a video or project to open, and for a new video where its project goes."""
     chosen, _ = QFileDialog.getOpenFileName(parent, "Open a video or a vidlabel project", "", OPEN_FILTER)
     if not chosen:

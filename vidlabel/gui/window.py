@@ -1,4 +1,5 @@
-"""The main window: lays out the canvas, the timeline and the docks, and binds the keys.
+"""The main window: lays out the canvas, the timeline and the docks, and binds the keys (each
+command's handler here; its action, menu entry and toolbar button are built in menus.py).
 
 It holds no annotation logic. Views report what the person did; the controller edits the project
 through the correction API; the window only routes signals between them and draws the result.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from .canvas import FrameCanvas
@@ -17,10 +18,10 @@ from .classes_panel import ClassesPanel
 from .controller import Controller
 from .export_dialog import ExportDialog
 from .help_overlay import HelpOverlay
+from .menus import bind_actions, build_menus
 from .prelabel_dialog import PrelabelDialog
 from .queue_panel import QueuePanel
 from .refresh import Refresher, Snapshot
-from .shortcuts import DESCRIPTIONS
 from .stats_panel import StatsPanel
 from .timeline import Timeline
 from .tracks_panel import TracksPanel
@@ -34,7 +35,6 @@ class MainWindow(QMainWindow):
     def __init__(self, controller: Controller, keys: dict[str, list[str]]) -> None:
         super().__init__()
         self.c = controller
-        self.keys = keys
         self.setWindowTitle(f"{controller.project.path.name} — vidlabel")
         self.resize(1440, 860)
         self._closed = False
@@ -78,9 +78,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.frame_label)
         self.show_message("")
 
-        self.actions_by_name: dict[str, QAction] = {}
-        self._bind_keys()
-        self._build_menus()
+        self.actions_by_name: dict[str, QAction] = bind_actions(self, self._handlers(), keys)
+        self.play_button = build_menus(self, self.actions_by_name, keys)
         self._wire()
 
         self.refresher = Refresher(controller.project.path, self)
@@ -109,55 +108,6 @@ class MainWindow(QMainWindow):
         for i in range(1, 10):
             handlers[f"class_{i}"] = lambda _checked=False, i=i: c.set_current_class(i - 1)
         return handlers
-
-    def _bind_keys(self) -> None:
-        for name, handler in self._handlers().items():
-            action = QAction(DESCRIPTIONS[name].capitalize(), self)
-            action.setShortcuts([QKeySequence(k) for k in self.keys.get(name, [])])
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(handler)
-            self.addAction(action)
-            self.actions_by_name[name] = action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        open_action = file_menu.addAction("Open video or project…")
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.openRequested.emit)
-        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
-        edit_menu = bar.addMenu("&Edit")
-        for name in ("undo", "redo", "accept_frame_and_next", "accept_box", "delete_box",
-                     "set_track_id", "merge_tracks", "split_track", "mark_outside", "toggle_occluded"):
-            edit_menu.addAction(self.actions_by_name[name])
-        view_menu = bar.addMenu("&View")
-        for name in ("play_pause", "next_in_queue", "fit_view", "zoom_in", "zoom_out", "help"):
-            view_menu.addAction(self.actions_by_name[name])
-        jobs_menu = bar.addMenu("&Jobs")
-        jobs_menu.addAction("Pre-label with a detector…", self.show_prelabel)
-        jobs_menu.addAction("Export (COCO, MOT, YOLO)…", self.show_export)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.actions_by_name["help"])
-
-        tools = self.addToolBar("Main")
-        tools.setObjectName("Main")
-        tools.setMovable(False)
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for name, text in (("previous_frame", "◀"), ("play_pause", "▶  Play"), ("next_frame", "▶"),
-                           (None, None), ("accept_frame_and_next", "✓  Accept frame"),
-                           ("next_in_queue", "Next in queue"), (None, None), ("undo", "Undo"),
-                           ("redo", "Redo"), (None, None), ("help", "Keys")):
-            if name is None:
-                tools.addSeparator()
-                continue
-            button = QAction(text, self)
-            button.setToolTip(f"{DESCRIPTIONS[name]} ({' / '.join(self.keys.get(name, []))})")
-            button.triggered.connect(self.actions_by_name[name].trigger)
-            tools.addAction(button)
-            if name == "play_pause":
-                self.play_button = button
-        for widget in tools.findChildren(QWidget):
-            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     def _wire(self) -> None:
         c = self.c
