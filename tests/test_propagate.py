@@ -179,23 +179,23 @@ def run_of(frames, xywh_of, confidence=0.9) -> list[PropagatedBox]:
 
 
 def test_a_run_arriving_on_the_other_keyframe_is_corrected_to_pass_through_it():
-    from vidlabel.propagation.propagate import ARRIVED, _anchored
+    from vidlabel.propagation.propagate import ARRIVED, anchor_run
     start, end = key(0, (0, 0, 20, 40)), key(10, (50, 0, 20, 40))
     run = run_of(range(1, 11), lambda f: (5.0 * f - 4 * f / 10, 0.0, 20.0, 40.0))  # 4 px short on arrival
-    boxes, how = _anchored(run, start, end)
+    boxes, how = anchor_run(run, start, end)
     assert how == ARRIVED and sorted(boxes) == list(range(1, 10))
     assert boxes[5].xywh == pytest.approx((25.0, 0, 20, 40))
 
 
 def test_a_run_arriving_elsewhere_is_marked_missed_and_kept_only_where_confirmed():
-    from vidlabel.propagation.propagate import COLLAPSED, MISSED, _agreeing, _anchored
+    from vidlabel.propagation.propagate import COLLAPSED, MISSED, agreeing_boxes, anchor_run
     start, end = key(0, (0, 0, 20, 40)), key(10, (50, 0, 20, 40))
     wrong = run_of(range(1, 11), lambda f: (5.0 * min(f, 4), 0.0, 20.0, 40.0))  # stuck from frame 4
-    boxes, how = _anchored(wrong, start, end)
+    boxes, how = anchor_run(wrong, start, end)
     assert how == MISSED
     other = {b.frame: b for b in run_of(range(1, 6), lambda f: (5.0 * f, 0.0, 20.0, 40.0))}
-    assert sorted(_agreeing(boxes, other)) == [1, 2, 3, 4, 5]
-    stopped, how = _anchored(wrong[:3] + run_of([4], lambda f: (20.0, 0, 20, 40), confidence=0.1), start, end)
+    assert sorted(agreeing_boxes(boxes, other)) == [1, 2, 3, 4, 5]
+    stopped, how = anchor_run(wrong[:3] + run_of([4], lambda f: (20.0, 0, 20, 40), confidence=0.1), start, end)
     assert how == COLLAPSED and sorted(stopped) == [1, 2, 3]
 
 
