@@ -20,24 +20,10 @@ from pathlib import Path
 from .. import __version__
 from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError
-from .common import (
-    ClassMap,
-    ExportOptions,
-    ExportVideo,
-    ImportOptions,
-    ImportTarget,
-    ParsedAnnotations,
-    atomic_folder,
-    atomic_write_text,
-    box_geometry,
-    check_unique_boxes,
-    common_classes,
-    finite_number,
-    frame_file_name,
-    integer,
-    source_for_import,
-    write_frame_images,
-)
+from .common import (ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
+                     ParsedAnnotations, atomic_folder, atomic_write_text, box_geometry,
+                     check_unique_boxes, common_classes, finite_number, frame_file_name, integer,
+                     source_for_import, write_frame_images)
 from .registry import exporter, importer
 
 

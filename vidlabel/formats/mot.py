@@ -16,21 +16,9 @@ from pathlib import Path
 
 from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError, VidlabelError
-from .common import (
-    ClassMap,
-    ExportOptions,
-    ExportVideo,
-    ImportOptions,
-    ImportTarget,
-    ParsedAnnotations,
-    atomic_folder,
-    atomic_write_text,
-    box_geometry,
-    check_unique_boxes,
-    finite_number,
-    integer,
-    write_frame_images,
-)
+from .common import (ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
+                     ParsedAnnotations, atomic_folder, atomic_write_text, box_geometry,
+                     check_unique_boxes, finite_number, integer, write_frame_images)
 from .registry import exporter, importer
 
 OCCLUDED_BELOW = 0.5

@@ -10,14 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .common import (
-    ClassMap,
-    ExportOptions,
-    ExportVideo,
-    ImportOptions,
-    ImportTarget,
-    ParsedAnnotations,
-)
+from .common import (ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
+                     ParsedAnnotations)
 
 Exporter = Callable[[Sequence[ExportVideo], Path, ExportOptions], None]
 Importer = Callable[[Path, ImportTarget, ClassMap, ImportOptions], ParsedAnnotations]

@@ -18,16 +18,8 @@ from pathlib import Path
 import yaml
 
 from ..errors import VidlabelError
-from .common import (
-    ExportFrame,
-    ExportOptions,
-    ExportVideo,
-    atomic_folder,
-    clip_box,
-    common_classes,
-    frame_file_name,
-    write_frame_images,
-)
+from .common import (ExportFrame, ExportOptions, ExportVideo, atomic_folder, clip_box,
+                     common_classes, frame_file_name, write_frame_images)
 from .registry import exporter
 
 SPLITS = ("train", "val")

@@ -10,22 +10,9 @@ Tracks are linked and written only once every frame is detected, in one machine 
 from __future__ import annotations
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                             QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
+                             QSpinBox, QVBoxLayout, QWidget)
 
 from ..errors import VidlabelError
 from ..prelabelling.pipeline import PrelabelOptions, PrelabelSummary, prelabel_project

@@ -150,13 +150,19 @@ def _setup(gt: GroundTruth, annotator_factory, prelabels: Iterable[Box] = ()):
 def fully_manual(gt: GroundTruth, annotator_factory: Callable[[ShownFrames], SimulatedAnnotator],
                  record_every: int = 10) -> BaselineRun:
     """Every frame in order, every object drawn by hand."""
-    view, annotator, boxes = _setup(gt, annotator_factory)
+    return _every_frame_in_order("manual", gt, annotator_factory, (), record_every)
+
+
+def _every_frame_in_order(name: str, gt: GroundTruth, annotator_factory, prelabels: Iterable[Box],
+                          record_every: int) -> BaselineRun:
+    """Review every frame in order, starting from `prelabels`; no correction spreads."""
+    view, annotator, boxes = _setup(gt, annotator_factory, prelabels)
     rec = _Recorder(gt, annotator, boxes, record_every)
     for f in gt.frames():
         _review(view, annotator, boxes, f)
         rec.step()
     rec.record()
-    return BaselineRun("manual", rec.curve, annotator)
+    return BaselineRun(name, rec.curve, annotator)
 
 
 def manual_cost(gt: GroundTruth, annotator_factory) -> float:
@@ -250,13 +256,7 @@ def adaptive_interpolation(gt: GroundTruth, annotator_factory,
 def detector_only(gt: GroundTruth, annotator_factory, prelabels: Iterable[Box],
                   record_every: int = 10) -> BaselineRun:
     """The pre-labels reviewed frame by frame in order; corrections do not spread."""
-    view, annotator, boxes = _setup(gt, annotator_factory, prelabels)
-    rec = _Recorder(gt, annotator, boxes, record_every)
-    for f in gt.frames():
-        _review(view, annotator, boxes, f)
-        rec.step()
-    rec.record()
-    return BaselineRun("detector-only", rec.curve, annotator)
+    return _every_frame_in_order("detector-only", gt, annotator_factory, prelabels, record_every)
 
 
 def tracker_only(gt: GroundTruth, annotator_factory, video, tracker: str = "auto",
