@@ -1,6 +1,6 @@
 """The window never waits for scoring: edits return at once, results follow, in the right order.
 
-The review session scores, rescores and ranks in its worker thread (vidlabel/session.py). These
+The review session scores, rescores and ranks in its worker thread (vidlabel/review/session.py). These
 tests hold that worker at a chosen point with a gate, act as a person meanwhile (mouse, keys),
 check that the window answered and saved without the worker, then open the gate and check that
 what follows lands correctly. The gate makes "while the rescore runs" certain, with no timing.

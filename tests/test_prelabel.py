@@ -230,9 +230,14 @@ def test_tracker_fills_the_gaps_when_asked(tmp_path):
     s = prelabel(SAMPLE, tmp_path / "tracked.vlp",
                  PrelabelOptions(classes=("person",), end=21, detect_every=5, tracker=name), progress=False)
     assert s.boxes["tracker"] > 0 and s.boxes["detector"] > 0
+    detected = set(range(0, 21, 5))
     with Project.open(tmp_path / "tracked.vlp", readonly=True) as p:
         for b in p.boxes(include_outside=False):
-            assert (b.source is Source.DETECTOR) == (b.frame % 5 == 0)  # detected frames: 0, 5, ..., 20
+            # A frame the detector never saw holds only filled boxes. A detected frame holds the
+            # detector's box where the track had a detection, and a filled one where it had none
+            # (which of those happens depends on the machine's detector output, not asserted).
+            if b.frame not in detected:
+                assert b.source in (Source.TRACKER, Source.INTERPOLATED), b
 
 
 @pytest.mark.parametrize("args, message", [

@@ -13,7 +13,10 @@ from ..video import open_video
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="summarise a video (frame count, fps, size) or a project")
+    p = sub.add_parser("info", help="summarise a video (frame count, fps, size) or a project",
+                       description=("Print a video's frame count, frame rate, size and duration, "
+                                    "or a project's video, classes, tracks, boxes by source, "
+                                    "verified work and human time. Reads only."))
     p.add_argument("path", help="a video file, an image folder, or a .vlp project")
     p.set_defaults(func=run)
 

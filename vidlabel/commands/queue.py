@@ -11,7 +11,12 @@ from ..review.strategies import STRATEGIES
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("queue", help="rank the frames a person should review next, with reasons, "
-                                     "and estimate the errors left")
+                                     "and estimate the errors left",
+                       description=("Score the project's boxes and frames (the review session's "
+                                    "scorer) and print the frames or boxes to review next with "
+                                    "the reasons, then the stopping guidance: human seconds spent, "
+                                    "estimated errors left. Opens the project for writing: scores "
+                                    "are stored in it."))
     p.add_argument("project", help="a .vlp project")
     p.add_argument("--video", help="the project's video, if it has moved (else the stored path)")
     p.add_argument("-k", type=int, default=10, help="how many picks (default 10)")
