@@ -188,6 +188,13 @@ def keyframes(boxes: Iterable[Box]) -> list[Box]:
     return [b for b in boxes if b.verified]
 
 
+def lerp_xywh(frame_a: int, a: XYWH, frame_b: int, b: XYWH, frame: int) -> XYWH:
+    """The box on `frame` on the straight line from box `a` on `frame_a` to `b` on `frame_b`:
+    the one linear interpolation of boxes every part of vidlabel uses."""
+    t = (frame - frame_a) / (frame_b - frame_a)
+    return tuple(float((1 - t) * u + t * v) for u, v in zip(a, b))
+
+
 def iou_xywh(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     """Intersection over union of two `x, y, w, h` boxes (0 when either is empty)."""
     ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]

@@ -36,7 +36,7 @@ from typing import Protocol
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, Source, iou_matrix
+from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, Source, iou_matrix, lerp_xywh
 from .smoothing import smooth_track
 
 INFEASIBLE = 1e6
@@ -320,8 +320,7 @@ def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps
             continue
         anchor = da
         for f in range(a + 1, b):
-            s = (f - anchor.frame) / (b - anchor.frame)
-            box = np.array([(1 - s) * u + s * v for u, v in zip(anchor.xywh, db.xywh)])
+            box = np.array(lerp_xywh(anchor.frame, anchor.xywh, b, db.xywh, f))
             snap = _best_overlap(box, [d for d in dets.get(f, []) if id(d) not in claimed
                                        and d.class_id == t.class_id], p.extend_iou)
             if snap is not None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datamodel import XYWH, Box, Detection, Source, iou_xywh
+from ..datamodel import XYWH, Box, Detection, Source, iou_xywh, lerp_xywh
 from ..errors import PropagationError
 from ..video import FrameSource
 from .trackers import clip_to_frame, create_tracker, resolve_tracker_name
@@ -189,9 +189,8 @@ def _lerp(frame_a: int, a: XYWH, frame_b: int, b: XYWH, frames: Sequence[int],
           confidence: float = INTERPOLATED_CONFIDENCE) -> list[PropagatedBox]:
     out = []
     for f in frames:
-        t = (f - frame_a) / (frame_b - frame_a)
-        xywh = tuple(float((1 - t) * u + t * v) for u, v in zip(a, b))
-        out.append(PropagatedBox(f, xywh, confidence, Source.INTERPOLATED))
+        out.append(PropagatedBox(f, lerp_xywh(frame_a, a, frame_b, b, f), confidence,
+                                 Source.INTERPOLATED))
     return out
 
 

@@ -1,15 +1,15 @@
 """The review session: the loop API the app and the simulator drive.
 
 A `ReviewSession` is the correction API (`Editor`) plus everything that follows a correction:
-the edited track is re-propagated around the edit in the background (`repropagate.py`), the
-uncertainty scores of what changed are recomputed at once (`uncertainty.py`), and the review
+the edited track is re-propagated around the edit in the background (`propagation/scheduler.py`), the
+uncertainty scores of what changed are recomputed at once (`scorer.py`), and the review
 queue (`next_batch`, `strategies.py`) and stopping guidance (`stopping.py`) read those scores.
 
 Threads (`background=True`): the person's thread only writes the correction itself (one small
 SQLite transaction) and returns. Everything that follows runs in two workers:
 
-* the re-propagation worker (`repropagate.py`) rewrites the stretches around an edit;
-* the scoring worker (`rescoring.py`) runs, in submission order, the start-up scoring of the
+* the re-propagation worker (`propagation/scheduler.py`) rewrites the stretches around an edit;
+* the scoring worker (`worker.py`) runs, in submission order, the start-up scoring of the
   whole project, the rescoring of each edit, undo and re-propagated stretch, and, whenever it has
   caught up, ranks the queue for the watchers (`watch_queue`) and calls them with a
   `QueueUpdate`. It also calls the `on_change` callbacks once a re-propagation's frames are

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..datamodel import Box, Source, iou_xywh
+from ..datamodel import Box, Source, iou_xywh, lerp_xywh
 from ..errors import TrackerError
 from ..propagation.trackers import SingleObjectTracker, create_tracker
 from .annotator import PASS_IOU, Decision, SimulatedAnnotator
@@ -186,9 +186,8 @@ def _interpolate(boxes: BoxSet, a: int, b: int) -> None:
                 if cur is not None:
                     boxes.remove(f, t)
                 continue
-            w = (f - a) / (b - a)
-            xywh = [(1 - w) * p + w * q for p, q in zip(ka.xywh, kb.xywh)]
-            boxes.put(Box(f, t, ka.class_id, *xywh, confidence=1.0, source=Source.INTERPOLATED))
+            boxes.put(Box(f, t, ka.class_id, *lerp_xywh(a, ka.xywh, b, kb.xywh, f), confidence=1.0,
+                          source=Source.INTERPOLATED))
 
 
 def _carry(boxes: BoxSet, src: int, dst: int) -> None:
