@@ -55,6 +55,6 @@ class StatsPanel(QWidget):
         self.values["human edits"].setText(f"{s.human_actions:,}")
 
     def set_guidance(self, stopping: dict) -> None:
-        """The review session's estimate of what is still wrong (see vidlabel/stopping.py)."""
+        """The review session's estimate of what is still wrong (see vidlabel/review/stopping.py)."""
         left = stopping.get("estimated_remaining_errors")
         self.values["errors left"].setText("–" if left is None else f"≈ {left:.0f} (estimated)")
