@@ -16,10 +16,10 @@ from .. import weights
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="report Python, torch, OpenCV build, trackers, weights, GPU",
-                       description=("Report what this machine offers vidlabel: Python, torch and the GPU, the"
-                                     " OpenCV build and which single-object trackers it has, the detector and "
-                                     "NanoTrack weights found and the folders searched. Run it first when "
-                                     "something does not work."))
+                       description=("Report what this machine offers vidlabel: Python, torch and the "
+                                    "GPU, the OpenCV build and which single-object trackers it has, the"
+                                    " detector and NanoTrack weights found and the folders searched. "
+                                    "Run it first when something does not work."))
     p.set_defaults(func=run)
 
 

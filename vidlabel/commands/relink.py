@@ -10,10 +10,10 @@ from ..store.project import Project
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("relink", help="point a project at its video after the file moved",
-                       description=("Point PROJECT at VIDEO after the video file moved or was renamed. The "
-                                     "video is checked against what the project remembers of it (frame count, "
-                                     "size, content fingerprint) and refused when it is another video, unless "
-                                     "--force."))
+                       description=("Point PROJECT at VIDEO after the video file moved or was renamed. "
+                                    "The video is checked against what the project remembers of it "
+                                    "(frame count, size, content fingerprint) and refused when it is "
+                                    "another video, unless --force."))
     p.add_argument("project")
     p.add_argument("video")
     p.add_argument("--force", action="store_true", help="accept a video whose fingerprint differs")

@@ -1,9 +1,9 @@
 """The review session: the loop API the app and the simulator drive.
 
 A `ReviewSession` is the correction API (`Editor`) plus everything that follows a correction:
-the edited track is re-propagated around the edit in the background (`propagation/scheduler.py`), the
-uncertainty scores of what changed are recomputed at once (`scorer.py`), and the review
-queue (`next_batch`, `strategies.py`) and stopping guidance (`stopping.py`) read those scores.
+the edited track is re-propagated around the edit in the background
+(`propagation/scheduler.py`), the uncertainty scores of what changed are recomputed at once
+(`scorer.py`), and the review queue (`next_batch`, `strategies.py`) and stopping guidance (`stopping.py`) read those scores.
 
 Threads (`background=True`): the person's thread only writes the correction itself (one small
 SQLite transaction) and returns. Everything that follows runs in two workers:
@@ -52,6 +52,7 @@ from .strategies import STRATEGIES, Pick, Pool, make_strategy
 from .worker import ScoringWorker
 
 __all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
+
 
 @dataclass(frozen=True)
 class QueueUpdate:
