@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..gui.launch import run_app  # Qt loads only for the app, never for other commands
+    from ..gui.launch import (
+        run_app,  # Qt loads only for the app, never for other commands
+    )
 
     classes = tuple(c.strip() for c in args.classes.split(",") if c.strip())
     return run_app(args.path, args.project, classes)

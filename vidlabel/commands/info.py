@@ -6,10 +6,6 @@ import argparse
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..review.stats import project_stats
-from ..store.files import is_project_file
-from ..store.project import Project
-from ..video import open_video
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..store.files import is_project_file
+
     path = Path(args.path)
     if not path.exists():
         raise VidlabelError("no such file or folder", str(path))
@@ -32,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def video_summary(path: Path) -> list[tuple[str, object]]:
+    from ..video import open_video
+
     with open_video(path) as v:
         return [("video", v.path), ("frames", v.frame_count), ("fps", round(v.fps, 3)),
                 ("size", f"{v.width}x{v.height}"), ("duration", f"{v.frame_count / v.fps:.2f} s"),
@@ -40,6 +40,9 @@ def video_summary(path: Path) -> list[tuple[str, object]]:
 
 def project_summary(path: Path) -> list[tuple[str, object]]:
     """The counts the app's statistics panel shows, from the store's aggregate queries."""
+    from ..review.stats import project_stats
+    from ..store.project import Project
+
     with Project.open(path, readonly=True) as p:
         ref = p.video
         stats = project_stats(p)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..review.session import ReviewSession
 from ..review.signals import AGGREGATES
 from ..review.strategies import STRATEGIES
 
@@ -31,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..review.session import (
+        ReviewSession,  # scoring libraries load only when it runs
+    )
+
     params = {"unit": args.unit} if args.unit != "frame" else {}
     if args.threshold is not None:
         params["threshold"] = args.threshold

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..store.files import relink_video
-from ..store.project import Project
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("relink", help="point a project at its video after the file moved",
@@ -21,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..store.files import relink_video
+    from ..store.project import Project
+
     with Project.open(args.project) as project:
         relink_video(project, args.video, force=args.force).close()
     print(f"relinked {args.project} -> {args.video}")

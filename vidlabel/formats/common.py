@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
 from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError, VidlabelError
 from ..store.project import Project
@@ -158,6 +156,8 @@ def write_frame_images(video: ExportVideo, path_of: Callable[[int], Path]) -> No
     wanted = [f.index for f in video.frames]
     if not wanted:
         return
+    import cv2  # only an export that writes frames needs OpenCV
+
     wanted_set = set(wanted)
     with open_project_video(video.project) as source:
         for index, image in source.frames(wanted[0], wanted[-1] + 1):

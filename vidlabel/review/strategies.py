@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..datamodel import ACCEPT_THRESHOLD, Detection, iou_matrix
 from ..errors import StrategyError
@@ -300,6 +299,10 @@ def detector_disagreement(a: list[Detection], b: list[Detection], threshold: flo
     matched = 0.0
     if a and b:
         iou = iou_matrix(np.array([d.xywh for d in a]), np.array([d.xywh for d in b]))
+        from scipy.optimize import (
+            linear_sum_assignment,  # not at import: `vidlabel --help`
+        )
+
         rows, cols = linear_sum_assignment(-iou)
         matched = float(iou[rows, cols].sum())
     score = 1.0 - matched / max(len(a), len(b))
