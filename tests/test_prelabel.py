@@ -22,6 +22,7 @@ from vidlabel import cli
 from vidlabel.datamodel import Source, iou_matrix
 from vidlabel.errors import ModelNotFoundError
 from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel
+from vidlabel.prelabelling.record import PrelabelRecord
 from vidlabel.propagation.trackers import available_trackers
 from vidlabel.store.project import Project
 from vidlabel.weights import resolve_detector
@@ -229,15 +230,27 @@ def test_tracker_fills_the_gaps_when_asked(tmp_path):
     name = next(n for n in ("kcf", "mil", "csrt") if available_trackers()[n])
     s = prelabel(SAMPLE, tmp_path / "tracked.vlp",
                  PrelabelOptions(classes=("person",), end=21, detect_every=5, tracker=name), progress=False)
-    assert s.boxes["tracker"] > 0 and s.boxes["detector"] > 0
-    detected = set(range(0, 21, 5))
+    assert s.boxes["tracker"] > 0 and s.boxes["detector"] > 0  # the tracker was used, not interpolation
+    # What holds whatever the detector found: a detector box is one of its frame's stored
+    # detections (smoothing moves its geometry, never its confidence), so it lies on a detected
+    # frame; a frame the detector did not run on is filled by the tracker or interpolation; and
+    # a track begins and ends on a detection. Not that every box on a detected frame is a
+    # detector box: a track may have had no detection there, and then the tracker fills it.
     with Project.open(tmp_path / "tracked.vlp", readonly=True) as p:
+        run = PrelabelRecord.read(p).run
+        detected = p.detected_frames(run)
+        assert detected == {0, 5, 10, 15, 20}
+        stored = {(d.frame, d.class_id, d.confidence) for d in p.detections(run)}
+        tracks = defaultdict(list)
         for b in p.boxes(include_outside=False):
-            # A frame the detector never saw holds only filled boxes. A detected frame holds the
-            # detector's box where the track had a detection, and a filled one where it had none
-            # (which of those happens depends on the machine's detector output, not asserted).
+            tracks[b.track_id].append(b)
+            if b.source is Source.DETECTOR:
+                assert (b.frame, b.class_id, b.confidence) in stored, b
             if b.frame not in detected:
                 assert b.source in (Source.TRACKER, Source.INTERPOLATED), b
+        for boxes in tracks.values():
+            boxes.sort(key=lambda b: b.frame)
+            assert boxes[0].source is Source.DETECTOR and boxes[-1].source is Source.DETECTOR, boxes
 
 
 @pytest.mark.parametrize("args, message", [

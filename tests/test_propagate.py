@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,7 @@ from vidlabel.propagation.propagate import (
     track_between,
 )
 from vidlabel.propagation.trackers import available_trackers
-from vidlabel.video import open_video
+from vidlabel.video import FrameSource, open_video
 
 from .conftest import SAMPLE, SAMPLE_GT
 from .scenes import arc, scene, scene_video, straight
@@ -174,29 +176,64 @@ def test_track_between_rejects_inconsistent_keyframes(straight_clip):
         track_between(video, None, None)
 
 
-def run_of(frames, xywh_of, confidence=0.9) -> list[PropagatedBox]:
-    return [PropagatedBox(f, xywh_of(f), confidence, Source.TRACKER) for f in frames]
+class ChangingColours(FrameSource):
+    """Frames of one flat colour each, a different one on every frame.
+
+    Nothing on a later frame looks like a tracker's start box (their colours differ), so every
+    tracker step scores confidence 0 and is never trusted: only `guide` detections carry a run,
+    which lets a test script exactly how each of `track_between`'s two runs goes and ends.
+    """
+
+    def __init__(self, frame_count: int, width: int = 240, height: int = 120) -> None:
+        self.path, self.fps = Path("changing-colours"), 10.0
+        self.frame_count, self.width, self.height = frame_count, width, height
+
+    def frame(self, index: int) -> np.ndarray:
+        self._check_index(index)
+        colour = (32 * (index % 8) + 16, 32 * (index // 8 % 8) + 16, 128)  # one histogram bin each
+        return np.full((self.height, self.width, 3), colour, np.uint8)
+
+
+def guide_of(*chains: dict[int, tuple]) -> dict[int, list[Detection]]:
+    """Detections on each frame from chains of {frame: xywh}."""
+    out: dict[int, list[Detection]] = {}
+    for chain in chains:
+        for f, xywh in chain.items():
+            out.setdefault(f, []).append(Detection(f, *xywh, confidence=0.9, class_id=0))
+    return out
 
 
 def test_a_run_arriving_on_the_other_keyframe_is_corrected_to_pass_through_it():
-    from vidlabel.propagation.propagate import ARRIVED, anchor_run
-    start, end = key(0, (0, 0, 20, 40)), key(10, (50, 0, 20, 40))
-    run = run_of(range(1, 11), lambda f: (5.0 * f - 4 * f / 10, 0.0, 20.0, 40.0))  # 4 px short on arrival
-    boxes, how = anchor_run(run, start, end)
-    assert how == ARRIVED and sorted(boxes) == list(range(1, 10))
-    assert boxes[5].xywh == pytest.approx((25.0, 0, 20, 40))
+    # The forward run is carried by detections 4.6 px a frame and arrives 4 px short of the end
+    # keyframe; the backward run finds nothing that continues it and collapses at once. The
+    # arrived run alone is used, its arrival error spread linearly: 5 px a frame, through both.
+    start, end = key(0, (10, 40, 20, 40)), key(10, (60, 40, 20, 40))
+    guide = guide_of({f: (10 + 4.6 * f, 40, 20, 40) for f in range(1, 11)})
+    boxes = track_between(ChangingColours(11), start, end, tracker=TRACKER, guide=guide)
+    assert [b.frame for b in boxes] == list(range(1, 10))
+    for b in boxes:
+        assert b.xywh == pytest.approx((10 + 5.0 * b.frame, 40, 20, 40)), b
+    assert all(b.source is Source.DETECTOR for b in boxes)
 
 
-def test_a_run_arriving_elsewhere_is_marked_missed_and_kept_only_where_confirmed():
-    from vidlabel.propagation.propagate import COLLAPSED, MISSED, agreeing_boxes, anchor_run
-    start, end = key(0, (0, 0, 20, 40)), key(10, (50, 0, 20, 40))
-    wrong = run_of(range(1, 11), lambda f: (5.0 * min(f, 4), 0.0, 20.0, 40.0))  # stuck from frame 4
-    boxes, how = anchor_run(wrong, start, end)
-    assert how == MISSED
-    other = {b.frame: b for b in run_of(range(1, 6), lambda f: (5.0 * f, 0.0, 20.0, 40.0))}
-    assert sorted(agreeing_boxes(boxes, other)) == [1, 2, 3, 4, 5]
-    stopped, how = anchor_run(wrong[:3] + run_of([4], lambda f: (20.0, 0, 20, 40), confidence=0.1), start, end)
-    assert how == COLLAPSED and sorted(stopped) == [1, 2, 3]
+def test_a_run_arriving_elsewhere_is_kept_only_where_the_other_run_confirms_it():
+    # Two people cross at frame 4, where the detector sees one box: A walks right, B walks left
+    # from behind A, and the end keyframe is on B (a linking error). The forward run follows A
+    # and arrives confidently on the wrong person (it missed); the backward run follows B back
+    # to the crossing and collapses there (nothing continues it). Only the crossing confirms
+    # the forward run; before it nothing is trusted, and the stretch is interpolated.
+    a = {f: (100 + 12.0 * (f - 4), 40, 40, 40) for f in range(1, 11)}
+    b = {f: (100 - 12.0 * (f - 4), 40, 40, 40) for f in range(5, 11)}
+    start, end = key(0, (52, 40, 40, 40)), key(10, b[10])
+    boxes = track_between(ChangingColours(11), start, end, tracker=TRACKER, guide=guide_of(a, b))
+    by_frame = {box.frame: box for box in boxes}
+    assert sorted(by_frame) == list(range(1, 10))
+    for f in (1, 2, 3):  # the missed run's own boxes, unconfirmed: not trusted
+        assert by_frame[f].source is Source.INTERPOLATED and by_frame[f].confidence == INTERPOLATED_CONFIDENCE
+    assert by_frame[4].source is Source.TRACKER  # confirmed: both runs' boxes, blended
+    for f in range(5, 10):  # the collapsed run's trusted boxes before its collapse are kept
+        assert by_frame[f].source is Source.DETECTOR
+        assert iou_xywh(by_frame[f].xywh, b[f]) >= 0.75 > 0.25 >= iou_xywh(by_frame[f].xywh, a[f])
 
 
 class CountingFrames:

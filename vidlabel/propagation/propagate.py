@@ -230,7 +230,7 @@ def _blend(f: int, s: int, e: int, fwd: PropagatedBox, bwd: PropagatedBox) -> Pr
 ARRIVED, COLLAPSED, MISSED = "arrived", "collapsed", "missed"
 
 
-def anchor_run(run: list[PropagatedBox], origin: Box, target: Box) -> tuple[dict[int, PropagatedBox], str]:
+def _anchored(run: list[PropagatedBox], origin: Box, target: Box) -> tuple[dict[int, PropagatedBox], str]:
     """A run's trusted boxes strictly between its keyframes, and how it ended.
 
     A run continued to the other keyframe ends in one of three ways. ARRIVED: it is on the
@@ -255,7 +255,7 @@ def anchor_run(run: list[PropagatedBox], origin: Box, target: Box) -> tuple[dict
             for f, b in by_frame.items()}, ARRIVED
 
 
-def agreeing_boxes(run: dict[int, PropagatedBox], other: dict[int, PropagatedBox]) -> dict[int, PropagatedBox]:
+def _agreeing(run: dict[int, PropagatedBox], other: dict[int, PropagatedBox]) -> dict[int, PropagatedBox]:
     """The boxes of `run` that the other run confirms (IoU >= AGREEMENT_IOU on the same frame)."""
     return {f: b for f, b in run.items() if f in other and iou_xywh(b.xywh, other[f].xywh) >= AGREEMENT_IOU}
 
@@ -274,18 +274,18 @@ def _between(video: FrameSource, start: Box, end: Box, tracker: str,
     s, e = start.frame, end.frame
     if e - s < 2:
         return []
-    forward, fwd_end = anchor_run(propagate(video, start, range(s + 1, e + 1), tracker, guide=guide),
+    forward, fwd_end = _anchored(propagate(video, start, range(s + 1, e + 1), tracker, guide=guide),
                                  start, end)
-    backward, bwd_end = anchor_run(propagate(video, end, range(e - 1, s - 1, -1), tracker, guide=guide),
+    backward, bwd_end = _anchored(propagate(video, end, range(e - 1, s - 1, -1), tracker, guide=guide),
                                   end, start)
     if fwd_end == ARRIVED and bwd_end != ARRIVED:
         backward = {}
     elif bwd_end == ARRIVED and fwd_end != ARRIVED:
         forward = {}
     elif fwd_end == MISSED and bwd_end == COLLAPSED:
-        forward = agreeing_boxes(forward, backward)
+        forward = _agreeing(forward, backward)
     elif bwd_end == MISSED and fwd_end == COLLAPSED:
-        backward = agreeing_boxes(backward, forward)
+        backward = _agreeing(backward, forward)
     trusted: dict[int, PropagatedBox] = {}
     for f in range(s + 1, e):
         fwd, bwd = forward.get(f), backward.get(f)
