@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
+from ..datamodel import ACCEPT_THRESHOLD
 from ..store.project import Project
 
 
@@ -39,8 +40,9 @@ class PrelabelRecord:
         return out
 
     @property
-    def accept_conf(self) -> float | None:
-        return self.link.get("accept_conf")
+    def accept_conf(self) -> float:
+        """The accept threshold linking used (records older than the setting: the default)."""
+        return self.link.get("accept_conf", ACCEPT_THRESHOLD)
 
     @classmethod
     def read(cls, project: Project) -> PrelabelRecord | None:

@@ -214,9 +214,8 @@ class Editor:
 
     # -- classes (project-level) ---------------------------------------------------------------
     def add_class(self, name: str) -> Edit:
-        """A new class at the next id (a name the project has already changes nothing)."""
-        if not name.strip():
-            raise VidlabelError("a class name cannot be empty", str(self.project.path))
+        """A new class at the next id (a name the project has already changes nothing; an empty
+        one is refused by the store)."""
         with self.project.action(EditKind.ADD_CLASS, HUMAN, {"name": name.strip()}) as aid:
             self.project.add_class(name)
         return self._done(Edit(aid, EditKind.ADD_CLASS, 0))

@@ -56,7 +56,7 @@ class Scorer:
         record = PrelabelRecord.read(project)
         self.accept_threshold = float(
             accept_threshold if accept_threshold is not None
-            else (record.accept_conf if record and record.accept_conf is not None else ACCEPT_THRESHOLD))
+            else (record.accept_conf if record else ACCEPT_THRESHOLD))
         runs = project.detection_runs()
         self.run_id = run_id if run_id is not None else (
             record.run if record else (runs[0]["id"] if runs else None))
