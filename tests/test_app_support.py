@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,13 +34,30 @@ def test_video_opens_through_a_project_beside_it(tmp_path):
     chosen.close(), frames.close()
 
 
-def test_unwritable_folder_asks_for_another_place(tmp_path, monkeypatch):
-    video = shutil.copy(SAMPLE, tmp_path / "clip.mp4")
+def test_a_video_in_a_read_only_folder_gets_its_project_in_the_per_user_folder(tmp_path, monkeypatch):
+    (tmp_path / "dataset").mkdir()
+    video = shutil.copy(SAMPLE, tmp_path / "dataset" / "clip.mp4")
+    monkeypatch.setenv("VIDLABEL_PROJECTS", str(tmp_path / "mine"))
     # root writes anywhere, so a read-only folder cannot be made here: the check itself is faked
-    monkeypatch.setattr("vidlabel.store.files.os.access", lambda path, mode: path != tmp_path)
-    with pytest.raises(ProjectError, match="--project"):
-        open_or_create_project(video)
-    assert not default_project_path(video).exists()
+    monkeypatch.setattr("vidlabel.store.files.os.access",
+                        lambda path, mode: Path(path) != tmp_path / "dataset")
+    project, frames = open_or_create_project(video, classes=("person",))
+    with project, frames, project.action("add class", "human"):
+        assert project.path.parent == tmp_path / "mine"
+        project.add_class("car")
+    assert list((tmp_path / "dataset").iterdir()) == [video]
+    again, frames = open_or_create_project(video)   # found again, not a second project
+    with again, frames:
+        assert again.class_names() == ["person", "car"]
+
+
+def test_a_project_path_in_a_read_only_folder_is_one_clear_error(tmp_path, monkeypatch):
+    video = shutil.copy(SAMPLE, tmp_path / "clip.mp4")
+    monkeypatch.setattr("vidlabel.store.files.os.access", lambda path, mode: Path(path) != tmp_path / "ro")
+    (tmp_path / "ro").mkdir()
+    with pytest.raises(ProjectError, match="not writable"):
+        open_or_create_project(video, tmp_path / "ro" / "p.vlp")
+    assert not (tmp_path / "ro" / "p.vlp").exists()
 
 
 def test_summaries_count_sources_tracks_and_human_time(tmp_path):

@@ -14,12 +14,13 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from vidlabel import cli
-from vidlabel.datamodel import Source, iou_matrix
+from vidlabel.datamodel import Box, Source, iou_matrix
 from vidlabel.errors import ModelNotFoundError
 from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel
 from vidlabel.prelabelling.record import PrelabelRecord
@@ -254,18 +255,53 @@ def test_tracker_fills_the_gaps_when_asked(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--model", "/nonexistent/yolo.pt"], "no detector weights named"),
+    (["--model", "/nonexistent/yolo.pt"], "--model /nonexistent/yolo.pt: no such model file"),
     (["--classes", "person,unicorn"], "'unicorn' is not one of the model's classes: person, bicycle"),
     (["--start", "100"], "outside the video's frames 0..79"),
+    (["--start", "-1"], "--start must be 0 or more"),
+    (["--end", "500"], "--end 500 is past the video's frame count 80"),
+    (["--start", "5", "--end", "5"], "--end 5 must be after --start 5"),
     (["--detect-every", "0"], "--detect-every must be at least 1"),
+    (["--conf", "nan"], "--conf must be between 0 and 1, got nan"),
+    (["--conf", "1.5"], "--conf must be between 0 and 1, got 1.5"),
     (["--tracker", "nonesuch"], "unknown tracker 'nonesuch'; available:"),
 ])
-def test_bad_input_is_one_clear_error(args, message, tmp_path, capsys):
-    if WEIGHTS is None and "--model" not in args:
+def test_bad_input_is_one_clear_error_and_writes_nothing(args, message, tmp_path, capsys):
+    if WEIGHTS is None and "--classes" in args:
         pytest.skip("no detector weights")
     code = cli.main(["prelabel", str(SAMPLE), "-o", str(tmp_path / "p.vlp"), *args])
     err = capsys.readouterr().err
-    assert code == 2 and message in err, err
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_project_with_human_work_is_refused_before_detecting(tmp_path, capsys):
+    from vidlabel.store.files import create_project
+
+    project, video = create_project(SAMPLE, tmp_path / "p.vlp", ["person"])
+    with project, video, project.action("draw", "human"):
+        project.put_boxes([Box(3, project.new_track(), 0, 10.0, 10.0, 30.0, 60.0,
+                               source=Source.HUMAN, verified=True)])
+    before = (tmp_path / "p.vlp").read_bytes()
+    code = cli.main(["prelabel", str(SAMPLE), "-o", str(tmp_path / "p.vlp")])
+    assert code == 2 and "verified work that pre-labelling did not make" in capsys.readouterr().err
+    assert (tmp_path / "p.vlp").read_bytes() == before   # not a single detection stored
+
+
+def test_every_command_finds_a_video_s_project_in_the_same_place(tmp_path, monkeypatch):
+    """`vidlabel prelabel clip.mp4` writes the project `vidlabel app clip.mp4` opens."""
+    from vidlabel.commands.prelabel import project_paths
+    from vidlabel.store.files import default_project_path, user_projects_dir
+
+    clip = tmp_path / "clip.mp4"
+    assert project_paths([str(clip)], None) == [default_project_path(clip)] == [tmp_path / "clip.mp4.vlp"]
+    assert project_paths([str(clip)], str(tmp_path / "out.vidlabel")) == [tmp_path / "out.vidlabel"]
+    assert project_paths([str(clip), "b.mp4"], str(tmp_path)) == [tmp_path / "clip.mp4.vlp", tmp_path / "b.mp4.vlp"]
+    # A shared, read-only dataset folder: the project goes to the per-user folder instead.
+    monkeypatch.setenv("VIDLABEL_PROJECTS", str(tmp_path / "mine"))
+    monkeypatch.setattr("vidlabel.store.files.os.access", lambda path, mode: Path(path) != tmp_path)
+    per_user = default_project_path(clip)
+    assert per_user.parent == user_projects_dir() == tmp_path / "mine" and per_user.name.startswith("clip.mp4-")
 
 
 def test_a_bad_video_is_one_clear_error_and_leaves_no_project(tmp_path, capsys):

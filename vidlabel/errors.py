@@ -16,6 +16,13 @@ class VidlabelError(Exception):
         super().__init__(f"{what} ({where})" if where else what)
 
 
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """A library's error text folded into one line for a `VidlabelError` that quotes it: the
+    command line promises one line per error, and Ultralytics' or OpenCV's texts span several."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 class InvalidBoxError(VidlabelError, ValueError):
     """A box or region with impossible geometry (not finite, or no width or height).
 

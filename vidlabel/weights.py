@@ -1,9 +1,17 @@
 """Where detector and tracker weights are found: one resolution order for app, CLI, tests, benchmarks.
 
-Order: the explicit path; `$VIDLABEL_MODEL`; the checkout's `models/` (and `./models/` of the
-working directory); `../shared/models/` beside the checkout; finally an Ultralytics model name
-(`yolo11n.pt`), which Ultralytics downloads where a network exists. `VIDLABEL_OFFLINE=1` forbids
-that last step, so a missing model is an immediate error naming every place searched, never a hang.
+A model file is code: Ultralytics `.pt` checkpoints are pickles, and loading one runs what it
+holds. So vidlabel loads only a model somebody chose, from documented places, never from
+wherever the command happens to run:
+
+1. the path given (`--model PATH`) or `$VIDLABEL_MODEL`: it must exist, or the command stops
+   naming it (a bare name such as `yolo11n.pt` is also looked up in the folders below);
+2. the checkout's `models/` folder, then `../shared/models/` beside the checkout;
+3. online only, the Ultralytics default `yolo11n.pt`, downloaded once into `models/`.
+
+`VIDLABEL_OFFLINE=1` forbids step 3, so a missing model is an immediate error naming the file and
+the folder to put it in, never a hang. `.pt` files load with Ultralytics' restricted loading
+(`ULTRALYTICS_SAFE_LOAD`: `torch.load(weights_only=True)` and an allow-list of model classes).
 
 Ultralytics also pip-installs missing packages at run time; `quiet_ultralytics()` switches that off
 before it is imported anywhere in vidlabel.
@@ -27,9 +35,10 @@ VITTRACK_FILE = "object_tracking_vittrack_2023sep.onnx"  # the name OpenCV's mod
 
 
 def quiet_ultralytics() -> None:
-    """No run-time pip installs, no telemetry, and no network at all when offline."""
+    """No run-time pip installs, no telemetry, restricted `.pt` loading, no network when offline."""
     os.environ.setdefault("YOLO_AUTOINSTALL", "False")
     os.environ.setdefault("YOLO_VERBOSE", "False")
+    os.environ.setdefault("ULTRALYTICS_SAFE_LOAD", "1")
     if offline():
         os.environ["YOLO_OFFLINE"] = "1"
 
@@ -38,47 +47,55 @@ def offline() -> bool:
     return os.environ.get("VIDLABEL_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
+MODELS_DIR = REPO_ROOT / "models"
+# The model an online machine with nothing else fetches (Ultralytics' own default detector).
+DOWNLOADABLE_DEFAULT = "yolo11n.pt"
+
+
 def search_dirs() -> list[Path]:
-    """The folders searched after the explicit path and the environment variable."""
-    dirs = [REPO_ROOT / "models", Path.cwd() / "models", REPO_ROOT.parent / "shared" / "models",
-            Path.cwd().parent / "shared" / "models"]
-    unique: list[Path] = []
-    for d in dirs:
-        d = d.resolve()
-        if d not in unique:
-            unique.append(d)
-    return unique
+    """The documented model folders, searched after an explicit path or `$VIDLABEL_MODEL`."""
+    return list(dict.fromkeys(d.resolve() for d in (MODELS_DIR, REPO_ROOT.parent / "shared" / "models")))
 
 
 def _is_model(path: Path) -> bool:
     return path.is_file() or (path.is_dir() and any(path.glob("*.xml")))
 
 
+def _chosen(name: str, origin: str) -> str:
+    """The model a person named: an existing path, or a bare file name found in a model folder."""
+    path = Path(name).expanduser()
+    if _is_model(path):
+        return str(path)
+    if path.name == name:
+        for d in search_dirs():
+            if _is_model(d / name):
+                return str(d / name)
+        if name.endswith(".pt") and not offline():
+            return str(MODELS_DIR / name)  # an Ultralytics asset name: downloaded there on load
+    raise ModelNotFoundError(f"{origin} {name}: no such model file or OpenVINO folder",
+                             f"model folders: {'; '.join(map(str, search_dirs()))}")
+
+
 def resolve_detector(name: str | None = None) -> str:
-    """A path (or, online, an Ultralytics name) for the detector; `ModelNotFoundError` otherwise."""
-    looked: list[str] = []
+    """A path for the detector, possibly one Ultralytics is yet to download; else `ModelNotFoundError`."""
     if name:
-        p = Path(name).expanduser()
-        looked.append(str(p))
-        if _is_model(p):
-            return str(p)
-    env = os.environ.get("VIDLABEL_MODEL")
-    if env and not name:
-        looked.append(f"$VIDLABEL_MODEL={env}")
-        if _is_model(Path(env).expanduser()):
-            return str(Path(env).expanduser())
-    candidates = [Path(name).name] if name else list(DEFAULT_DETECTORS)
+        return _chosen(name, "--model")
+    if os.environ.get("VIDLABEL_MODEL"):
+        return _chosen(os.environ["VIDLABEL_MODEL"], "$VIDLABEL_MODEL")
     for d in search_dirs():
-        looked.append(str(d))
-        for c in candidates:
-            if _is_model(d / c):
-                return str(d / c)
-    if name and not offline() and os.sep not in name and name.endswith(".pt"):
-        return name  # an Ultralytics asset name: Ultralytics downloads it (fails fast offline)
-    raise ModelNotFoundError(
-        f"no detector weights {'named ' + repr(name) if name else '(' + ', '.join(DEFAULT_DETECTORS) + ')'}"
-        f" found; looked in: {'; '.join(looked)}",
-        "pass --model PATH or set VIDLABEL_MODEL")
+        for candidate in DEFAULT_DETECTORS:
+            if _is_model(d / candidate):
+                return str(d / candidate)
+    if not offline():
+        return str(MODELS_DIR / DOWNLOADABLE_DEFAULT)
+    raise ModelNotFoundError(missing_default_message())
+
+
+def missing_default_message() -> str:
+    """What to do when no detector is found and none can be downloaded: one line, file and place."""
+    return (f"no detector weights: put {DOWNLOADABLE_DEFAULT} (from github.com/ultralytics/assets/"
+            f"releases) or an OpenVINO export such as yolo11n_int8_openvino_model/ into {MODELS_DIR}/, "
+            f"or pass --model PATH")
 
 
 def find_nanotrack() -> tuple[str, str] | None:

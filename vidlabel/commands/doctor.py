@@ -10,6 +10,7 @@ import argparse
 import platform
 import sys
 from importlib import metadata
+from pathlib import Path
 
 from .. import weights
 
@@ -62,7 +63,8 @@ def report() -> list[tuple[str, str]]:
         ("pyqt6", _version("PyQt6")),
     ]
     try:
-        rows.append(("detector", weights.resolve_detector()))
+        detector = weights.resolve_detector()
+        rows.append(("detector", detector if Path(detector).exists() else f"{detector} (downloaded on first use)"))
     except Exception as exc:  # the doctor reports problems instead of failing on them
         rows.append(("detector", f"NOT FOUND: {exc}"))
     nano = weights.find_nanotrack()

@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "project, and link them offline into tracks. Killed half way, the same command "
                     "continues where it stopped. Frames are 0-based; --end is exclusive.")
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or image folders")
-    p.add_argument("-o", "--output", help="project file (.vlp) for one video, or a folder for one "
-                   "project per video (default: VIDEO_NAME.vlp in the current folder)")
+    p.add_argument("-o", "--output", help="the project file for one video (any name), or a folder for "
+                   "one project per video (default: <video>.vlp beside each video, the project "
+                   "`vidlabel app VIDEO` opens)")
     p.add_argument("--model", help="detector: .pt, .onnx or OpenVINO folder (default: see README, Models)")
     p.add_argument("--classes", help="comma-separated class names to keep, e.g. person,car (default: all)")
     p.add_argument("--conf", type=float, default=ACCEPT_THRESHOLD,
@@ -36,20 +37,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def project_paths(videos: list[str], output: str | None) -> list[Path]:
-    """One project per video: `-o X.vlp` for a single video, else `-o` names a folder."""
-    stems = [Path(v.rstrip("/")).stem for v in videos]
-    if len(set(stems)) < len(stems):
-        raise VidlabelError("two videos have the same name, so their projects would collide; "
-                            "pre-label them in separate calls", ", ".join(videos))
-    if output and output.endswith(".vlp"):
-        if len(videos) > 1:
-            raise VidlabelError("several videos need a folder for -o (one project each), not a "
-                                "project file", output)
-        return [Path(output)]
-    folder = Path(output) if output else Path.cwd()
-    if folder.exists() and not folder.is_dir():
-        raise VidlabelError("-o must be a .vlp project path or a folder", str(folder))
-    return [folder / f"{s}.vlp" for s in stems]
+    """One project per video. `-o` that is an existing folder, or any `-o` with several videos,
+    is a folder of `<video name>.vlp` projects; with one video any other `-o` is the project file,
+    whatever its suffix; without `-o`, each video's default project (beside it, see README)."""
+    from ..store.files import default_project_path
+
+    if not output:
+        return [default_project_path(v) for v in videos]
+    out = Path(output)
+    if len(videos) == 1 and not out.is_dir():
+        return [out]
+    if out.is_file() or out.suffix.lower() == ".vlp":
+        raise VidlabelError("several videos need a folder for -o (one project each), not a "
+                            "project file", output)
+    names = [Path(v.rstrip("/")).name for v in videos]
+    if len(set(names)) < len(names):
+        raise VidlabelError("two videos have the same name, so their projects in one folder would "
+                            "collide; pre-label them in separate calls", ", ".join(videos))
+    return [out / f"{n}.vlp" for n in names]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ..datamodel import Detection
-from ..errors import DetectorError
+from ..errors import DetectorError, ModelNotFoundError, one_line
 from ..video import FrameSource
-from ..weights import quiet_ultralytics, resolve_detector
+from ..weights import missing_default_message, quiet_ultralytics, resolve_detector
 
 CANDIDATE_CONF = 0.05  # low enough that borderline objects exist for uncertainty scoring
 NMS_IOU = 0.7  # Ultralytics' predict default
@@ -101,11 +101,16 @@ class Detector:
         p = Path(path)
         if p.is_file() and p.suffix.lower() not in (".pt", ".onnx", ".xml", ".engine", ".torchscript"):
             raise DetectorError("not a detector model (expected .pt, .onnx or an OpenVINO folder)", path)
+        to_download = not p.exists()  # resolve_detector chose an Ultralytics asset to fetch
         try:
             # `task="detect"` because exported models (OpenVINO, ONNX) may not say what they are.
             return YOLO(path, task="detect")
         except Exception as exc:  # Ultralytics raises many types for a bad file; one clear error here
-            raise DetectorError(f"cannot load the detector: {type(exc).__name__}: {exc}", path) from None
+            if to_download and not p.exists():
+                raise ModelNotFoundError(f"{missing_default_message()} (downloading {p.name} failed: "
+                                         f"{one_line(exc)})") from None
+            raise DetectorError(f"cannot load the detector: {type(exc).__name__}: {one_line(exc)}",
+                                path) from None
 
     def _class_indices(self, classes: Sequence[str] | None) -> list[int] | None:
         """Model class indices for the names asked for; None means every class."""

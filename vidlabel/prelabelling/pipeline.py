@@ -72,18 +72,29 @@ def schedule(start: int, end: int, every: int) -> list[int]:
     return frames
 
 
-def _frame_range(options: PrelabelOptions, video: FrameSource) -> tuple[int, int]:
-    n = video.frame_count
-    end = n if options.end is None else options.end
-    if not 0 <= options.start < n:
-        raise PrelabelError(f"--start {options.start} is outside the video's frames 0..{n - 1}", str(video.path))
-    if not options.start < end <= n:
-        raise PrelabelError(f"--end {end} must be after --start {options.start} and at most the frame "
-                            f"count {n} (end is exclusive)", str(video.path))
+def check_options(options: PrelabelOptions) -> None:
+    """The settings that need no video, checked before anything is opened or written."""
+    if options.start < 0:
+        raise PrelabelError(f"--start must be 0 or more, got {options.start}")
+    if options.end is not None and options.end <= options.start:
+        raise PrelabelError(f"--end {options.end} must be after --start {options.start} (end is exclusive)")
     if options.detect_every < 1:
         raise PrelabelError(f"--detect-every must be at least 1, got {options.detect_every}")
-    if not 0 < options.conf < 1:
+    if not 0 < options.conf < 1:   # also refuses nan
         raise PrelabelError(f"--conf must be between 0 and 1, got {options.conf}")
+    if options.tracker:
+        resolve_tracker_name(options.tracker)
+
+
+def _frame_range(options: PrelabelOptions, video: FrameSource) -> tuple[int, int]:
+    check_options(options)
+    n = video.frame_count
+    end = n if options.end is None else options.end
+    if options.start >= n:
+        raise PrelabelError(f"--start {options.start} is outside the video's frames 0..{n - 1}", str(video.path))
+    if end > n:
+        raise PrelabelError(f"--end {end} is past the video's frame count {n} (end is exclusive)",
+                            str(video.path))
     return options.start, end
 
 
@@ -131,15 +142,17 @@ def detect_frames(project: Project, video: FrameSource, detector: Detector, fram
     return run_id, resumed, time.perf_counter() - started
 
 
-def _check_replaceable(project: Project, previous: PrelabelRecord | None) -> None:
-    """Re-linking replaces the machine's tracks; it never touches a person's work."""
+def check_replaceable(project: Project) -> None:
+    """Re-linking replaces the machine's tracks; it never touches a person's work. Checked before
+    detecting, too, so that a refusal costs nothing (not a whole detection run first)."""
+    previous = PrelabelRecord.read(project)
     own = set(previous.tracks) if previous else set()
     others = [t.id for t in project.tracks() if t.id not in own]
-    verified = [b for b in project.boxes() if b.verified]
-    if others or verified or project.verified_frames():
+    if others or project.verified_frames() or any(b.verified for b in project.boxes()):
         raise PrelabelError(
-            "the project already holds tracks or verified work that pre-labelling did not make; "
-            "pre-label into a new project (another -o) so nothing is overwritten", str(project.path))
+            "the project already holds tracks or verified work that pre-labelling did not make, "
+            "and pre-labelling would replace them; pre-label into a new project instead",
+            str(project.path))
 
 
 def write_tracks(project: Project, tracks, end: int, record: PrelabelRecord, names: list[str]) -> int:
@@ -148,8 +161,8 @@ def write_tracks(project: Project, tracks, end: int, record: PrelabelRecord, nam
     A track of a class the project lacks (`-(model index + 1)`, see `_store_detections`) adds
     that class by its model name, in the same action, so one undo takes both back.
     """
+    check_replaceable(project)
     previous = PrelabelRecord.read(project)
-    _check_replaceable(project, previous)
     with project.action("prelabel", MACHINE, record.settings):
         for tid in previous.tracks if previous else []:
             project.delete_track(tid)
@@ -184,21 +197,24 @@ def prelabel(video_path: str | Path, project_path: str | Path, options: Prelabel
              progress: bool = True) -> PrelabelSummary:
     """Pre-label one video into one project (created if missing, resumed if present).
 
-    The inputs are checked cheapest first (video, then model) so that a bad one fails fast and
-    leaves no half-made project behind.
+    Everything that can refuse is checked before anything is written, cheapest first: the
+    settings, the video and the frame range, an existing project's human work, then the model.
+    A refusal therefore leaves no project behind and no detections in an existing one.
     """
-    if options.tracker:
-        resolve_tracker_name(options.tracker)
-    if not Path(project_path).exists():
-        open_video(video_path).close()
+    check_options(options)
+    if Path(project_path).exists():
+        project, video = open_or_create_project(video_path, project_path)
+        with project, video:
+            _frame_range(options, video)
+            check_replaceable(project)
+    else:
+        with open_video(video_path) as video:
+            _frame_range(options, video)
     detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
                         classes=options.classes, batch=options.batch)
     project, video = open_or_create_project(video_path, project_path)
-    try:
+    with project, video:
         return prelabel_project(project, video, options, progress, detector=detector)
-    finally:
-        video.close()
-        project.close()
 
 
 def prelabel_project(project: Project, video: FrameSource, options: PrelabelOptions = PrelabelOptions(),
@@ -208,12 +224,11 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
 
     `on_batch` reports detection progress and may stop the run by raising (see `detect_frames`).
     """
-    if options.tracker:
-        resolve_tracker_name(options.tracker)
+    start, end = _frame_range(options, video)
+    check_replaceable(project)
     if detector is None:
         detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
                             classes=options.classes, batch=options.batch)
-    start, end = _frame_range(options, video)
     frames = schedule(start, end, options.detect_every)
     run_id, resumed, seconds = detect_frames(project, video, detector, frames, progress, on_batch)
     summary = PrelabelSummary(Path(project.path), (start, end), len(frames), resumed, seconds)

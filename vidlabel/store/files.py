@@ -7,6 +7,7 @@ drawing old boxes over other pixels.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -74,10 +75,27 @@ def is_project_file(path: str | Path) -> bool:
         return f.read(16) == SQLITE_MAGIC
 
 
+def user_projects_dir() -> Path:
+    """The per-user folder for projects of videos in read-only folders (a shared dataset):
+    `$VIDLABEL_PROJECTS`, else `$XDG_DATA_HOME/vidlabel/projects` (~/.local/share by default)."""
+    if os.environ.get("VIDLABEL_PROJECTS"):
+        return Path(os.environ["VIDLABEL_PROJECTS"]).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "vidlabel" / "projects"
+
+
 def default_project_path(video_path: str | Path) -> Path:
-    """Where a video's project lives unless the user says otherwise: `<video>.vlp` beside it."""
+    """Where a video's project lives unless the user says otherwise, the same for every command:
+    `<video name>.vlp` beside the video; when that folder is not writable, the same name (plus a
+    short hash of the video's full path, so two `clip.mp4`s stay apart) in `user_projects_dir()`.
+    An existing project in either place is found again."""
     video_path = Path(video_path)
-    return video_path.parent / (video_path.name + ".vlp")
+    beside = video_path.parent / (video_path.name + ".vlp")
+    digest = hashlib.sha1(str(video_path.resolve()).encode()).hexdigest()[:8]
+    per_user = user_projects_dir() / f"{video_path.name}-{digest}.vlp"
+    if beside.exists() or (not per_user.exists() and os.access(video_path.parent, os.W_OK)):
+        return beside
+    return per_user
 
 
 def open_or_create_project(path: str | Path, project_path: str | Path | None = None,
@@ -106,6 +124,6 @@ def open_or_create_project(path: str | Path, project_path: str | Path | None = N
             raise
     folder = next(p for p in (target.parent, *target.parent.parents) if p.exists())
     if not os.access(folder, os.W_OK):
-        raise ProjectError("cannot create the project beside the video (folder not writable); "
-                           "choose another place with --project", str(target))
+        raise ProjectError("cannot create the project there: the folder is not writable", str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
     return create_project(path, target, classes)
