@@ -279,6 +279,32 @@ def test_reopening_continues_the_same_project(qtbot, video, tmp_path, monkeypatc
         w.close()
 
 
+def test_a_closed_project_is_one_file_that_holds_every_edit(qtbot, video, tmp_path, monkeypatch):
+    """Copy only the `.vlp` after closing the window (what a person sends a colleague)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    application()
+    w = open_window(video)
+    show(qtbot, w)
+    for frame in range(3):
+        w.c.seek(frame)
+        w.c.draw_box((10 + 20 * frame, 10, 20, 40))
+    assert w.c.session.wait_idle(PATIENCE_S)
+    saved = w.c.project.boxes()
+    # A reader still open at close (a statistics worker, `vidlabel info` in another terminal)
+    # kept SQLite from folding the log into the file when the writer closed last.
+    reader = Project.open(video.parent / "sample.mp4.vlp", readonly=True)
+    reader.boxes(frame=0)
+    w.close()
+    copy = tmp_path / "colleague"
+    copy.mkdir()
+    shutil.copy(video.parent / "sample.mp4.vlp", copy / "p.vlp")
+    assert not (video.parent / "sample.mp4.vlp-wal").exists() or \
+        (video.parent / "sample.mp4.vlp-wal").stat().st_size == 0
+    with Project.open(copy / "p.vlp", readonly=True) as p:
+        assert p.boxes() == saved and sum(b.verified for b in saved) == 3
+    reader.close()
+
+
 def test_ignore_regions_are_shown_but_not_editable(qtbot, window):
     from vidlabel.datamodel import IgnoreRegion
 

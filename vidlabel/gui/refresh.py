@@ -65,7 +65,6 @@ class Refresher(QObject):
     ready = pyqtSignal(object)
     failed = pyqtSignal(str)
     _compute = pyqtSignal()
-    _close = pyqtSignal()
 
     def __init__(self, path: Path, parent: QObject | None = None, delay_ms: int = 120) -> None:
         super().__init__(parent)
@@ -73,7 +72,6 @@ class Refresher(QObject):
         self._worker = _Worker(path)
         self._worker.moveToThread(self._thread)
         self._compute.connect(self._worker.compute)
-        self._close.connect(self._worker.close)
         self._worker.ready.connect(self._done)
         self._worker.failed.connect(self._failed)
         self._busy = self._again = False
@@ -103,8 +101,12 @@ class Refresher(QObject):
         self.failed.emit(message)
 
     def stop(self) -> None:
-        """Close the worker's connection in its own thread, then end the thread."""
+        """End the thread, then close the worker's connection.
+
+        Not by a queued signal: `quit()` may end the thread's event loop before a queued close
+        runs, and a reader left open keeps the project's WAL from being folded into the file.
+        Once the thread has ended, nothing else uses the connection, so closing it here is safe."""
         self._timer.stop()
-        self._close.emit()
         self._thread.quit()
         self._thread.wait()
+        self._worker.close()

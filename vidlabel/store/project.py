@@ -142,7 +142,13 @@ class Project(AnnotationTables, DerivedTables):
                 raise
 
     def close(self) -> None:
+        """Close; a writer first folds the write-ahead log into the project file and empties it,
+        so that the `.vlp` alone holds every edit (a closed project is one file to copy). The
+        checkpoint waits (busy timeout) for readers of other connections to finish; one that never
+        does leaves the latest edits in the `-wal` file, still safe, folded in at the next open."""
         if self._conn is not None:
+            if not self.readonly:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
             self._conn = None  # type: ignore[assignment]
         if self._lock_fd is not None:
