@@ -173,6 +173,26 @@ def test_draw_move_accept_undo(qtbot, machine_window):
     assert [a.kind for a in project.actions(actor=HUMAN)] == ["draw"]
 
 
+def test_a_click_with_a_tremor_selects_without_fixing(qtbot, machine_window):
+    """A mouse that moves less than the platform's drag distance while clicking is a click."""
+    from PyQt6.QtWidgets import QApplication
+
+    window = machine_window
+    c, project = window.c, window.c.project
+    settle(qtbot, window)
+    box = max(project.boxes(frame=0), key=lambda b: b.w * b.h)
+    centre = (box.x + box.w / 2, box.y + box.h / 2)
+    jitter = (QApplication.startDragDistance() // 2 - 1) / window.canvas.transform().m11()
+    for _ in range(2):   # selecting it, and clicking it again once selected
+        drag(qtbot, window, centre, (centre[0] + jitter, centre[1] + jitter))
+    assert c.selected_track == box.track_id
+    assert project.boxes(frame=0, track_id=box.track_id)[0] == box   # not moved, not verified
+    assert [a.kind for a in project.actions(actor=HUMAN)] == []
+    drag(qtbot, window, centre, (centre[0] + 20, centre[1]))         # a real drag still moves it
+    assert c.session.wait_idle(PATIENCE_S)
+    assert project.boxes(frame=0, track_id=box.track_id)[0].x == pytest.approx(box.x + 20, abs=2)
+
+
 def test_resize_with_handle_and_delete(qtbot, window):
     project = window.c.project
     drag(qtbot, window, (300, 200), (360, 300))

@@ -28,6 +28,7 @@ from PyQt6.QtGui import (
     QPixmap,
 )
 from PyQt6.QtWidgets import (
+    QApplication,
     QGraphicsItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
@@ -195,6 +196,8 @@ class BoxItem(QGraphicsItem):
         if self._drag is None:
             return
         handle, start, rect = self._drag
+        if self.rect == rect and _within_drag_distance(event):
+            return  # a hand's tremor while clicking to select is not a fix
         d = event.pos() - start
         r = QRectF(rect)
         if handle < 0:
@@ -220,6 +223,13 @@ class BoxItem(QGraphicsItem):
         r = self.rect
         if r != start_rect and r.width() >= 1 and r.height() >= 1:
             self._on_edit(self.box.id, (r.x(), r.y(), r.width(), r.height()))
+
+
+def _within_drag_distance(event) -> bool:
+    """Whether the mouse is still within the platform's drag distance of where it was pressed
+    (screen pixels, whatever the zoom): until it leaves it, a press is a click, not a drag."""
+    moved = event.screenPos() - event.buttonDownScreenPos(Qt.MouseButton.LeftButton)
+    return moved.manhattanLength() < QApplication.startDragDistance()
 
 
 class FrameCanvas(QGraphicsView):
