@@ -109,6 +109,25 @@ def test_undo_redo_restore_exact_states(project):
     assert project.redo() is None
 
 
+def test_a_crafted_change_log_cannot_turn_undo_into_sql(tmp_path, project):
+    """A table name from the file pasted into SQL once let one undo delete every verified box."""
+    with project.action("draw") as draw:
+        add_track(project, range(3), verified=True, source=Source.HUMAN)
+    with project.action("draw"):
+        add_track(project, [5], verified=True, source=Source.HUMAN)
+    kept = project.boxes()
+    project.close()
+    conn = sqlite3.connect(tmp_path / "p.vlp")
+    last = conn.execute("SELECT max(id) FROM actions").fetchone()[0]
+    conn.execute("UPDATE changes SET tbl = 'boxes WHERE verified = 1 OR ? --' "
+                 "WHERE action_id = ? AND tbl = 'boxes'", (last,))
+    conn.commit(), conn.close()
+    with Project.open(tmp_path / "p.vlp") as p:
+        with pytest.raises(ProjectError, match="the project file was altered"):
+            p.undo()
+        assert p.boxes() == kept and len(kept) == 4 and p.action_state(draw) == "done"
+
+
 def test_undo_of_class_merge_keeps_ids_contiguous(project):
     with project.action("add"):
         add_track(project, range(3), cls=1)

@@ -183,6 +183,12 @@ class ActionLog:
                                ["undone" if undo else "done", *ids])
 
     def _write_image(self, tbl: str, row_id: int, image: dict | None) -> None:
+        """Write a logged row image back. The table name comes from the file, so it is checked
+        against the fixed list of logged tables before it is put into SQL: a crafted change log
+        must not turn one undo into an arbitrary statement (the whole replay rolls back)."""
+        if tbl not in LOGGED_TABLES or (image is not None and set(image) != set(LOGGED_TABLES[tbl])):
+            raise ProjectError(f"the change log holds a change vidlabel never writes (table {tbl!r}); "
+                               "the project file was altered, so undo and redo stop here", str(self.path))
         key = row_key(tbl)
         self._conn.execute(f"DELETE FROM {tbl} WHERE {key} = ?", (row_id,))
         if image is not None:
