@@ -44,7 +44,7 @@ def main(out: Path) -> int:
         def review() -> None:
             """Accept the first queue items one by one, as a person pressing Enter would."""
             if next(steps, None) is None:
-                window.next_in_queue()
+                window.walker.next()
                 doubtful = [b for b in window.c.boxes() if not b.verified]
                 if doubtful:  # select what a person would look at first: the least sure box
                     window.c.select(min(doubtful, key=lambda b: b.confidence).track_id)

@@ -40,6 +40,12 @@ def test_each_edit_is_one_action_and_undoes_exactly(editor):
         lambda: editor.merge_tracks(1, 2),
         lambda: editor.mark_outside(2, 6),
         lambda: editor.accept_frame(2),
+        lambda: editor.set_box_track(p.boxes(frame=8, track_id=1)[0].id, 2),   # a swap
+        lambda: editor.delete_track(2),
+        lambda: editor.delete_stretch(1, 2, 4),
+        lambda: editor.accept_stretch(1, [0, 9]),
+        lambda: editor.wrong_from_here(1, 6),
+        lambda: editor.wrong_from_here(1, 6, to_track=2),
     ]
     for make in edits:
         before = state(p)
@@ -99,7 +105,8 @@ def test_split_and_merge(editor):
     (lambda e: e.add_box(0, (0, 0, 1, 1), 7), "unknown class"),
     (lambda e: e.set_class(42, 0), "no track"),
     (lambda e: e.merge_tracks(1, 1), "itself"),
-    (lambda e: e.set_box_track(e.project.boxes(frame=0, track_id=1)[0].id, 2), "already has a box"),
+    (lambda e: e.delete_track(42), "no track"),
+    (lambda e: e.wrong_from_here(1, 3, to_track=42), "no track"),
 ])
 def test_bad_edits_change_nothing(editor, call, message):
     before = state(editor.project)
@@ -140,3 +147,54 @@ def test_class_edits_are_corrections_each_undone_in_one_step(editor):
     for _ in range(3):
         editor.undo()
     assert p.class_names() == ["person", "car"]
+
+
+def test_retracking_onto_a_track_with_a_box_there_swaps_the_two(editor):
+    """Two tracks swapped on a frame is an everyday fix; it used to be refused (and crashed the
+    simulator's replay)."""
+    p = editor.project
+    one, two = p.boxes(frame=4, track_id=1)[0], p.boxes(frame=4, track_id=2)[0]
+    editor.set_box_track(one.id, 2)
+    now_two, now_one = p.boxes(frame=4, track_id=2)[0], p.boxes(frame=4, track_id=1)[0]
+    assert now_two.xywh == one.xywh and now_two.verified
+    assert now_one.xywh == two.xywh and not now_one.verified
+    editor.accept_box(now_one.id)
+    with pytest.raises(VidlabelError, match="verified box"):   # a person's box keeps its track
+        editor.set_box_track(now_two.id, 1)
+
+
+def test_deleting_a_track_is_one_action_and_one_undo_restores_it_whole(editor):
+    p = editor.project
+    before = state(p)
+    edit = editor.delete_track(2)
+    assert p.boxes(track_id=2) == [] and 2 not in p.track_ids()
+    assert [a.kind for a in p.actions(actor="human")] == ["delete track"]
+    assert editor.undo() == edit.action_id and state(p) == before
+
+
+@pytest.mark.parametrize("correct", [
+    lambda e: e.delete_track(1),
+    lambda e: e.delete_stretch(1, 0, 9),
+    lambda e: e.wrong_from_here(1, 0),
+    lambda e: e.wrong_from_here(1, 0, to_track=2),
+    lambda e: e.set_class(1, 1),
+    lambda e: e.split_track(1, 4),
+    lambda e: e.mark_outside(1, 2),
+])
+def test_verified_boxes_survive_every_track_correction(editor, correct):
+    p = editor.project
+    keep = [editor.accept_box(p.boxes(frame=f, track_id=1)[0].id).boxes[0] for f in (3, 7)]
+    correct(editor)
+    for k in keep:
+        now = p.box(k.id) or next(b for b in p.boxes(frame=k.frame) if b.verified and b.xywh == k.xywh)
+        assert now.verified and now.xywh == k.xywh and now.frame == k.frame
+
+
+def test_wrong_from_here_moves_the_tail_where_the_other_track_is_free(editor):
+    p = editor.project
+    editor.delete_stretch(2, 7, 9)
+    tail = {b.frame: b.xywh for b in p.boxes(track_id=1) if b.frame >= 5}
+    editor.wrong_from_here(1, 5, to_track=2)
+    assert [b.frame for b in p.boxes(track_id=1)] == list(range(5))
+    moved = {b.frame: b.xywh for b in p.boxes(track_id=2) if b.frame >= 7}
+    assert moved == {f: tail[f] for f in (7, 8, 9)}   # frames 5, 6: track 2 had its own box

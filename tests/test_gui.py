@@ -119,7 +119,7 @@ def test_keyboard_stepping(qtbot, window):
     key(qtbot, window, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
     key(qtbot, window, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
     assert window.c.frame == 0  # clamped at the first frame
-    assert "frame 0 / 79" in window.frame_label.text()
+    assert "frame 0 of 80 (from 0)" in window.frame_label.text()
 
 
 def test_draw_move_accept_undo(qtbot, machine_window):
@@ -344,6 +344,7 @@ def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
     import json
 
     drag(qtbot, window, (100, 100), (150, 200))
+    drawn = window.c.selected_track
     key(qtbot, window, Qt.Key.Key_Return)
     dialog = window.show_export()
     assert dialog.output.text().endswith("sample.mp4_coco.json")
@@ -354,7 +355,7 @@ def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     data = json.loads(out.read_text())
     (ann,) = data["annotations"]
-    assert ann["track_id"] == window.c.selected_track and ann["bbox"][0] == pytest.approx(100, abs=2)
+    assert ann["track_id"] == drawn and ann["bbox"][0] == pytest.approx(100, abs=2)
     assert "exported to" in window.message_label.text()
     dialog = window.show_export()
     dialog.format.setCurrentIndex(2)  # YOLO into a folder that is a file: refused, dialog stays
@@ -398,3 +399,55 @@ def test_cancelled_prelabel_leaves_a_consistent_project_and_resumes(qtbot, windo
     assert window.canvas.items_by_track  # the new boxes are drawn
     settle(qtbot, window)
     assert window.picks and window.picks[0].frame < 40 and window.picks[0].reasons
+
+
+def test_a_queue_jump_shows_what_the_pick_means_and_p_goes_back(qtbot, machine_window):
+    window = machine_window
+    c = window.c
+    settle(qtbot, window)
+    start = c.frame
+    key(qtbot, window, Qt.Key.Key_N)
+    pick = next(p for p in window.picks if p.frame == c.frame)
+    assert pick.flagged_track is not None and c.selected_track == pick.flagged_track
+    current = window.queue_panel.tree.currentItem()
+    assert current is not None and int(current.text(1)) == pick.frame     # its row is marked
+    status = window.message_label.text()
+    assert f"frame {pick.frame}" in status and f"score {pick.score:.2f}" in status
+    assert pick.reasons[0] in status
+    key(qtbot, window, Qt.Key.Key_P)   # previous queue item
+    assert c.frame == start
+
+
+def test_track_keys_class_keys_undo_and_view_keys_as_a_person_uses_them(qtbot, machine_window, monkeypatch):
+    from PyQt6.QtWidgets import QInputDialog
+
+    window = machine_window
+    c, project = window.c, window.c.project
+    settle(qtbot, window)
+    c.add_class("car")
+    box = project.boxes(frame=0)[0]
+    c.select(box.track_id)
+    key(qtbot, window, Qt.Key.Key_2)                       # with a box selected: its track's class
+    assert {b.class_id for b in project.boxes(track_id=box.track_id)} == {1}
+    assert c.current_class == 0                            # and not the class of the next drawn box
+    key(qtbot, window, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)   # nudge one pixel
+    moved = project.boxes(frame=0, track_id=box.track_id)[0]
+    assert moved.x == pytest.approx(box.x + 1) and moved.verified
+    c.seek(40)
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)   # undo the nudge
+    assert c.frame == 0 and "undo fix on frame 0" in window.message_label.text()
+    c.select(box.track_id)
+    key(qtbot, window, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)  # delete the track
+    assert project.boxes(track_id=box.track_id) == []
+    assert [a.kind for a in project.actions(actor=HUMAN)][-1] == "delete track"
+    key(qtbot, window, Qt.Key.Key_F1)
+    assert window.help.isVisible()
+    key(qtbot, window, Qt.Key.Key_Escape)                  # Escape closes the overlay
+    assert not window.help.isVisible()
+    monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *a, **k: (57, True)))
+    key(qtbot, window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert c.frame == 57
+    key(qtbot, window, Qt.Key.Key_L)
+    assert not any(i.tag.isVisible() for i in window.canvas.items_by_track.values())
+    key(qtbot, window, Qt.Key.Key_BracketRight)
+    assert c.speed == 2.0

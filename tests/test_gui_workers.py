@@ -156,7 +156,7 @@ def test_deleting_a_box_while_its_rescore_runs(qtbot, busy_window, gate, monkeyp
     c.select(box.track_id)
     gate.close()
     drag(qtbot, window, (box.x + box.w / 2, box.y + box.h / 2),
-         (box.x + box.w / 2 + 6, box.y + box.h / 2))  # a fix: rescoring it reads the box
+         (box.x + box.w / 2 + 16, box.y + box.h / 2))  # a fix (past the drag distance): its rescore reads the box
     qtbot.waitUntil(gate.reached.is_set, timeout=PATIENCE_MS)
     key(qtbot, window, Qt.Key.Key_Delete)  # deleted while the rescore holds it
     assert c.project.box(box.id) is None

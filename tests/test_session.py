@@ -355,3 +355,43 @@ def test_expected_errors_are_the_sum_of_the_box_probabilities():
     scores = np.linspace(0, 1, 41)
     assert model.expected(scores) == pytest.approx(sum(model.probability(s) for s in scores))
     assert model.expected([]) == 0
+
+
+def test_deleting_a_drawn_box_takes_back_what_was_propagated_from_it(sample):
+    """A box drawn on empty ground is carried forward and backward; deleting it must not leave
+    those ghost boxes behind, and one undo brings box and propagation back."""
+    project, video, _ = sample
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    before = state(project)
+    drawn = session.add_box(40, (20.0, 460.0, 50.0, 90.0), 0)   # grass in the sample's corner
+    track = drawn.track_ids[0]
+    session.wait_idle()
+    carried = project.boxes(track_id=track)
+    assert len(carried) > 5, "the drawn box was propagated"
+    with_propagation = state(project)
+    session.delete_box(box_of(session, 40, track).id)
+    session.wait_idle()
+    assert project.boxes(track_id=track) == []
+    assert state(project) == before
+    session.undo()
+    session.wait_idle()
+    assert state(project) == with_propagation
+    session.close()
+
+
+def test_deleting_a_keyframe_restores_the_pre_labels_it_overwrote(sample):
+    project, video, tracks = sample
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    t = tracks[9]
+    pre_labels = {b.frame: b for b in project.boxes(track_id=t)}
+    old = box_of(session, 30, t)
+    session.move_box(old.id, (old.x - 8, old.y + 3, old.w, old.h))
+    session.wait_idle()
+    rewritten = {b.frame for b in project.boxes(track_id=t) if b.frame != 30 and b != pre_labels[b.frame]}
+    assert rewritten, "the fix was re-propagated over the pre-labels around it"
+    session.delete_box(box_of(session, 30, t).id)
+    session.wait_idle()
+    now = {b.frame: b for b in project.boxes(track_id=t)}
+    assert 30 not in now
+    assert all(now[f] == pre_labels[f] for f in rewritten), "the pre-labels came back as they were"
+    session.close()

@@ -110,3 +110,63 @@ def test_box_picks_look_at_one_box_each_and_draw_nothing(tmp_path, capsys):
 def test_simulate_command_refuses_box_picks_of_a_frame_strategy(capsys):
     assert main(["simulate", str(SAMPLE), "--gt", str(SAMPLE_GT), "--strategies", "stride:box"]) == 2
     assert "rank frames only" in capsys.readouterr().err
+
+
+def test_the_charge_of_a_constructed_session_is_the_hand_count(tmp_path):
+    """1 s per object shown plus the price of each correction, nothing for boxes nobody saw."""
+    from vidlabel.review.effort import human_seconds
+
+    from .reviewkit import sample_project
+
+    project, video, tracks = sample_project(tmp_path, SAMPLE, SAMPLE_GT)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        shown = [b for b in session.boxes(12) if not b.outside]
+        assert len(shown) >= 3
+        session.move_box(shown[0].id, (shown[0].x - 6, shown[0].y, shown[0].w, shown[0].h))  # look + fix 4
+        session.delete_box(shown[1].id)                                                      # look + delete 1
+        session.add_box(12, (20.0, 460.0, 40.0, 80.0), 0)                                    # look + draw 7
+        session.accept_frame(12)                                       # a look per box nobody touched
+        frame_review = (len(shown) + 1) + 4 + 1 + 7   # looks: every box shown and the one drawn
+        other = next(b for b in session.boxes(30) if not b.outside)
+        session.accept_box(other.id)                                   # a box pick: one look
+        session.mark_outside(other.track_id, 31)                       # a look + end 1
+        assert human_seconds(project) == frame_review + 1 + 2
+    finally:
+        session.close()
+        video.close()
+        project.close()
+
+
+@pytest.mark.parametrize("strategy, params", [("hybrid", {}), ("hybrid", {"unit": "box"})])
+def test_the_simulator_pays_what_the_project_s_accounting_charges(tmp_path, strategy, params):
+    """The simulated annotator's own bill and the action log's `human_seconds` are the same sum,
+    on a pre-labelling with misplaced boxes, a missed person and a false track."""
+    from vidlabel.datamodel import Box, Source
+    from vidlabel.review.effort import human_seconds
+
+    from .reviewkit import sample_project
+
+    project, video, tracks = sample_project(tmp_path, SAMPLE, SAMPLE_GT, shift=14.0)
+    with project.action("import", "machine"):
+        missed = next(iter(tracks.values()))
+        for b in project.boxes(track_id=missed):
+            project.delete_box(b.id)
+        false = project.new_track()
+        for f in range(0, 80, 2):
+            project.put_box(Box(f, false, 0, 700.0, 30.0, 25.0, 50.0, confidence=0.3, source=Source.TRACKER))
+    # Without the ground truth's ignore rows: a box on an ignore region is looked at and left as
+    # it is, which the simulator pays and no log entry records (effort.py says so).
+    rows = [r for r in SAMPLE_GT.read_text().splitlines() if float(r.split(",")[6]) != 0]
+    (tmp_path / "gt.txt").write_text("\n".join(rows) + "\n")
+    gt = load_ground_truth(tmp_path / "gt.txt", 80)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        annotator = SimulatedAnnotator(ShownFrames(gt))
+        run_loop(session, annotator, gt, strategy, 5, budget=150, **params)
+        assert sum(annotator.actions[k] for k in ("fix", "draw", "delete", "end")) > 0
+        assert human_seconds(project) == pytest.approx(annotator.seconds)
+    finally:
+        session.close()
+        video.close()
+        project.close()

@@ -248,6 +248,7 @@ class FrameCanvas(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.show_labels = True   # off in crowds, where labels cover each other (the selected box keeps its)
         self._pixmap = QGraphicsPixmapItem()
         self._pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.scene().addItem(self._pixmap)
@@ -286,6 +287,7 @@ class FrameCanvas(QGraphicsView):
         for b in boxes:
             item = BoxItem(b, box_label(b, class_names), b.track_id == selected_track,
                            self._box_pressed, self._box_edited)
+            item.tag.setVisible(self.show_labels or b.track_id == selected_track)
             self.scene().addItem(item)
             self.items_by_track[b.track_id] = item
         self.viewport().update()

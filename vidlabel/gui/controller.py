@@ -27,7 +27,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from ..datamodel import Box, keyframes
 from ..errors import VidlabelError
-from ..review.corrections import Edit
+from ..review.edits import Edit
 from ..review.session import Pick, QueueUpdate, ReviewSession
 from ..store.project import Project
 from ..video import FrameSource
@@ -116,14 +116,18 @@ class Controller(Navigator):
 
     # -- the class for new boxes --------------------------------------------------------------
     def set_current_class(self, class_id: int) -> None:
-        """The class new boxes get; with a box selected, its track's class changes too."""
+        """With a box selected, its track's class; otherwise the class new boxes get. One key
+        does one thing: changing a track's class does not change what the next drawn box is."""
         if not 0 <= class_id < len(self.class_names()):
             self.message.emit(f"no class {class_id + 1}: the project has {len(self.class_names())}")
             return
+        if self.selected_track is not None:
+            track = self.selected_track
+            if self._edit(lambda: self.session.set_class(track, class_id)) is not None:
+                self.message.emit(f"track {track} is now {self.class_names()[class_id]}")
+            return
         self.current_class = class_id
         self.classesChanged.emit()
-        if self.selected_track is not None:
-            self._edit(lambda: self.session.set_class(self.selected_track, class_id))
 
     # -- edits: each one is one undoable action through the correction API -------------------
     def _edit(self, do: Callable[[], Edit | int | None]) -> Edit | int | None:
@@ -163,6 +167,20 @@ class Controller(Navigator):
     def delete_selected(self) -> None:
         if (box := self._need_box()) is not None:
             self._edit(lambda: self.session.delete_box(box.id))
+            self.select(None)
+
+    def delete_selected_track(self) -> None:
+        """The selected track is false as a whole: all its machine boxes go, in one action."""
+        if (box := self._need_box()) is not None:
+            if self._edit(lambda: self.session.delete_track(box.track_id)) is not None:
+                self.message.emit(f"deleted track {box.track_id} (its verified boxes stay)")
+            self.select(None)
+
+    def wrong_from_here(self) -> None:
+        """The selected track left its object on this frame: its machine boxes from here go."""
+        if (box := self._need_box()) is not None:
+            if self._edit(lambda: self.session.wrong_from_here(box.track_id, self.frame)) is not None:
+                self.message.emit(f"track {box.track_id}: machine boxes from frame {self.frame} on deleted")
             self.select(None)
 
     def accept_selected(self) -> None:
@@ -230,9 +248,23 @@ class Controller(Navigator):
         if self.session is None:
             self.message.emit(self._no_session or "no review session is open")
             return
-        if self._edit(getattr(self.session, which)) is None:
+        action_id = self._edit(getattr(self.session, which))
+        if action_id is None:
             self.message.emit(f"nothing to {which}")
+        else:
+            self._show_replayed(which, action_id)
         self.classesChanged.emit()  # the action may have been a class edit
+
+    def _show_replayed(self, which: str, action_id: int) -> None:
+        """Go to the frame an undo or redo changed (if this one is not among them) and say what
+        it was, as CVAT does: an undo that changes a frame out of sight looks like nothing."""
+        action = self.project.logged(action_id)
+        frames = sorted(self.project.touched_frames(action_id, follow_ups=False))
+        if frames and self.frame not in frames:
+            self.seek(min(frames, key=lambda f: abs(f - self.frame)))
+        where = f" on frame {frames[0]}" if len(frames) == 1 else \
+            f" on frames {frames[0]}..{frames[-1]}" if frames else ""
+        self.message.emit(f"{which} {action.kind if action else 'edit'}{where}")
 
     # -- classes (project-level edits, one action each) ---------------------------------------
     def _class_edit(self, do: Callable[[], object]) -> None:

@@ -28,6 +28,7 @@ class Navigator(QObject):
         self.video = video
         self.frame = 0
         self.selected_track: int | None = None
+        self.speed = 1.0
         self._play_timer = QTimer(self)
         self._play_timer.setInterval(max(1, round(1000 / (video.fps or 25.0))))
         self._play_timer.timeout.connect(self._play_tick)
@@ -80,6 +81,14 @@ class Navigator(QObject):
     @property
     def playing(self) -> bool:
         return self._play_timer.isActive()
+
+    SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+    def change_speed(self, steps: int) -> float:
+        """Playback speed one step faster or slower (of `SPEEDS`, times the video's frame rate)."""
+        self.speed = self.SPEEDS[min(max(self.SPEEDS.index(self.speed) + steps, 0), len(self.SPEEDS) - 1)]
+        self._play_timer.setInterval(max(1, round(1000 / ((self.video.fps or 25.0) * self.speed))))
+        return self.speed
 
     def toggle_play(self) -> None:
         if self.playing:

@@ -1,14 +1,19 @@
-"""The review queue: the frames the machine is least sure of, best first, with why."""
+"""The review queue: the frames the machine is least sure of, best first, with why, and the
+walk through it (next, previous) that shows a person what each pick means."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from .bars import VALUE_ROLE, BarDelegate
 from .theme import heat
+
+if TYPE_CHECKING:
+    from .controller import Controller
 
 
 class QueuePanel(QWidget):
@@ -51,3 +56,65 @@ class QueuePanel(QWidget):
             self.tree.addTopLevelItem(item)
         self.empty.setVisible(not picks)
         self.tree.setVisible(bool(picks))
+
+    def highlight(self, frame: int) -> None:
+        """Mark the row of the pick on `frame` (none if the frame is not in the queue)."""
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(1, Qt.ItemDataRole.UserRole) == frame:
+                self.tree.setCurrentItem(item)
+                self.tree.scrollToItem(item)
+                return
+        self.tree.clearSelection()
+
+
+class QueueWalker:
+    """Next and previous queue item, as a person walks the queue: each jump selects the box the
+    pick is about (a box pick's, or the frame's most uncertain one), marks its row and says in
+    the status bar why it was picked and how uncertain it is."""
+
+    def __init__(self, c: "Controller", panel: QueuePanel, say: Callable[[str], None]) -> None:
+        self.c, self.panel, self.say = c, panel, say
+        self.visited: list[int] = []   # frames left by a queue jump, for "previous queue item"
+        panel.frameChosen.connect(self.go_to_frame)
+
+    def next(self) -> None:
+        """Go to the best pick not yet verified. The queue on hand is used as it is (ranking runs
+        in the session's worker); frames verified since it was ranked are skipped."""
+        if not self.c.ready:
+            self.say("the review queue is not ranked yet: the project is still being scored")
+            return
+        verified = set(self.c.verified_frames())
+        for rank, pick in enumerate(self.c.picks, 1):
+            if pick.frame != self.c.frame and pick.frame not in verified:
+                self.visited.append(self.c.frame)
+                self._show(rank, pick)
+                return
+        self.say("the review queue is empty")
+
+    def previous(self) -> None:
+        if not self.visited:
+            self.say("no earlier queue item")
+            return
+        self.go_to_frame(self.visited.pop(), remember=False)
+
+    def go_to_frame(self, frame: int, remember: bool = True) -> None:
+        """A click on a queue row (or a step back): the pick on that frame, or just the frame."""
+        if remember:
+            self.visited.append(self.c.frame)
+        for rank, pick in enumerate(self.c.picks, 1):
+            if pick.frame == frame:
+                self._show(rank, pick)
+                return
+        self.c.seek(frame)
+        self.c.select(None)
+        self.panel.highlight(frame)
+
+    def _show(self, rank: int, pick) -> None:
+        self.c.seek(pick.frame)
+        self.c.select(pick.flagged_track)   # nothing selected from before survives the jump
+        self.panel.highlight(pick.frame)
+        why = "; ".join(pick.reasons) or "spread: checked for coverage"
+        about = f" · track {pick.flagged_track}" if pick.flagged_track is not None else ""
+        self.say(f"queue #{rank} of {len(self.c.picks)} · frame {pick.frame} · score "
+                 f"{pick.score:.2f}{about} · {why}")

@@ -27,9 +27,12 @@ DESCRIPTIONS: dict[str, str] = {
     "back_10": "10 frames back",
     "play_pause": "play / pause",
     "next_in_queue": "next frame in the review queue",
+    "previous_in_queue": "back to where the last queue jump came from",
     "accept_frame_and_next": "accept this frame, go to the next queue item",
     "accept_box": "accept the selected box as it is",
     "delete_box": "delete the selected box",
+    "delete_track": "delete the selected track (all its machine boxes)",
+    "wrong_from_here": "the selected track is wrong from here: delete its machine boxes from this frame on",
     "undo": "undo",
     "redo": "redo",
     "repropagate": "re-propagate the selected track from this frame",
@@ -39,7 +42,13 @@ DESCRIPTIONS: dict[str, str] = {
     "split_track": "split the selected track here (new id from this frame on)",
     "mark_outside": "the selected track leaves view here",
     "toggle_occluded": "toggle occluded on the selected box",
-    "deselect": "clear the selection",
+    "deselect": "close the key overlay, else clear the selection",
+    "go_to_frame": "go to a frame by number",
+    "toggle_labels": "hide / show box labels (the selected box keeps its)",
+    "faster": "play faster",
+    "slower": "play slower",
+    **{f"nudge_{d}{big}": f"move the selected box {'10 pixels' if big else '1 pixel'} {d}"
+       for d in ("left", "right", "up", "down") for big in ("", "_10")},
     "next_box": "select the next box on this frame",
     "fit_view": "fit the frame to the window",
     "zoom_in": "zoom in",
@@ -82,5 +91,10 @@ def load(path: Path | None = None) -> dict[str, list[str]]:
     keys = _read(DEFAULTS)
     path = user_file() if path is None else path
     if path.is_file():
-        keys.update(_read(path))
+        mine = _read(path)
+        # A key the person gave one action leaves the default it had elsewhere: two actions on
+        # one key would make Qt fire neither.
+        taken = {QKeySequence(k).toString() for ks in mine.values() for k in ks}
+        keys = {a: [k for k in ks if QKeySequence(k).toString() not in taken] for a, ks in keys.items()}
+        keys.update(mine)
     return keys

@@ -140,7 +140,7 @@ class Timeline(QWidget):
                 x = spark.left() + i * bar_w
                 p.fillRect(QRectF(x, spark.bottom() - v * spark.height(), max(bar_w, 1.0),
                                   v * spark.height()), colour)
-        self._paint_legend(p, t.right())
+        self._paint_legend(p, t.left(), t.right())
         # verified frames: a strip of green under the sparkline
         ticks = QRectF(t.left(), spark.bottom() + 2, t.width(), TICKS_H)
         p.fillRect(ticks, QColor("#232428"))
@@ -167,21 +167,21 @@ class Timeline(QWidget):
                                      QPointF(x, t.top() + PICKS_H - 1)]))
         p.end()
 
-    @staticmethod
-    def _paint_legend(p: QPainter, right: float) -> None:
-        """A key at the top right: what each colour on the strips means."""
-        font = QFont("DejaVu Sans", 7)
-        p.setFont(font)
-        x = right
-        for colour, text in reversed(((theme.UNCERTAIN, "uncertainty"), (theme.VERIFIED, "verified"),
-                                      (theme.ACCENT, "next in queue"))):
+    def _paint_legend(self, p: QPainter, left: float, right: float) -> None:
+        """A key at the top right (top left while the current frame's tag is there): what each
+        colour on the strips means."""
+        p.setFont(QFont("DejaVu Sans", 7))
+        items = ((theme.ACCENT, "next in queue"), (theme.VERIFIED, "verified"), (theme.UNCERTAIN, "uncertainty"))
+        width = sum(p.fontMetrics().horizontalAdvance(text) + 26 for _, text in items)
+        cursor = self.x_of(self.current)
+        x = right - width if not right - width - 40 < cursor < right + 40 else left
+        for colour, text in items:
+            p.fillRect(QRectF(x, 6, 8, 7), colour)
+            x += 12
             w = p.fontMetrics().horizontalAdvance(text)
-            x -= w
             p.setPen(theme.MUTED)
             p.drawText(QRectF(x, 2, w, 14), Qt.AlignmentFlag.AlignVCenter, text)
-            x -= 12
-            p.fillRect(QRectF(x, 6, 8, 7), colour)
-            x -= 14
+            x += w + 14
 
     def _paint_cursor(self, p: QPainter) -> None:
         """The current frame: a line across the strips and its number on a tag above."""

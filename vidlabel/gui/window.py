@@ -20,7 +20,7 @@ from .export_dialog import ExportDialog
 from .help_overlay import HelpOverlay
 from .menus import bind_actions, build_menus
 from .prelabel_dialog import PrelabelDialog
-from .queue_panel import QueuePanel
+from .queue_panel import QueuePanel, QueueWalker
 from .refresh import Refresher, Snapshot
 from .stats_panel import StatsPanel
 from .timeline import Timeline
@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.message_label, 1)
         self.statusBar().addPermanentWidget(self.frame_label)
         self.show_message("")
+        self.walker = QueueWalker(self.c, self.queue_panel, self.show_message)
 
         self.actions_by_name: dict[str, QAction] = bind_actions(self, self._handlers(), keys)
         self.play_button = build_menus(self, self.actions_by_name, keys)
@@ -95,12 +96,18 @@ class MainWindow(QMainWindow):
         handlers = {
             "next_frame": lambda: c.step(1), "previous_frame": lambda: c.step(-1),
             "forward_10": lambda: c.step(10), "back_10": lambda: c.step(-10),
-            "play_pause": c.toggle_play, "next_in_queue": self.next_in_queue,
+            "play_pause": c.toggle_play, "next_in_queue": self.walker.next,
+            "previous_in_queue": self.walker.previous,
             "accept_frame_and_next": self.accept_and_next, "accept_box": c.accept_selected,
-            "delete_box": c.delete_selected, "undo": c.undo, "redo": c.redo,
+            "delete_box": c.delete_selected, "delete_track": c.delete_selected_track,
+            "wrong_from_here": c.wrong_from_here, "undo": c.undo, "redo": c.redo,
             "set_track_id": self._ask_track_id, "merge_tracks": self._ask_merge,
             "split_track": c.split_here, "mark_outside": c.mark_outside,
-            "toggle_occluded": c.toggle_occluded, "deselect": lambda: c.select(None),
+            "toggle_occluded": c.toggle_occluded, "deselect": self._escape,
+            "go_to_frame": self._ask_frame, "toggle_labels": self._toggle_labels,
+            "faster": lambda: self._speed(1), "slower": lambda: self._speed(-1),
+            **{f"nudge_{d}{big}": lambda _c=False, d=d, big=big: self._nudge(d, 10 if big else 1)
+               for d in ("left", "right", "up", "down") for big in ("", "_10")},
             "next_box": self._select_next_box, "fit_view": self.canvas.fit,
             "zoom_in": lambda: self.canvas.zoom(1.25), "zoom_out": lambda: self.canvas.zoom(0.8),
             "help": self.help.toggle, "repropagate": c.repropagate, "interpolate": c.interpolate,
@@ -123,7 +130,6 @@ class MainWindow(QMainWindow):
         self.canvas.boxEdited.connect(c.move_box)
         self.canvas.boxClicked.connect(c.select)
         self.timeline.seekRequested.connect(c.seek)
-        self.queue_panel.frameChosen.connect(c.seek)
         self.tracks_panel.trackChosen.connect(self._go_to_track)
         self.classes_panel.classChosen.connect(c.set_current_class)
         self.classes_panel.addRequested.connect(c.add_class)
@@ -140,7 +146,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_current(self.c.frame)
         fps = self.c.video.fps or 25.0
         t = self.c.frame / fps
-        self.frame_label.setText(f"frame {self.c.frame} / {self.c.frame_count - 1}   "
+        self.frame_label.setText(f"frame {self.c.frame} of {self.c.frame_count} (from 0)   "
                                  f"{int(t // 60):02d}:{t % 60:05.2f}")
 
     def _show_boxes(self, *_: object) -> None:
@@ -169,6 +175,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self.queue_panel.set_picks(update.picks)
+        self.queue_panel.highlight(self.c.frame)
         self.timeline.set_picks([p.frame for p in update.picks])
         self.stats_panel.set_guidance(update.stopping)
 
@@ -176,22 +183,9 @@ class MainWindow(QMainWindow):
         self.message_label.setText(text or HINT)
 
     # -- commands that need the window (dialogs, the queue) ----------------------------------
-    def next_in_queue(self) -> None:
-        """Go to the best pick not yet verified. The queue on hand is used as it is (ranking
-        runs in the session's worker); frames verified since it was ranked are skipped."""
-        if not self.c.ready:
-            self.show_message("the review queue is not ranked yet: the project is still being scored")
-            return
-        verified = self.c.verified_frames()
-        for pick in self.picks:
-            if pick.frame != self.c.frame and pick.frame not in verified:
-                self.c.seek(pick.frame)
-                return
-        self.show_message("the review queue is empty")
-
     def accept_and_next(self) -> None:
         self.c.accept_frame()
-        self.next_in_queue()
+        self.walker.next()
 
     def _go_to_track(self, track_id: int, first: int, last: int) -> None:
         if not self.c.has_box(track_id):
@@ -203,6 +197,35 @@ class MainWindow(QMainWindow):
         if ids:
             later = [t for t in ids if self.c.selected_track is None or t > self.c.selected_track]
             self.c.select(later[0] if later else ids[0])
+
+    def _escape(self) -> None:
+        """Escape closes what covers the frame (the key overlay) first, then the selection."""
+        if self.help.isVisible():
+            self.help.hide()
+        else:
+            self.c.select(None)
+
+    def _ask_frame(self) -> None:
+        frame, ok = QInputDialog.getInt(self, "Go to frame", f"Frame (0..{self.c.frame_count - 1}):",
+                                        self.c.frame, 0, self.c.frame_count - 1)
+        if ok:
+            self.c.seek(frame)
+
+    def _toggle_labels(self) -> None:
+        self.canvas.show_labels = not self.canvas.show_labels
+        self._show_boxes()
+        self.show_message("labels shown" if self.canvas.show_labels else "labels hidden (the selected box keeps its)")
+
+    def _speed(self, steps: int) -> None:
+        self.show_message(f"playback at {self.c.change_speed(steps):g}x")
+
+    def _nudge(self, direction: str, pixels: int) -> None:
+        """Move the selected box by whole image pixels (a fix, like a drag)."""
+        if (box := self.c.selected_box()) is None:
+            self.show_message("select a box first (click it)")
+            return
+        dx, dy = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[direction]
+        self.c.move_box(box.id, (box.x + dx * pixels, box.y + dy * pixels, box.w, box.h))
 
     def _ask_track_id(self) -> None:
         if (box := self.c.selected_box()) is None:

@@ -11,50 +11,38 @@ re-propagation scheduler needs to know to repair the stretch of track around the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..datamodel import XYWH, Box, EditKind, Source, keyframes
 from ..errors import VidlabelError
 from ..propagation.propagate import interpolate, machine_boxes
 from ..store.project import HUMAN, Project
+from .edits import Edit
+from .track_edits import TrackEdits
 
 
-@dataclass(frozen=True)
-class Edit:
-    """What one correction changed: the action id (for undo), and the tracks and frames touched."""
+def take_back_propagation(project: Project, keyframe: Box) -> None:
+    """Inside an edit that deletes or moves a keyframe: what re-propagation wrote between the
+    track's other keyframes around it goes back to what was there before (the pre-label's box,
+    or nothing), so that no ghost of the old keyframe survives; the scheduler then re-propagates
+    the stretch from the keyframes that remain (or the moved one). Verified frames stay as they
+    are."""
+    if not keyframe.verified:
+        return
+    others = [b.frame for b in keyframes(project.boxes(track_id=keyframe.track_id)) if b.id != keyframe.id]
+    lo = max((f for f in others if f < keyframe.frame), default=-1) + 1
+    hi = min((f for f in others if f > keyframe.frame), default=1 << 62)
+    verified_frames = set(project.verified_frames())
+    for box, before in project.propagated_boxes(keyframe.track_id, (lo, hi)):
+        if box.frame in verified_frames or box.id == keyframe.id:
+            continue
+        if before is None:
+            project.delete_box(box.id)
+        else:
+            project.put_box(before)
 
-    action_id: int
-    kind: EditKind
-    frame: int
-    track_ids: tuple[int, ...] = ()
-    boxes: tuple[Box, ...] = field(default=(), compare=False)
 
-
-class Editor:
-    """The correction API over one open project."""
-
-    def __init__(self, project: Project) -> None:
-        self.project = project
-
-    # -- helpers ------------------------------------------------------------------------------
-    def _box(self, box_id: int) -> Box:
-        box = self.project.box(box_id)
-        if box is None:
-            raise VidlabelError(f"no box with id {box_id}", str(self.project.path))
-        return box
-
-    def _check_class(self, class_id: int) -> None:
-        if not 0 <= class_id < len(self.project.class_names()):
-            raise VidlabelError(f"unknown class id {class_id}; classes are "
-                                f"{self.project.class_names()}", str(self.project.path))
-
-    def _check_track(self, track_id: int) -> None:
-        if track_id not in self.project.track_ids():
-            raise VidlabelError(f"no track with id {track_id}", str(self.project.path))
-
-    def _done(self, edit: Edit) -> Edit:
-        """Called after every committed correction; a review session hooks re-propagation here."""
-        return edit
+class Editor(TrackEdits):
+    """The correction API over one open project: boxes, frames and classes here, whole tracks
+    in `TrackEdits`."""
 
     # -- boxes --------------------------------------------------------------------------------
     def add_box(self, frame: int, xywh: XYWH, class_id: int, track_id: int | None = None) -> Edit:
@@ -67,6 +55,7 @@ class Editor:
                 self._check_track(track_id)
             box = self.project.put_box(Box(frame, track_id, class_id, *xywh, confidence=1.0,
                                            source=Source.HUMAN, verified=True))
+        self._saw(frame, track_id)
         return self._done(Edit(aid, EditKind.DRAW, frame, (track_id,), (box,)))
 
     def move_box(self, box_id: int, xywh: XYWH) -> Edit:
@@ -74,9 +63,11 @@ class Editor:
         old = self._box(box_id)
         with self.project.action(EditKind.FIX, HUMAN, {"box": box_id, "from": list(old.xywh),
                                                "to": list(xywh)}) as aid:
+            take_back_propagation(self.project, old)
             box = self.project.put_box(old.with_(x=xywh[0], y=xywh[1], w=xywh[2], h=xywh[3],
                                                  source=Source.HUMAN, verified=True,
                                                  outside=False, confidence=1.0))
+        self._saw(old.frame, old.track_id)
         return self._done(Edit(aid, EditKind.FIX, old.frame, (old.track_id,), (box,)))
 
     def accept_box(self, box_id: int) -> Edit:
@@ -84,93 +75,36 @@ class Editor:
         old = self._box(box_id)
         with self.project.action(EditKind.CHECK, HUMAN, {"box": box_id}) as aid:
             box = self.project.put_box(old.with_(verified=True))
+        self._saw(old.frame, old.track_id)
         return self._done(Edit(aid, EditKind.CHECK, old.frame, (old.track_id,), (box,)))
 
     def delete_box(self, box_id: int) -> Edit:
-        """Remove a false box. The track's other boxes stay."""
+        """Remove a false box. The track's other boxes stay, except what re-propagation made
+        from it when it was a keyframe (`take_back_propagation`)."""
         old = self._box(box_id)
         with self.project.action(EditKind.DELETE, HUMAN, {"box": box_id}) as aid:
+            take_back_propagation(self.project, old)
             self.project.delete_box(box_id)
+        self._saw(old.frame, old.track_id)
         return self._done(Edit(aid, EditKind.DELETE, old.frame, (old.track_id,)))
 
     def set_occluded(self, box_id: int, occluded: bool = True) -> Edit:
         old = self._box(box_id)
         with self.project.action(EditKind.OCCLUDED, HUMAN, {"box": box_id, "occluded": occluded}) as aid:
             box = self.project.put_box(old.with_(occluded=occluded, verified=True))
+        self._saw(old.frame, old.track_id)
         return self._done(Edit(aid, EditKind.OCCLUDED, old.frame, (old.track_id,), (box,)))
-
-    # -- tracks -------------------------------------------------------------------------------
-    def set_class(self, track_id: int, class_id: int) -> Edit:
-        """Change the class of a whole track (a track is one object, so one class)."""
-        self._check_track(track_id)
-        self._check_class(class_id)
-        boxes = self.project.boxes(track_id=track_id)
-        with self.project.action(EditKind.CLASS, HUMAN, {"track": track_id, "class": class_id}) as aid:
-            for b in boxes:
-                self.project.put_box(b.with_(class_id=class_id))
-        return self._done(Edit(aid, EditKind.CLASS, boxes[0].frame if boxes else 0, (track_id,)))
-
-    def set_box_track(self, box_id: int, track_id: int) -> Edit:
-        """Give one box another track id (fixing an identity switch on one frame)."""
-        old = self._box(box_id)
-        self._check_track(track_id)
-        if self.project.boxes(frame=old.frame, track_id=track_id):
-            raise VidlabelError(f"track {track_id} already has a box on frame {old.frame}")
-        with self.project.action(EditKind.RETRACK, HUMAN, {"box": box_id, "track": track_id}) as aid:
-            self.project.delete_box(box_id)
-            box = self.project.put_box(old.with_(track_id=track_id, id=None, verified=True))
-        return self._done(Edit(aid, EditKind.RETRACK, old.frame, (old.track_id, track_id), (box,)))
-
-    def merge_tracks(self, keep: int, other: int) -> Edit:
-        """Join `other` into `keep`. Where both have a box on a frame, a verified box wins, then `keep`'s."""
-        self._check_track(keep)
-        self._check_track(other)
-        if keep == other:
-            raise VidlabelError(f"cannot merge track {keep} with itself")
-        kept = {b.frame: b for b in self.project.boxes(track_id=keep)}
-        moved = self.project.boxes(track_id=other)
-        with self.project.action(EditKind.MERGE, HUMAN, {"keep": keep, "other": other}) as aid:
-            for b in moved:
-                self.project.delete_box(b.id)
-                mine = kept.get(b.frame)
-                if mine is None or (b.verified and not mine.verified):
-                    self.project.put_box(b.with_(track_id=keep, id=None))
-            self.project.delete_track(other)
-        return self._done(Edit(aid, EditKind.MERGE, min([b.frame for b in moved] or [0]), (keep, other)))
-
-    def split_track(self, track_id: int, frame: int) -> Edit:
-        """Boxes of the track from `frame` on become a new track (fixing an identity switch)."""
-        self._check_track(track_id)
-        later = self.project.boxes(track_id=track_id, frames=(frame, 1 << 62))
-        with self.project.action(EditKind.SPLIT, HUMAN, {"track": track_id, "frame": frame}) as aid:
-            new = self.project.new_track()
-            for b in later:
-                self.project.delete_box(b.id)
-                self.project.put_box(b.with_(track_id=new, id=None))
-        return self._done(Edit(aid, EditKind.SPLIT, frame, (track_id, new)))
-
-    def mark_outside(self, track_id: int, frame: int) -> Edit:
-        """The object leaves view at `frame`: an outside keyframe, and the machine's boxes after it
-        (up to the next verified box of the track) are removed."""
-        self._check_track(track_id)
-        boxes = self.project.boxes(track_id=track_id)
-        next_key = min((b.frame for b in boxes if b.verified and b.frame > frame), default=1 << 62)
-        here = next((b for b in boxes if b.frame == frame), None)
-        cls = here.class_id if here else (boxes[-1].class_id if boxes else 0)
-        with self.project.action(EditKind.END, HUMAN, {"track": track_id, "frame": frame}) as aid:
-            for b in boxes:
-                if frame < b.frame < next_key and not b.verified:
-                    self.project.delete_box(b.id)
-            box = self.project.put_box(Box(frame, track_id, cls, *(here.xywh if here else (0, 0, 0, 0)),
-                                           confidence=1.0, source=Source.HUMAN, verified=True,
-                                           outside=True))
-        return self._done(Edit(aid, EditKind.END, frame, (track_id,), (box,)))
 
     # -- frames -------------------------------------------------------------------------------
     def accept_frame(self, frame: int) -> Edit:
-        """The person says this frame is complete and right: the frame and its boxes are verified."""
+        """The person says this frame is complete and right: the frame and its boxes are verified.
+        The log records the visible boxes no edit of this visit looked at already (effort.py)."""
         boxes = self.project.boxes(frame=frame)
-        with self.project.action(EditKind.ACCEPT, HUMAN, {"frame": frame, "boxes": len(boxes)}) as aid:
+        looked = self._looked.pop(frame, set())
+        visible = [b for b in boxes if not b.outside]
+        detail = {"frame": frame, "boxes": len(visible),
+                  "looks": sum(b.track_id not in looked for b in visible)}
+        with self.project.action(EditKind.ACCEPT, HUMAN, detail) as aid:
             for b in boxes:
                 if not b.verified:
                     self.project.put_box(b.with_(verified=True))

@@ -10,9 +10,20 @@ in five modules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..datamodel import EditKind
+from ..datamodel import Box, EditKind
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What one correction changed: the action id (for undo), and the tracks and frames touched."""
+
+    action_id: int
+    kind: EditKind
+    frame: int
+    track_ids: tuple[int, ...] = ()
+    boxes: tuple[Box, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -26,15 +37,18 @@ class EditMeaning:
     invalidated, `repair.repair`).
     `one_frame`: the edit changes boxes on its own frame only, so rescoring re-reads that frame.
     `says_wrong` / `says_right`: the verdict on the machine box it touched, for the error model.
-    `charge`: the price of the time model it costs (`effort.TimeModel` field), or "per box" for
-    one look at every box of the frame; anything else a person does costs one look.
+    `charge`: the price of the time model it costs besides looking (`effort.TimeModel` field),
+    "" for none. `looks`: what the person looked at to decide it, one second each: "box" (the
+    box it is about), "frame" (every box shown on the frame that no other action of this visit
+    paid for: `detail["looks"]`), "shown" (the crops of a track pick, `detail["shown"]`).
     """
 
     repropagates: bool = False
     one_frame: bool = False
     says_wrong: bool = False
     says_right: bool = False
-    charge: str = "look"
+    charge: str = ""
+    looks: str = "box"
 
 
 MEANINGS: dict[EditKind, EditMeaning] = {
@@ -44,12 +58,16 @@ MEANINGS: dict[EditKind, EditMeaning] = {
     EditKind.DELETE: EditMeaning(one_frame=True, says_wrong=True, charge="delete"),
     EditKind.OCCLUDED: EditMeaning(repropagates=True, one_frame=True),
     EditKind.CLASS: EditMeaning(),
-    EditKind.RETRACK: EditMeaning(repropagates=True, one_frame=True, says_wrong=True),
+    EditKind.RETRACK: EditMeaning(repropagates=True, one_frame=True, says_wrong=True, charge="fix"),
     EditKind.MERGE: EditMeaning(repropagates=True),
     EditKind.SPLIT: EditMeaning(),
     EditKind.END: EditMeaning(repropagates=True, charge="end"),
-    EditKind.ACCEPT: EditMeaning(one_frame=True, says_right=True, charge="per box"),
+    EditKind.ACCEPT: EditMeaning(one_frame=True, says_right=True, looks="frame"),
     EditKind.INTERPOLATE: EditMeaning(),
+    EditKind.DELETE_TRACK: EditMeaning(says_wrong=True, charge="delete", looks="shown"),
+    EditKind.DELETE_STRETCH: EditMeaning(says_wrong=True, charge="delete", looks="shown"),
+    EditKind.ACCEPT_STRETCH: EditMeaning(says_right=True, looks="shown"),
+    EditKind.WRONG_FROM_HERE: EditMeaning(says_wrong=True, charge="fix", looks="shown"),
     EditKind.PROPAGATE: EditMeaning(repropagates=True, one_frame=True),
     EditKind.ADD_CLASS: EditMeaning(),
     EditKind.RENAME_CLASS: EditMeaning(),

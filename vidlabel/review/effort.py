@@ -6,18 +6,23 @@ They live in the core, not in the simulator, because the stopping guidance and t
 statistics charge the action log with them too.
 
 `human_seconds` charges a project's action log so that the app and the simulator count effort
-the same way:
+the same way: one look (1 s) for every object a person was shown, plus the price of what they did
+about it, and nothing for a box nobody saw.
 
 | logged action | counted as |
 |---|---|
-| `draw`, `fix`, `delete`, `end` | one of that kind |
-| `check` (accept one box) | one look |
-| `accept` (a whole frame) | one look per box on the frame (at least one) |
-| anything else (class, retrack, merge, split, occluded, interpolate, propagate) | one look |
+| `draw`, `fix`, `delete`, `end`, `retrack` (priced as a fix) | one look at the box, and its price |
+| `check`, `occluded`, any other box or track edit | one look |
+| `accept` (a whole frame) | one look per box visible on it that no other action of this visit paid for |
+| `delete track`, `delete stretch`, `accept stretch`, `wrong from here` | one look per crop shown (at least one), and the price |
 
-(The `charge` column of `edits.MEANINGS` says which.)
+(The `charge` and `looks` columns of `edits.MEANINGS` say which.) So a frame review costs one
+look per box shown, whatever the person did with each, plus one per object drawn: what the
+simulated annotator pays (tested against each other in `tests/test_simulate_loop.py`).
 
-Every human action counts, undone ones too: the time was spent.
+Every human action counts, undone ones too: the time was spent. A box looked at and left as it
+is (one on a ground truth's ignore region, say) leaves no trace in the log, so the log cannot
+charge that look; the simulator does.
 """
 
 from __future__ import annotations
@@ -56,10 +61,13 @@ def human_seconds(project: Project, model: TimeModel = EXTREME_CLICKING) -> floa
     """Seconds a person spent, from the action log (see the module docstring)."""
     counts: Counter = Counter()
     for action in project.actions(actor=HUMAN, state=None):
-        charge = meaning(action.kind).charge
-        if charge == "per box":
-            counts["look"] += max(1, int(action.detail.get("boxes", 0)))
+        m = meaning(action.kind)
+        if m.looks == "frame":   # logs before `looks` was recorded: every box of the frame
+            counts["look"] += int(action.detail.get("looks", action.detail.get("boxes", 1)))
+        elif m.looks == "shown":
+            counts["look"] += max(1, int(action.detail.get("shown", 1)))
         else:
-            counts[charge] += 1
+            counts["look"] += 1
+        if m.charge:
+            counts[m.charge] += 1
     return model.seconds(counts)
-

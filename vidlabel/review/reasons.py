@@ -19,7 +19,7 @@ def reason_text(box: BoxScore, signal: str) -> str:
         return f"track {t} disagrees with its detection (IoU {1 - s['disagreement']:.2f})"
     return {
         "margin": f"track {t}: two classes nearly tied",
-        "tracker_lost": f"tracker lost track {t}",
+        "tracker_lost": f"track {t} is interpolated here (nothing followed it)",
         "tracker_drop": f"tracker confidence of track {t} fell by {s.get('tracker_drop', 0) * DROP_SCALE:.2f}",
         "birth": f"track {t} begins",
         "death": f"track {t} ends",

@@ -42,8 +42,8 @@ from ..store.files import open_project_video
 from ..store.project import HUMAN, Project
 from ..video import FrameSource
 from .committee import Committee
-from .corrections import Edit, Editor
-from .edits import meaning
+from .corrections import Editor
+from .edits import Edit, meaning
 from .effort import human_seconds
 from .scorer import Scorer
 from .signals import FrameState
@@ -158,7 +158,8 @@ class ReviewSession(Editor):
             return  # no start-up scoring (yet): nothing to rank
         stopping = self._stopping()
         for callback, k, strategy, params in list(self._watchers):
-            picks = make_strategy(strategy, **params).select(self._pool(), k)
+            pool = self._pool()
+            picks = [p.flagged(pool) for p in make_strategy(strategy, **params).select(pool, k)]
             callback(QueueUpdate(revision, tuple(picks), stopping, problem))
 
     def watch_queue(self, callback: Callable[[QueueUpdate], None], k: int | None = 10,
@@ -261,7 +262,8 @@ class ReviewSession(Editor):
 
         Blocks until the scores are current; a GUI subscribes with `watch_queue` instead."""
         threshold = params.pop("threshold", None)
-        return make_strategy(strategy, **params).select(self.pool(), k, threshold)
+        pool = self.pool()
+        return [p.flagged(pool) for p in make_strategy(strategy, **params).select(pool, k, threshold)]
 
     def _committee(self, frames: list[int], model: str | None) -> dict[int, tuple[float, list[str]]]:
         """Two-detector disagreement; the second pass runs on first use (vidlabel/committee.py)."""

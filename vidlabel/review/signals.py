@@ -13,7 +13,7 @@ change without running a model:
 | `disagreement` | 1 - IoU between a tracker/interpolated box and the detection it is matched to |
 | `no_detection` | the box has no detection at all on a frame the detector saw (its `disagreement` is then 1 - its best IoU with any candidate) |
 | `tracker_drop` | fall of the tracker's confidence from the track's previous frame (/ DROP_SCALE) |
-| `tracker_lost` | the box was interpolated because trackers lost the object |
+| `tracker_lost` | the box is interpolated: neither a detection nor a tracker followed the object here |
 | `birth`, `death` | first / last box of a track (not on the video's first / last frame) |
 | `far_from_keyframe` | 1 - exp(-d / KEYFRAME_TAU) scaled to 1 at FAR_FRAMES, d = frames to the track's nearest verified box |
 

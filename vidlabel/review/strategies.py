@@ -27,7 +27,7 @@ duplicates, so `hybrid` never picks two frames within `window` frames of each ot
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -60,6 +60,15 @@ class Pick:
     reasons: tuple[str, ...]
     track_id: int | None = None
     box_id: int | None = None
+    flagged_track: int | None = None   # a frame pick's most uncertain box's track: look there first
+
+    def flagged(self, pool: "Pool") -> "Pick":
+        """This pick with `flagged_track` set from the frame's scores (box picks name theirs)."""
+        state = pool.frames.get(self.frame)
+        if self.track_id is not None or state is None or not state.boxes:
+            return replace(self, flagged_track=self.track_id)
+        worst = max(state.boxes, key=lambda b: b.score)
+        return replace(self, flagged_track=worst.track_id if worst.score > 0 else None)
 
 
 @dataclass

@@ -8,6 +8,7 @@ paid again for each of them.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -33,6 +34,8 @@ from .annotator import SimulatedAnnotator
 from .groundtruth import GroundTruth, ShownFrames
 from .loop import run_loop
 from .report import RunRecord, summarise
+
+log = logging.getLogger(__name__)
 
 BASELINES = ("manual", "interpolation-5", "interpolation-10", "interpolation-30",
              "adaptive-interpolation", "tracker-only", "detector-only")
@@ -170,6 +173,11 @@ def _replay_strategies(exp: Experiment, budget: float, base: Path, video_path: P
                     skipped[name] = str(exc)
                     tick(label, -1, 0.0)
                     break
+                except Exception as exc:  # noqa: BLE001 - one failed replay must not lose the others
+                    log.exception("replay %s failed", label)
+                    skipped[label] = f"failed: {type(exc).__name__}: {exc}"
+                    tick(label, -1, 0.0)
+                    continue
                 finally:
                     session.close()
                     path.unlink()

@@ -62,9 +62,7 @@ def apply_decision(session, d: Decision, annotator: SimulatedAnnotator,
             session.accept_box(box.id)
     elif d.kind == EditKind.FIX:
         session.move_box(box.id, d.xywh)
-    elif d.kind == EditKind.RETRACK:
-        if _current(session, d.frame, d.target_track) is not None:
-            return
+    elif d.kind == EditKind.RETRACK:   # swaps with the target track's box if it has one here
         session.set_box_track(box.id, d.target_track)
         if iou_xywh(box.xywh, d.xywh) < PASS_IOU:
             session.move_box(_current(session, d.frame, d.target_track).id, d.xywh)

@@ -7,13 +7,14 @@ the log triggers record it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import replace
 
 from ..datamodel import Box, IgnoreRegion, Source, Track, VideoRef
 from ..errors import ProjectError
-from .log import ActionLog
+from .log import MACHINE, ActionLog
 from .schema import LOGGED_TABLES
 
 _BOX_COLS = LOGGED_TABLES["boxes"]
@@ -25,6 +26,11 @@ def _box_from_row(row: sqlite3.Row) -> Box:
                x=row["x"], y=row["y"], w=row["w"], h=row["h"], confidence=row["confidence"],
                source=_SOURCES[row["source"]], verified=bool(row["verified"]),
                outside=bool(row["outside"]), occluded=bool(row["occluded"]), id=row["id"])
+
+
+def _box_from_image(image: dict) -> Box:
+    """A box from a logged row image, whose REAL columns are text (exact: see `schema._REAL_COLS`)."""
+    return _box_from_row({**image, **{c: float(image[c]) for c in ("x", "y", "w", "h", "confidence")}})
 
 
 class AnnotationTables(ActionLog):
@@ -169,6 +175,35 @@ class AnnotationTables(ActionLog):
     def delete_box(self, box_id: int) -> None:
         self._require_action()
         self._conn.execute("DELETE FROM boxes WHERE id = ?", (box_id,))
+
+    def propagated_boxes(self, track_id: int, frames: tuple[int, int]) -> list[tuple[Box, Box | None]]:
+        """The track's unverified boxes in `frames` (start inclusive, end exclusive) that a
+        re-propagation wrote last, each with what its place held before re-propagation first
+        wrote there (None: nothing; else the pre-label's or an interpolation's box).
+
+        Read from the action log: the changes still done on each box, newest first, walked back
+        over re-propagation's writes. So a box is taken back to the evidence it had without the
+        keyframes re-propagation ran from."""
+        boxes = [b for b in self.boxes(track_id=track_id, frames=frames) if not b.verified]
+        if not boxes:
+            return []
+        history: dict[int, list[sqlite3.Row]] = {}
+        marks = ",".join("?" * len(boxes))
+        for row in self._conn.execute(
+                "SELECT c.row_id, c.before, a.kind, a.actor FROM changes c JOIN actions a "
+                f"ON a.id = c.action_id WHERE c.tbl = 'boxes' AND c.row_id IN ({marks}) "
+                "AND a.state = 'done' ORDER BY c.id DESC", [b.id for b in boxes]):
+            history.setdefault(row["row_id"], []).append(row)
+        out = []
+        for box in boxes:
+            rows = history.get(box.id, [])
+            walked = 0
+            while walked < len(rows) and (rows[walked]["kind"], rows[walked]["actor"]) == ("propagate", MACHINE):
+                walked += 1
+            if walked:
+                before = rows[walked - 1]["before"]
+                out.append((box, _box_from_image(json.loads(before)) if before else None))
+        return out
 
     def box_count(self) -> int:
         return self._conn.execute("SELECT count(*) FROM boxes").fetchone()[0]

@@ -126,18 +126,25 @@ class ActionLog:
         return [Action(r["id"], r["time"], r["actor"], r["kind"], json.loads(r["detail"]),
                        r["parent"], r["state"]) for r in self._conn.execute(sql + " ORDER BY id", args)]
 
+    def logged(self, action_id: int) -> Action | None:
+        """One action of the log by id (what an undo just took back, say)."""
+        r = self._conn.execute("SELECT * FROM actions WHERE id = ?", (action_id,)).fetchone()
+        return None if r is None else Action(r["id"], r["time"], r["actor"], r["kind"],
+                                             json.loads(r["detail"]), r["parent"], r["state"])
+
     def action_state(self, action_id: int) -> str | None:
         """'done', 'undone' or 'discarded' (None: no such action); a follow-up checks its parent."""
         row = self._conn.execute("SELECT state FROM actions WHERE id = ?", (action_id,)).fetchone()
         return row["state"] if row else None
 
-    def touched_frames(self, action_id: int) -> set[int]:
-        """Frames whose boxes or review state an action and its follow-ups changed, so that a
+    def touched_frames(self, action_id: int, follow_ups: bool = True) -> set[int]:
+        """Frames whose boxes or review state an action (and its follow-ups) changed, so that a
         reader (the review session's scorer) can refresh just those after an undo or redo."""
         frames: set[int] = set()
+        children = "SELECT id FROM actions WHERE parent = ?" if follow_ups else "SELECT NULL WHERE ? IS NULL"
         for row in self._conn.execute(
                 "SELECT before, after FROM changes WHERE tbl IN ('boxes', 'frames') AND action_id IN "
-                "(SELECT ? UNION SELECT id FROM actions WHERE parent = ?)", (action_id, action_id)):
+                f"(SELECT ? UNION {children})", (action_id, action_id)):
             for image in (row["before"], row["after"]):
                 if image:
                     frames.add(int(json.loads(image)["frame"]))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ProjectError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x76646C62  # "vdlb": marks a SQLite file as a vidlabel project
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -144,6 +144,9 @@ MIGRATIONS: dict[int, str] = {
     # Schema 3: log triggers that keep floats exact (see _REAL_COLS), so undo is bit-exact.
     3: "".join(f"DROP TRIGGER log_{t}_{e};" for t in ("boxes", "ignore_regions")
                for e in ("insert", "update", "delete")) + _log_triggers(("boxes", "ignore_regions")),
+    # Schema 4: a row's history at a glance, for taking back what re-propagation wrote from a
+    # keyframe that is deleted or moved (`AnnotationTables.propagated_boxes`).
+    4: "CREATE INDEX changes_by_row ON changes(tbl, row_id);",
 }
 
 
