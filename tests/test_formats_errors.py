@@ -108,3 +108,26 @@ def test_a_format_name_is_registered_once():
     with pytest.raises(ValueError, match="registered twice"):
         importer("mot")(lambda path, target, classes, options: None)
     assert EXPORTERS["coco"].__module__ == coco.__name__ and set(IMPORTERS) == {"coco", "mot"}
+
+
+def test_two_imports_to_the_same_new_path_make_one_project_and_one_clear_refusal(tmp_path):
+    """Each used to delete the other's temporary file or replace its finished project."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, SAMPLE, SAMPLE_GT
+
+    out = tmp_path / "p.vlp"
+    cmd = [sys.executable, "-m", "vidlabel", "import", str(SAMPLE), "--format", "mot",
+           "--gt", str(SAMPLE_GT), "-o", str(out)]
+    for _ in range(3):
+        out.unlink(missing_ok=True)
+        runs = [subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        results = [(p.wait(timeout=300), p.stderr.read()) for p in runs]
+        assert sorted(code for code, _ in results) == [0, 2], results
+        refusal = next(err for code, err in results if code == 2)
+        assert refusal.count("\n") == 1 and "already exists" in refusal
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["p.vlp"]   # no temporaries left
+        from vidlabel.store.project import Project
+        with Project.open(out, readonly=True) as p:
+            assert len(p.boxes()) > 0

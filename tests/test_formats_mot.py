@@ -38,9 +38,8 @@ def test_round_trip_keeps_what_mot_carries(tmp_path):
     info = configparser.ConfigParser()
     info.optionxform = str
     info.read(tmp_path / "seq" / "seqinfo.ini")
-    assert dict(info["Sequence"]) | {"frameRate": "-"} == {
-        "name": "sample", "imDir": "img1", "frameRate": "-", "seqLength": "80", "imWidth": "768",
-        "imHeight": "576", "imExt": ".jpg"}
+    assert dict(info["Sequence"]) | {"frameRate": "-"} == {   # no images written: no imDir
+        "name": "sample", "frameRate": "-", "seqLength": "80", "imWidth": "768", "imHeight": "576"}
     text = (tmp_path / "seq" / "gt" / "gt.txt").read_text()
     assert "3,3,-3.25,10.25,30,61.75,1,1,0\n" in text  # frame 2 (0-based), occluded -> visibility 0
     assert "3,3,400,100,20.5,50,0,1,1\n" in text       # the ignore region: conf 0
@@ -93,9 +92,29 @@ def test_existing_output_folder_is_not_merged_into(tmp_path):
     (tmp_path / "seq").mkdir()
     (tmp_path / "seq" / "old.txt").write_text("keep me")
     with rich_project(tmp_path / "a.vlp") as a:
-        with pytest.raises(VidlabelError, match="not an empty folder"):
+        with pytest.raises(VidlabelError, match="output exists; pass --overwrite"):
             export_projects([a], "mot", tmp_path / "seq")
-    assert (tmp_path / "seq" / "old.txt").read_text() == "keep me"
+        assert (tmp_path / "seq" / "old.txt").read_text() == "keep me"
+        export_projects([a], "mot", tmp_path / "seq", ExportOptions(overwrite=True))
+    assert sorted(p.name for p in (tmp_path / "seq").iterdir()) == ["gt", "seqinfo.ini"]   # replaced whole
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("fmt, out", [("coco", "d.json"), ("mot", "gt.txt"), ("yolo", "ds")])
+def test_every_format_refuses_an_existing_output_unless_told(tmp_path, fmt, out):
+    """One rule (COCO used to overwrite silently while YOLO refused)."""
+    target = tmp_path / out
+    if fmt == "yolo":
+        target.mkdir()
+        (target / "x").write_text("old")
+    else:
+        target.write_text("old")
+    with rich_project(tmp_path / "a.vlp") as a:
+        with pytest.raises(VidlabelError, match="--overwrite"):
+            export_projects([a], fmt, target)
+        assert (target / "x" if fmt == "yolo" else target).read_text() == "old"
+        summary = export_projects([a], fmt, target, ExportOptions(overwrite=True))
+    assert summary.boxes > 0 and summary.verified + summary.unverified == summary.boxes
 
 
 def test_exports_get_ordinary_permissions(tmp_path):

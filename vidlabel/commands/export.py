@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", required=True, choices=sorted(EXPORTERS))
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="COCO: a .json file; MOT: a sequence folder, or a bare gt file if it ends "
-                        "in .txt; YOLO: a dataset folder (must not exist or be empty)")
+                        "in .txt; YOLO: a dataset folder (refused if it exists, unless --overwrite)")
     p.add_argument("--verified-only", action="store_true", help="only boxes a person verified")
     p.add_argument("--min-score", type=float, help="only boxes with at least this confidence")
     p.add_argument("--frames", choices=FRAME_SELECTIONS, default="all",
@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="clip boxes to the image (YOLO always clips; COCO/MOT keep exact boxes otherwise)")
     p.add_argument("--val-fraction", type=float, default=0.2,
                    help="YOLO: share of each video's frames for validation (default 0.2)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output (by default any format refuses to)")
     p.add_argument("--chunks", type=int, default=10,
                    help="YOLO: contiguous chunks per video for the train/val split (default 10)")
     p.set_defaults(func=run)
@@ -43,9 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     options = ExportOptions(verified_only=args.verified_only, min_score=args.min_score,
                             frames=args.frames, every=args.every, write_frames=args.write_frames,
-                            clip=args.clip, val_fraction=args.val_fraction, chunks=args.chunks)
+                            clip=args.clip, val_fraction=args.val_fraction, chunks=args.chunks,
+                            overwrite=args.overwrite)
     with ExitStack() as stack:
         projects = [stack.enter_context(Project.open(p, readonly=True)) for p in args.projects]
-        export_projects(projects, args.format, args.output, options)
-    print(f"exported {len(args.projects)} project(s) as {args.format} -> {args.output}")
+        s = export_projects(projects, args.format, args.output, options)
+    classes = ", ".join(f"{k} {v}" for k, v in sorted(s.by_class.items())) or "none"
+    print(f"exported {len(args.projects)} project(s) as {args.format} -> {args.output}: "
+          f"{s.boxes} boxes on {s.frames} frames ({classes}); {s.verified} verified by a person, "
+          f"{s.unverified} machine-made and unreviewed"
+          + (" (--verified-only leaves them out)" if s.unverified else ""))
     return 0

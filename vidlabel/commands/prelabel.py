@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
               + (f"({s.resumed_frames} already stored) " if s.resumed_frames else "")
               + (f"at {s.detect_fps:.1f} frames/s" if s.detected_frames > s.resumed_frames else ""))
         boxes = ", ".join(f"{k} {v}" for k, v in sorted(s.boxes.items())) or "none"
+        classes = ", ".join(f"{k} {v}" for k, v in s.tracks_by_class.most_common()) or "none"
         state = "unchanged (already pre-labelled with these settings)" if s.unchanged else "written"
-        print(f"  {s.tracks} tracks, boxes: {boxes}; {state}")
+        print(f"  {s.tracks} tracks by class: {classes}; boxes by source: {boxes}; {state}")
     return 0

@@ -10,27 +10,53 @@ undoable step.
 
 from __future__ import annotations
 
-import os
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..store.project import HUMAN, MACHINE, Project
+from ..store.project import HUMAN, MACHINE, Project, place_new_file, unique_temp_name
 from . import coco, mot, yolo  # noqa: F401  (each module registers its format)
 from .common import ClassMap, ExportOptions, ImportOptions, ImportTarget
 from .registry import EXPORTERS, IMPORTERS
 
 
+@dataclass(frozen=True)
+class ExportSummary:
+    """What an export wrote, for the command's closing line: a MOT `gt.txt` of machine guesses
+    should never pass unnoticed."""
+
+    frames: int
+    boxes: int
+    verified: int
+    by_class: dict[str, int]
+
+    @property
+    def unverified(self) -> int:
+        return self.boxes - self.verified
+
+
 def export_projects(projects: Sequence[Project], fmt: str, out: str | Path,
-                    options: ExportOptions = ExportOptions()) -> None:
-    """Write `projects` (one video each) as one dataset in format `fmt`."""
-    from .common import export_videos
+                    options: ExportOptions = ExportOptions()) -> ExportSummary:
+    """Write `projects` (one video each) as one dataset in format `fmt`. An output already there
+    is refused unless `options.overwrite`, before anything is read or decoded."""
+    from .common import check_output, export_videos
 
     if fmt not in EXPORTERS:
         raise VidlabelError(f"unknown export format {fmt!r}; choose one of {', '.join(sorted(EXPORTERS))}")
     if not projects:
         raise VidlabelError("nothing to export: no project given")
-    EXPORTERS[fmt](export_videos(projects, options), Path(out), options)
+    for path in (Path(out), options.write_frames):
+        if path is not None:
+            check_output(path, options.overwrite)
+    videos = export_videos(projects, options)
+    EXPORTERS[fmt](videos, Path(out), options)
+    boxes = [b for v in videos for f in v.frames for b in f.boxes]
+    names = projects[0].class_names()
+    return ExportSummary(sum(len(v.frames) for v in videos), len(boxes), sum(b.verified for b in boxes),
+                         dict(Counter(names[b.class_id] if 0 <= b.class_id < len(names) else str(b.class_id)
+                                      for b in boxes)))
 
 
 def import_annotations(video_path: str | Path, gt_path: str | Path, project_path: str | Path,
@@ -57,8 +83,7 @@ def import_annotations(video_path: str | Path, gt_path: str | Path, project_path
     classes = ClassMap(options.classes or (), fixed=options.classes is not None)
     parsed = IMPORTERS[fmt](gt_path, target, classes, options)
 
-    tmp = project_path.with_name(f".{project_path.name}.importing")
-    _remove_project_files(tmp)
+    tmp = unique_temp_name(project_path, ".importing")
     project, video = create_project(video_path, tmp, parsed.classes)
     video.close()
     try:
@@ -72,12 +97,15 @@ def import_annotations(video_path: str | Path, gt_path: str | Path, project_path
                 project.add_ignore_region(region)
             for frame in sorted(set(parsed.verified_frames)):
                 project.set_frame_verified(frame)
+        project.close()   # folds the write-ahead log into the file (Project.close)
+        if Path(f"{tmp}-wal").exists() and Path(f"{tmp}-wal").stat().st_size:
+            raise VidlabelError("the imported project could not be written completely (disk full?)",
+                                str(project_path))
+        place_new_file(tmp, project_path)
     except BaseException:
         project.close()
         _remove_project_files(tmp)
         raise
-    project.close()
-    os.replace(tmp, project_path)
     return Project.open(project_path)
 
 

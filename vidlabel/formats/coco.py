@@ -102,7 +102,7 @@ def export_coco(videos: Sequence[ExportVideo], out: Path, options: ExportOptions
     """Write the JSON last, so it never names frame images that were not written."""
     data = build_dataset(videos, options)
     if options.write_frames is not None:
-        with atomic_folder(options.write_frames) as folder:
+        with atomic_folder(options.write_frames, options.overwrite) as folder:
             for video in videos:
                 write_frame_images(video, lambda i, v=video: folder / frame_file_name(v.stem, i))
     atomic_write_text(out, json.dumps(data, allow_nan=False))

@@ -40,6 +40,7 @@ class ExportOptions:
     clip: bool = False
     val_fraction: float = 0.2
     chunks: int = 10
+    overwrite: bool = False   # replace an existing output (file or folder) instead of refusing
 
     def __post_init__(self) -> None:
         if self.frames not in FRAME_SELECTIONS:
@@ -191,23 +192,35 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def check_output(path: Path, overwrite: bool) -> None:
+    """One rule for every output (COCO file, MOT folder or file, YOLO folder, frame folders):
+    something already there is refused unless `overwrite`, before any work is done."""
+    if path.exists() and not overwrite and (not path.is_dir() or any(path.iterdir())):
+        raise VidlabelError("output exists; pass --overwrite to replace it, or choose another", str(path))
+
+
 @contextmanager
-def atomic_folder(path: Path) -> Iterator[Path]:
+def atomic_folder(path: Path, overwrite: bool = False) -> Iterator[Path]:
     """Build a folder under a temporary name and rename it into place when complete.
 
-    An existing non-empty folder is refused rather than merged into: mixing a new export with an
-    old one's files is exactly the silent corruption this avoids.
-    """
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise VidlabelError("output exists and is not an empty folder; remove it or choose another", str(path))
+    A folder already there is replaced only with `overwrite` (never merged into: mixing a new
+    export with an old one's files is exactly the silent corruption this avoids), and only once
+    the new one is complete."""
+    check_output(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         os.chmod(tmp, _default_mode(0o777))
         yield tmp
-        if path.exists():
-            path.rmdir()
+        old = None
+        if path.is_dir():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old)
+        elif path.exists():
+            path.unlink()
         os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

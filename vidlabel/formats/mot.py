@@ -52,12 +52,15 @@ def gt_rows(video: ExportVideo) -> list[str]:
     return [row[2] for row in rows]
 
 
-def seqinfo(video: ExportVideo) -> str:
+def seqinfo(video: ExportVideo, image_dir: str | None = None) -> str:
+    """The sequence's `seqinfo.ini`; `imDir`/`imExt` only when the images are in the sequence
+    (`image_dir`, relative to it), since a reader would otherwise look for images that are not there."""
     config = configparser.ConfigParser()
     config.optionxform = str  # MOTChallenge keys are camelCase
-    config["Sequence"] = {"name": video.stem, "imDir": "img1", "frameRate": _num(video.fps),
+    images = {"imDir": image_dir, "imExt": ".jpg"} if image_dir else {}
+    config["Sequence"] = {"name": video.stem, **images, "frameRate": _num(video.fps),
                           "seqLength": str(video.frame_count), "imWidth": str(video.width),
-                          "imHeight": str(video.height), "imExt": ".jpg"}
+                          "imHeight": str(video.height)}
     lines: list[str] = []
     for section in config.sections():
         lines.append(f"[{section}]")
@@ -75,20 +78,22 @@ def export_mot(videos: Sequence[ExportVideo], out: Path, options: ExportOptions)
     frames_dir = options.write_frames
     if out.suffix.lower() == ".txt":
         if frames_dir is not None:
-            with atomic_folder(frames_dir) as folder:
+            with atomic_folder(frames_dir, options.overwrite) as folder:
                 write_frame_images(video, lambda i, d=folder: d / mot_frame_name(i))
         atomic_write_text(out, text)
         return
     inside = frames_dir is not None and frames_dir.resolve().is_relative_to(out.resolve())
     if frames_dir is not None and not inside:
-        with atomic_folder(frames_dir) as folder:
+        with atomic_folder(frames_dir, options.overwrite) as folder:
             write_frame_images(video, lambda i, d=folder: d / mot_frame_name(i))
-    with atomic_folder(out) as folder:
+    with atomic_folder(out, options.overwrite) as folder:
         (folder / "gt").mkdir()
         (folder / "gt" / "gt.txt").write_text(text, encoding="utf-8")
-        (folder / "seqinfo.ini").write_text(seqinfo(video), encoding="utf-8")
+        relative = frames_dir.resolve().relative_to(out.resolve()) if inside else None
+        (folder / "seqinfo.ini").write_text(seqinfo(video, relative and relative.as_posix()),
+                                            encoding="utf-8")
         if inside:  # e.g. --write-frames OUT/img1: a complete MOTChallenge sequence
-            images = folder / frames_dir.resolve().relative_to(out.resolve())
+            images = folder / relative
             images.mkdir(parents=True)
             write_frame_images(video, lambda i: images / mot_frame_name(i))
 

@@ -67,7 +67,7 @@ def export_yolo(videos: Sequence[ExportVideo], out: Path, options: ExportOptions
     names = common_classes(videos)
     if not names:
         raise VidlabelError("the project has no classes; YOLO needs at least one", str(videos[0].project.path))
-    with atomic_folder(out) as root:
+    with atomic_folder(out, options.overwrite) as root:
         for kind in ("images", "labels"):
             for split in SPLITS:
                 (root / kind / split).mkdir(parents=True)

@@ -7,11 +7,12 @@ formats write under a temporary name and rename when complete).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                             QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                             QSpinBox, QVBoxLayout, QWidget)
+                             QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
+                             QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..errors import VidlabelError
 from ..formats import export_projects
@@ -96,6 +97,11 @@ class ExportDialog(QDialog):
             self.status.setText(str(exc))
             return
         fmt, out, path = self.fmt(), Path(self.output.text()), self.project_path
+        if out.exists() and (out.is_file() or any(out.iterdir())):
+            if QMessageBox.question(self, "Replace?", f"{out} exists. Replace it with this export?") \
+                    != QMessageBox.StandardButton.Yes:
+                return
+            options = replace(options, overwrite=True)
 
         def work(job: Job) -> Path:
             with Project.open(path, readonly=True) as project:

@@ -55,6 +55,8 @@ class PrelabelSummary:
     detect_seconds: float
     tracks: int = 0
     boxes: Counter = field(default_factory=Counter)
+    tracks_by_class: Counter = field(default_factory=Counter)
+    model: str = ""
     unchanged: bool = False
 
     @property
@@ -212,6 +214,8 @@ def prelabel(video_path: str | Path, project_path: str | Path, options: Prelabel
             _frame_range(options, video)
     detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
                         classes=options.classes, batch=options.batch)
+    if progress:
+        print(f"model {detector.path}", file=sys.stderr)
     project, video = open_or_create_project(video_path, project_path)
     with project, video:
         return prelabel_project(project, video, options, progress, detector=detector)
@@ -243,11 +247,17 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
         for d in project.detections(run_id):
             if d.frame in wanted:
                 dets.setdefault(d.frame, []).append(d)
+        if progress:
+            print(f"linking {sum(map(len, dets.values()))} detections of {len(frames)} frames into "
+                  "tracks", file=sys.stderr, flush=True)
         tracks = link(dets, frames, video.fps, params,
                       tracker_gaps(video, options.tracker) if options.tracker else None)
         write_tracks(project, tracks, end, record, detector.class_names)
     own = set(PrelabelRecord.read(project).tracks)
-    summary.tracks = len(own)
+    summary.tracks, summary.model = len(own), detector.path
+    names = project.class_names()
+    summary.tracks_by_class = Counter(names[t.class_id] for t in project.tracks()
+                                      if t.id in own and 0 <= t.class_id < len(names))
     summary.boxes = Counter(b.source.value for b in project.boxes(frames=(start, end), include_outside=False)
                             if b.track_id in own)
     return summary

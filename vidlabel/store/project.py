@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -37,6 +38,36 @@ from .log import HUMAN, MACHINE
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, check_header, schema_version
 
 __all__ = ["HUMAN", "MACHINE", "Project"]
+
+
+def unique_temp_name(path: Path, suffix: str) -> Path:
+    """A hidden name beside `path` that no other process uses: two commands making the same
+    project must not share (and delete) one temporary file."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
+
+
+def place_new_file(tmp: Path, path: Path) -> None:
+    """Give a finished file its real name: synced to disk first, then linked atomically and never
+    over another file, so of two processes creating one project exactly one wins and the other
+    gets a clear error. (Where the file system has no hard links, a rename after a check.)"""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise ProjectError("project file already exists", str(path)) from None
+        except OSError:   # no hard links here (FAT, some network file systems)
+            if path.exists():
+                raise ProjectError("project file already exists", str(path)) from None
+            os.rename(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)   # the new name itself survives a power cut
+    finally:
+        os.close(folder)
 
 
 class Project(AnnotationTables, DerivedTables):
@@ -63,8 +94,7 @@ class Project(AnnotationTables, DerivedTables):
         if path.exists():
             raise ProjectError("project file already exists", str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".creating")
-        tmp.unlink(missing_ok=True)
+        tmp = unique_temp_name(path, ".creating")
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
             conn.executescript(
@@ -74,7 +104,7 @@ class Project(AnnotationTables, DerivedTables):
                 f"PRAGMA user_version = {SCHEMA_VERSION};")
         finally:
             conn.close()
-        os.replace(tmp, path)  # a half-created project never appears under its real name
+        place_new_file(tmp, path)  # a half-created project never appears under its real name
         project = cls.open(path)
         with project.action("create", MACHINE):
             if video is not None:
