@@ -7,8 +7,9 @@ machine run it under Xvfb (Debian package `xvfb`; Qt's xcb plugin also needs `li
     xvfb-run -a -s "-screen 0 1920x1080x24" python docs/screenshot.py [OUT.png]
 
 Nothing here is staged by hand: the sample is pre-labelled with the default detector, the first
-queue items are accepted through the window's own controller, and the window is grabbed while it
-shows the next item of the review queue.
+queue items are accepted through the window's own controller, and the window is grabbed after a
+jump to the next item of the review queue (N): the box it is about selected, its row marked, the
+reason and score in the status bar.
 """
 
 from __future__ import annotations
@@ -44,10 +45,7 @@ def main(out: Path) -> int:
         def review() -> None:
             """Accept the first queue items one by one, as a person pressing Enter would."""
             if next(steps, None) is None:
-                window.walker.next()
-                doubtful = [b for b in window.c.boxes() if not b.verified]
-                if doubtful:  # select what a person would look at first: the least sure box
-                    window.c.select(min(doubtful, key=lambda b: b.confidence).track_id)
+                window.walker.next()   # selects the box the pick is about; the status bar says why
                 QTimer.singleShot(1500, grab)
                 return
             if window.picks:

@@ -118,6 +118,8 @@ class Timeline(QWidget):
             self._paint_background(self._cache)
         p = QPainter(self)
         p.drawPixmap(0, 0, self._cache)
+        t = self._track()
+        self._paint_legend(p, t.left(), t.right())   # each time: it moves out of the cursor tag's way
         self._paint_cursor(p)
         p.end()
 
@@ -140,7 +142,6 @@ class Timeline(QWidget):
                 x = spark.left() + i * bar_w
                 p.fillRect(QRectF(x, spark.bottom() - v * spark.height(), max(bar_w, 1.0),
                                   v * spark.height()), colour)
-        self._paint_legend(p, t.left(), t.right())
         # verified frames: a strip of green under the sparkline
         ticks = QRectF(t.left(), spark.bottom() + 2, t.width(), TICKS_H)
         p.fillRect(ticks, QColor("#232428"))

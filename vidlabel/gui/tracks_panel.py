@@ -53,6 +53,15 @@ class TracksPanel(QWidget):
                 item.setSelected(True)
         self.tree.setSortingEnabled(True)
 
+    def select(self, track_id: int | None) -> None:
+        """Mark the selected track's row (the selection changes on the canvas and by queue jumps)."""
+        self.tree.clearSelection()
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, Qt.ItemDataRole.UserRole)[0] == track_id:
+                item.setSelected(True)
+                self.tree.scrollToItem(item)
+
     def _clicked(self, item: QTreeWidgetItem, _col: int) -> None:
         self.trackChosen.emit(*item.data(0, Qt.ItemDataRole.UserRole))
 

@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         c.frameChanged.connect(self._show_frame)
         c.boxesChanged.connect(self._show_boxes)
         c.selectionChanged.connect(self._show_boxes)
+        c.selectionChanged.connect(self.tracks_panel.select)
         c.projectChanged.connect(self.refresher_request)
         c.classesChanged.connect(self._show_classes)
         c.playingChanged.connect(lambda on: self.play_button.setText("❚❚  Pause" if on else "▶  Play"))
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text or HINT)
+        self.message_label.setToolTip(text)   # the whole text, where the status bar cuts it
 
     # -- commands that need the window (dialogs, the queue) ----------------------------------
     def accept_and_next(self) -> None:
