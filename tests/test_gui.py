@@ -340,7 +340,7 @@ def test_ignore_regions_are_shown_but_not_editable(qtbot, window):
     assert len(project.boxes(frame=3)) == 1 and len(project.ignore_regions(frame=3)) == 1
 
 
-def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
+def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path, monkeypatch):
     import json
 
     drag(qtbot, window, (100, 100), (150, 200))
@@ -357,12 +357,19 @@ def test_export_dialog_writes_coco_in_the_background(qtbot, window, tmp_path):
     (ann,) = data["annotations"]
     assert ann["track_id"] == drawn and ann["bbox"][0] == pytest.approx(100, abs=2)
     assert "exported to" in window.message_label.text()
+    from PyQt6.QtWidgets import QMessageBox
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No))
     dialog = window.show_export()
-    dialog.format.setCurrentIndex(2)  # YOLO into a folder that is a file: refused, dialog stays
+    dialog.format.setCurrentIndex(2)  # YOLO where a file is: the person is asked, says no
     dialog.output.setText(str(out))
+    before = out.read_bytes()
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(dialog.export_button.isEnabled, timeout=PATIENCE_MS)  # enabled again: it failed
-    assert dialog.isVisible() and str(out) in dialog.status.text()
+    assert asked and str(out) in asked[0]
+    assert dialog.isVisible() and dialog.export_button.isEnabled() and "not exported" in dialog.status.text()
+    assert out.read_bytes() == before
     dialog.reject()
 
 

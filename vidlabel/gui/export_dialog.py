@@ -100,6 +100,7 @@ class ExportDialog(QDialog):
         if out.exists() and (out.is_file() or any(out.iterdir())):
             if QMessageBox.question(self, "Replace?", f"{out} exists. Replace it with this export?") \
                     != QMessageBox.StandardButton.Yes:
+                self.status.setText(f"not exported: {out} exists; choose another name")
                 return
             options = replace(options, overwrite=True)
 
