@@ -22,7 +22,7 @@ install() {
   local want
   want=$(cat requirements.txt requirements-nodeps.txt pyproject.toml | sha256sum | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
-  echo "vidlabel: installing into $VENV (about 2 minutes the first time)" >&2
+  echo "vidlabel: installing into $VENV (a few minutes the first time, torch is the big part)" >&2
   "$PY" -m venv "$VENV"
   pip_install -r requirements.txt
   pip_install --no-deps -r requirements-nodeps.txt
