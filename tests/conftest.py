@@ -75,6 +75,12 @@ def pets_available() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _own_state_folder(tmp_path, monkeypatch):
+    """The app remembers per-user state (where each project was left): never in the real home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture(autouse=True)
 def _seed_opencv():
     """OpenCV trackers (MIL above all) draw from OpenCV's global RNG: seed it so that a test's
     outcome does not depend on which tests ran before it."""

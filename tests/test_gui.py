@@ -458,3 +458,16 @@ def test_track_keys_class_keys_undo_and_view_keys_as_a_person_uses_them(qtbot, m
     assert not any(i.tag.isVisible() for i in window.canvas.items_by_track.values())
     key(qtbot, window, Qt.Key.Key_BracketRight)
     assert c.speed == 2.0
+
+
+def test_reopening_goes_back_to_where_the_person_left_off(qtbot, video, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    application()
+    w = open_window(video)
+    w.c.seek(33)
+    w.close()
+    again = open_window(video)
+    try:
+        assert again.c.frame == 33
+    finally:
+        again.close()

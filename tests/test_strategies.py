@@ -22,7 +22,7 @@ from vidlabel.review.strategies import (
 from .reviewkit import THR, add_detections, add_track, make_project, scored
 
 NAMES = ["random", "stride", "least-confidence", "margin", "entropy", "disagreement", "mixed",
-         "committee", "hybrid"]
+         "committee", "hybrid", "tracks-first"]
 
 
 def pool_of(scorer, committee=None) -> Pool:

@@ -6,6 +6,8 @@ their own, and so that File > Open can replace the window with one on another pr
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +46,36 @@ def open_window(path: str | Path, project_path: str | Path | None = None,
     # the session re-propagates in a worker thread: it gets a video reader of its own
     window = MainWindow(Controller(project, video, lambda: open_project_video(project, video.path)), keys)
     window.openRequested.connect(lambda: _replace(window, keys))
+    where = _places()
+    frame = where.get(str(Path(project.path).resolve()))
+    if isinstance(frame, int) and 0 <= frame < video.frame_count:
+        window.c.seek(frame)   # where this person left off
+    window.closing.connect(lambda: _remember(Path(project.path), window.c.frame))
     return window
+
+
+def _places_file() -> Path:
+    """Per-user state, not project data: where each project was left (`$XDG_STATE_HOME`)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "vidlabel" / "last-frames.json"
+
+
+def _places() -> dict:
+    try:
+        data = json.loads(_places_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(project: Path, frame: int) -> None:
+    where = _places()
+    where[str(project.resolve())] = frame
+    try:
+        _places_file().parent.mkdir(parents=True, exist_ok=True)
+        _places_file().write_text(json.dumps(where), encoding="utf-8")
+    except OSError:
+        pass   # a read-only home only costs the person their place, never the close
 
 
 def ask_path(parent: QWidget | None = None) -> tuple[Path, Path | None] | None:

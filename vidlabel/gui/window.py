@@ -31,6 +31,7 @@ HINT = "drag to draw · Enter accepts the frame and goes to the next in the queu
 
 class MainWindow(QMainWindow):
     openRequested = pyqtSignal()  # File > Open: the launcher replaces this window
+    closing = pyqtSignal()        # about to close (the launcher remembers where the person was)
 
     def __init__(self, controller: Controller, keys: dict[str, list[str]]) -> None:
         super().__init__()
@@ -266,6 +267,7 @@ class MainWindow(QMainWindow):
         # Results already queued from worker threads may still arrive: they must find no one
         # listening, since the project is about to close. Blocking signals stops new emissions;
         # `_closed` turns away results already queued in the event loop.
+        self.closing.emit()
         self._closed = True
         self.refresher.blockSignals(True)
         self.c.blockSignals(True)

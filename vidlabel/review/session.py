@@ -49,6 +49,7 @@ from .scorer import Scorer
 from .signals import FrameState
 from .stopping import ErrorModel, error_evidence, estimate_missed
 from .strategies import STRATEGIES, Pick, Pool, make_strategy
+from .track_review import LearnsTracks
 from .worker import ScoringWorker
 
 __all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
@@ -64,7 +65,7 @@ class QueueUpdate:
     problem: str = ""          # scoring failures since the last update, in words ("" if none)
 
 
-class ReviewSession(Editor):
+class ReviewSession(LearnsTracks, Editor):
     """Corrections, background re-propagation, live scores and the review queue of one project."""
 
     def __init__(self, project: Project, video: FrameSource, *, background: bool = True,
@@ -255,7 +256,8 @@ class ReviewSession(Editor):
         frames = {f: s for f, s in self.scorer.frames().items()
                   if not s.verified and f < self.scorer.frame_count}
         return Pool(frames, self.scorer.frame_count, self.scorer.how, self.scorer.accept_threshold,
-                    self._committee, self.scorer.weights)
+                    self._committee, self.scorer.weights, lambda: self._rank_tracks(frames))
+
 
     def next_batch(self, k: int | None = 10, strategy: str = "hybrid", **params) -> list[Pick]:
         """The next k frames (or boxes, `unit="box"`) to review; `threshold=` streams instead.

@@ -61,6 +61,7 @@ class Pick:
     track_id: int | None = None
     box_id: int | None = None
     flagged_track: int | None = None   # a frame pick's most uncertain box's track: look there first
+    crops: tuple[int, ...] = ()        # a track pick (track_id's boxes on these frames), see track_review.py
 
     def flagged(self, pool: "Pool") -> "Pick":
         """This pick with `flagged_track` set from the frame's scores (box picks name theirs)."""
@@ -83,6 +84,8 @@ class Pool:
     # computed on demand (committee)
     committee: Callable[[list[int], str | None], dict[int, tuple[float, list[str]]]] | None = None
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # () -> [(value, P(false), track, crop frames)], best first (track_review.rank_tracks), on demand
+    tracks: Callable[[], list[tuple[float, float, int, tuple[int, ...]]]] | None = None
 
 
 class Strategy:
@@ -356,9 +359,24 @@ class HybridStrategy(Strategy):
         return aggregate(values, self.aggregate)
 
 
+class TracksFirstStrategy(HybridStrategy):
+    """Tracks more likely false than not first, as track picks (a few crops, one decision for
+    the whole track: track_review.py), then hybrid's frames. "More likely than not" is the
+    threshold a person deciding by expected errors would use; P(false) is learned from verdicts."""
+
+    name = "tracks-first"
+
+    def select(self, pool: Pool, k: int | None = 10, threshold: float | None = None) -> list[Pick]:
+        ranked = pool.tracks() if pool.tracks is not None and self.unit == "frame" else []
+        picks = [Pick(crops[0], p, (f"track {t}: P(false) {p:.2f} over {len(crops)} crops",), t, None, t, crops)
+                 for _, p, t, crops in ranked if p > 0.5][:k]
+        rest = None if k is None else k - len(picks)
+        return picks + (super().select(pool, rest, threshold) if rest is None or rest > 0 else [])
+
+
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (
     RandomStrategy, StrideStrategy, LeastConfidenceStrategy, MarginStrategy, EntropyStrategy,
-    DisagreementStrategy, MixedStrategy, CommitteeStrategy, HybridStrategy)}
+    DisagreementStrategy, MixedStrategy, CommitteeStrategy, HybridStrategy, TracksFirstStrategy)}
 
 
 def make_strategy(name: str, **params) -> Strategy:

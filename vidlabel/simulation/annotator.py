@@ -74,8 +74,10 @@ class SimulatedAnnotator:
 
     def count(self, kind: str) -> None:
         """Pay for one applied decision (`accept` and `retrack` map to no or to `fix` cost)."""
-        if kind == EditKind.RETRACK:
+        if kind in (EditKind.RETRACK, EditKind.WRONG_FROM_HERE):
             kind = EditKind.FIX
+        elif kind == EditKind.DELETE_TRACK:
+            kind = EditKind.DELETE
         if kind in ACTION_KINDS:
             self.actions[kind] += 1
 
@@ -109,6 +111,35 @@ class SimulatedAnnotator:
         self.actions["look"] += 1
         decisions = self._judge(frame, boxes, self.view.objects(frame), self.view.ignore(frame))
         return [d for d in decisions if d.track_id == track_id]
+
+    def review_track(self, track_id: int, crops: Mapping[int, Box]) -> list[Decision]:
+        """A track pick: look at the track's box on each crop frame (1 s each), then one decision
+        for the track. On no wanted object in any crop: delete the track. On one object and then
+        on none or on another: wrong from there. Otherwise each crop is accepted or fixed."""
+        self.actions["look"] += len(crops)
+        on: dict[int, GTBox | None] = {}
+        for frame, box in sorted(crops.items()):
+            self.view.show(frame)
+            objs = self.view.objects(frame)
+            iou = iou_matrix([box.xywh], [o.xywh for o in objs])[0] if objs else np.zeros(0)
+            on[frame] = objs[int(iou.argmax())] if len(iou) and iou.max() >= MEANT_FOR_IOU else None
+        first = min(on)
+        if all(o is None for o in on.values()):
+            return [Decision(EditKind.DELETE_TRACK, first, track_id)]
+        seen = [o for o in on.values() if o is not None][0].object_id
+        started = False
+        for frame in sorted(on):
+            o = on[frame]
+            started = started or o is not None
+            if started and (o is None or o.object_id != seen):
+                return [Decision(EditKind.WRONG_FROM_HERE, frame, track_id, object_id=seen)]
+        out = []
+        for frame, o in sorted(on.items()):
+            if o is None:
+                continue   # before the object appears: left to the frame review
+            kind = EditKind.CHECK if iou_matrix([crops[frame].xywh], [o.xywh])[0, 0] >= PASS_IOU else EditKind.FIX
+            out.append(Decision(kind, frame, track_id, o.xywh, self._cls(o), o.object_id))
+        return out
 
     def inspect(self, frame: int, boxes: list[Box]) -> tuple[int, int]:
         """Look at a shown frame without correcting it (a baseline scanning for its worst frame):

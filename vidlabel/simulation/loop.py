@@ -75,8 +75,33 @@ def apply_decision(session, d: Decision, annotator: SimulatedAnnotator,
         annotator.remember(d.target_track if d.kind == EditKind.RETRACK else d.track_id, d.object_id)
 
 
+def answer_track(session, pick, annotator: SimulatedAnnotator) -> None:
+    """A track pick: the track's boxes on the crop frames, one decision for the track."""
+    crops = {f: b for f in pick.crops if (b := _current(session, f, pick.track_id)) is not None and not b.outside}
+    if not crops:
+        return
+    decisions = annotator.review_track(pick.track_id, crops)
+    checks = [d.frame for d in decisions if d.kind == EditKind.CHECK]
+    for d in decisions:
+        if d.kind == EditKind.DELETE_TRACK:
+            session.delete_track(d.track_id, shown=len(crops))
+        elif d.kind == EditKind.WRONG_FROM_HERE:
+            session.wrong_from_here(d.track_id, d.frame, shown=len(crops))
+        elif d.kind == EditKind.FIX:
+            session.move_box(_current(session, d.frame, d.track_id).id, d.xywh)
+        if d.kind != EditKind.CHECK:
+            annotator.count(d.kind)
+        if d.object_id is not None and d.kind in (EditKind.CHECK, EditKind.FIX):
+            annotator.remember(d.track_id, d.object_id)
+    if checks:
+        session.accept_stretch(pick.track_id, checks)
+
+
 def answer(session, pick, annotator: SimulatedAnnotator) -> None:
-    """The annotator's answer to one pick: the whole frame, or the single box it names."""
+    """The annotator's answer to one pick: a track's crops, the whole frame, or one box."""
+    if pick.crops:
+        answer_track(session, pick, annotator)
+        return
     annotator.view.show(pick.frame)
     boxes = session.boxes(pick.frame)
     if pick.track_id is not None:

@@ -1,0 +1,78 @@
+"""Track picks and the track error model learned from the person's verdicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidlabel.datamodel import Box, Source
+from vidlabel.review.session import ReviewSession
+from vidlabel.review.track_review import TrackErrorModel, crop_frames, track_features
+from vidlabel.store.files import create_project
+from vidlabel.store.project import MACHINE
+
+from .conftest import SAMPLE
+
+
+def scene(tmp_path, tiny: list[float]):
+    """Three real walkers (tall, confidently detected) and tiny weak tracks of the confidences
+    given (what a guideline that leaves far-away people out does not want)."""
+    project, video = create_project(SAMPLE, tmp_path / "p.vlp", ["person"])
+    real, false = [], []
+    with project.action("prelabel", MACHINE):
+        for k in range(3):
+            t = project.new_track()
+            real.append(t)
+            for f in range(0, 60):
+                project.put_box(Box(f, t, 0, 100.0 + 150 * k + f, 200.0, 40.0, 100.0,
+                                    confidence=0.85, source=Source.DETECTOR))
+        for k, conf in enumerate(tiny):
+            t = project.new_track()
+            false.append(t)
+            for f in range(10, 50):
+                project.put_box(Box(f, t, 0, 20.0 + 60 * k, 30.0 + f / 4, 10.0, 22.0,
+                                    confidence=conf, source=Source.DETECTOR))
+    return project, video, real, false
+
+
+def test_a_track_pick_shows_the_ends_and_the_least_sure_frames():
+    scores = {f: 0.1 for f in range(10, 50)} | {23: 0.9, 31: 0.8, 40: 0.7}
+    assert crop_frames(scores) == (10, 23, 31, 49)
+
+
+def test_the_model_learns_what_the_person_deletes():
+    model = TrackErrorModel()
+    tiny, tall = [0.6, 1.0, 3.0, 3.7], [0.6, 1.0, 4.6, 4.1]   # same confidence, only size differs
+    assert model.p_false(tiny) == pytest.approx(0.4)          # before verdicts: the evidence
+    for _ in range(3):
+        model.observe(tiny, True)
+        model.observe(tall, False)
+    assert model.learned and model.p_false(tiny) > 0.5 > model.p_false(tall)
+
+
+def test_after_three_tiny_tracks_are_deleted_a_fourth_ranks_first_as_a_track_pick(tmp_path):
+    project, video, real, false = scene(tmp_path, [0.4, 0.42, 0.45, 0.62])
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        first = session.next_batch(5, "tracks-first")
+        offered = [p.track_id for p in first if p.crops]
+        assert set(offered) == set(false[:3])   # by their own weak evidence; the 0.62 one is not
+        for t in false[:3]:
+            session.delete_track(t, shown=4)
+        for t in real[:2]:                      # and the person accepted two real ones
+            session.accept_stretch(t, [10, 30])
+        again = session.next_batch(5, "tracks-first")
+        assert again[0].crops and again[0].track_id == false[3]
+        assert again[0].score > 0.5 and "P(false)" in again[0].reasons[0]
+        assert all(not p.crops or p.track_id not in real for p in again)
+    finally:
+        session.close()
+        video.close()
+        project.close()
+
+
+def test_track_features_read_confidence_detection_share_size_and_length():
+    boxes = [Box(f, 1, 0, 0, 0, 10, 20, confidence=0.5, source=Source.DETECTOR if f % 2 else Source.TRACKER)
+             for f in range(10)]
+    conf, share, height, length = track_features(boxes)
+    assert conf == pytest.approx(0.5) and share == pytest.approx(0.5)
+    assert height == pytest.approx(2.9957, abs=1e-3) and length == pytest.approx(2.3026, abs=1e-3)

@@ -1,0 +1,139 @@
+"""Track picks: review a whole track from a few crops, and learn from the verdicts which tracks are false.
+
+A frame pick pays a look for every box on the frame; a false track (a detector's weak trail on
+something the guideline does not want) then costs a delete on every frame it crosses. A track
+pick shows one track on a few frames (its ends and where its boxes are least sure) and takes one
+decision for all of it: delete the track, say where it goes wrong, or accept/fix the crops. It
+pays one look per crop.
+
+Which tracks to offer is what the person's verdicts teach: every deleted track is an example of
+a false one, every accepted or fixed track box an example of a real one. A logistic regression
+on cheap track features (how confident and how consistently detected, how large, how long)
+predicts P(false) for the tracks not yet reviewed, so after a few tiny far-away tracks are deleted
+the other tracks like them come first. Until both kinds of verdict exist, P(false) is the track's
+own evidence: one minus its mean detector confidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..datamodel import Box, Source
+from ..store.project import Project
+from .edits import Edit
+from .signals import FrameState
+
+CROPS = 4              # a track pick shows at most this many crops: its ends and its least sure boxes
+MIN_EXAMPLES = 4       # verdicts (of both kinds) before the learned model replaces the prior
+
+
+def track_features(boxes: Sequence[Box]) -> list[float]:
+    """What a track's boxes say about it, all cheap: mean detector confidence, share of frames a
+    detector confirmed, log of the median box height, log of the track's length."""
+    visible = [b for b in boxes if not b.outside]
+    if not visible:
+        return [0.0, 0.0, 0.0, 0.0]
+    detected = [b.confidence for b in visible if b.source is Source.DETECTOR]
+    mean_conf = float(np.mean(detected)) if detected else 0.0
+    return [mean_conf, len(detected) / len(visible), math.log(max(1.0, float(np.median([b.h for b in visible])))),
+            math.log(len(visible))]
+
+
+class TrackErrorModel:
+    """P(false) of a track, learned from the person's verdicts on tracks (scikit-learn logistic
+    regression, refitted when new verdicts arrive; a handful of examples is all it gets)."""
+
+    def __init__(self) -> None:
+        self.examples: list[tuple[list[float], bool]] = []
+        self._fitted = None
+        self._fitted_on = 0
+
+    def observe(self, features: list[float], false: bool) -> None:
+        self.examples.append((features, false))
+
+    @property
+    def learned(self) -> bool:
+        labels = {f for _, f in self.examples}
+        return len(self.examples) >= MIN_EXAMPLES and labels == {True, False}
+
+    def p_false(self, features: list[float]) -> float:
+        if not self.learned:
+            return 1.0 - features[0]
+        if self._fitted is None or self._fitted_on != len(self.examples):
+            from sklearn.linear_model import LogisticRegression
+
+            x = np.array([f for f, _ in self.examples])
+            y = np.array([false for _, false in self.examples])
+            self._fitted = LogisticRegression(C=1.0).fit(x, y)
+            self._fitted_on = len(self.examples)
+        return float(self._fitted.predict_proba(np.array([features]))[0, 1])
+
+
+def crop_frames(track_frames: Mapping[int, float], n: int = CROPS) -> tuple[int, ...]:
+    """The frames a track pick shows: the track's first and last unverified frames, then its
+    least sure ones (highest box score), at most `n`."""
+    frames = sorted(track_frames)
+    chosen = {frames[0], frames[-1]}
+    for f in sorted(frames, key=lambda f: -track_frames[f]):
+        if len(chosen) >= n:
+            break
+        chosen.add(f)
+    return tuple(sorted(chosen))
+
+
+def rank_tracks(frames: Mapping[int, FrameState], boxes_of: Mapping[int, Sequence[Box]],
+                model: TrackErrorModel) -> list[tuple[float, float, int, tuple[int, ...]]]:
+    """(value, P(false), track, crop frames) for every track with unverified boxes on unverified
+    frames and no verified box, best first. Value is the expected number of false boxes a
+    deletion removes per second of looking: P(false) x unverified boxes / crops."""
+    unverified: dict[int, dict[int, float]] = {}
+    for f, state in frames.items():
+        for b in state.boxes:
+            if not b.verified:
+                unverified.setdefault(b.track_id, {})[f] = b.score
+    out = []
+    for track, scores in unverified.items():
+        boxes = boxes_of.get(track, ())
+        if not boxes or any(b.verified for b in boxes):
+            continue   # a person has already confirmed this track somewhere: not a false track
+        p = model.p_false(track_features(boxes))
+        crops = crop_frames(scores)
+        out.append((p * len(scores) / len(crops), p, track, crops))
+    out.sort(key=lambda r: (-r[0], r[2]))
+    return out
+
+
+class LearnsTracks:
+    """The review session's part that learns which tracks are false: a mixin before `Editor`
+    whose track verdicts it records (features read before the edit changes the track)."""
+
+    project: Project
+
+    def __init__(self, project: Project) -> None:
+        super().__init__(project)  # type: ignore[call-arg]
+        self.track_model = TrackErrorModel()
+
+    def _rank_tracks(self, frames: Mapping[int, FrameState]) -> list[tuple[float, float, int, tuple[int, ...]]]:
+        boxes: dict[int, list[Box]] = {}
+        for b in self.project.boxes():
+            boxes.setdefault(b.track_id, []).append(b)
+        return rank_tracks(frames, boxes, self.track_model)
+
+    def delete_track(self, track_id: int, shown: int = 1) -> Edit:
+        """The track is false: an example for the model, then `Editor.delete_track`."""
+        self.track_model.observe(track_features(self.project.boxes(track_id=track_id)), True)
+        return super().delete_track(track_id, shown)  # type: ignore[misc]
+
+    def accept_stretch(self, track_id: int, frames: list[int]) -> Edit:
+        """The track is real: an example for the model, then `Editor.accept_stretch`."""
+        self.track_model.observe(track_features(self.project.boxes(track_id=track_id)), False)
+        return super().accept_stretch(track_id, frames)  # type: ignore[misc]
+
+    def accept_frame(self, frame: int) -> Edit:
+        """Every track with a box on an accepted frame is real there: examples for the model."""
+        for track in {b.track_id for b in self.project.boxes(frame=frame) if not b.outside}:
+            self.track_model.observe(track_features(self.project.boxes(track_id=track)), False)
+        return super().accept_frame(frame)  # type: ignore[misc]
