@@ -245,3 +245,14 @@ def test_other_sqlite_files_and_newer_schemas_are_refused(tmp_path):
 def test_create_refuses_to_overwrite(project):
     with pytest.raises(ProjectError, match="already exists"):
         Project.create(project.path)
+
+
+def test_a_project_in_a_read_only_folder_is_read_and_nothing_is_left_beside_it(tmp_path, monkeypatch):
+    """A reader in WAL mode needs a -shm file: on a read-only mount that used to read as
+    "corrupt or not a project". Root writes anywhere, so the folder's state is faked."""
+    with Project.create(tmp_path / "p.vlp", REF, classes=["person"]) as p, p.action("prelabel", MACHINE):
+        add_track(p, range(5))
+    monkeypatch.setattr("vidlabel.store.schema.os.access", lambda path, mode: False)
+    with Project.open(tmp_path / "p.vlp", readonly=True) as p:
+        assert len(p.boxes()) == 5 and p.class_names() == ["person"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p.vlp"]

@@ -35,7 +35,7 @@ from ..errors import ProjectError, ProjectInUseError
 from .annotations import AnnotationTables
 from .derived import DerivedTables
 from .log import HUMAN, MACHINE
-from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, check_header, schema_version
+from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, check_header, read_only_uri, schema_version
 
 __all__ = ["HUMAN", "MACHINE", "Project"]
 
@@ -128,7 +128,7 @@ class Project(AnnotationTables, DerivedTables):
             if version < SCHEMA_VERSION:
                 raise ProjectError(f"project has an old schema ({version}); open it for writing "
                                    "once to migrate it", str(path))
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+            conn = sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None,
                                    check_same_thread=False)
         else:
             lock_fd = cls._lock(path)

@@ -7,6 +7,7 @@ code path writes a row (see `store.project`); `store.log` reads what they record
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -164,10 +165,20 @@ def check_header(path: Path) -> None:
             raise ProjectError("not a vidlabel project (not an SQLite file)", str(path))
 
 
+def read_only_uri(path: Path) -> str:
+    """The SQLite URI a reader opens. In WAL mode even a reader needs the `-shm` file beside the
+    project; in a folder nobody may write (a read-only mount, a shared dataset) no writer can be
+    at work either, so the file is read as immutable instead of failing as "corrupt"."""
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    return uri + "&immutable=1" if not os.access(path.parent, os.W_OK) else uri
+
+
 def schema_version(path: Path) -> int:
     """Read-only checks: integrity, application id, schema version; returns the version."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
