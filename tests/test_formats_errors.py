@@ -131,3 +131,17 @@ def test_two_imports_to_the_same_new_path_make_one_project_and_one_clear_refusal
         from vidlabel.store.project import Project
         with Project.open(out, readonly=True) as p:
             assert len(p.boxes()) > 0
+
+
+def test_a_broken_seqinfo_is_one_line(tmp_path, capsys):
+    from vidlabel.cli import main
+
+    from .conftest import SAMPLE, SAMPLE_GT
+
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt" / "gt.txt").write_text(SAMPLE_GT.read_text())
+    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nname=x\nbroken line without equals\n  indented\n")
+    code = main(["import", str(SAMPLE), "--format", "mot", "--gt", str(tmp_path), "-o", str(tmp_path / "p.vlp")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "seqinfo.ini is not a valid INI file" in err
+    assert not (tmp_path / "p.vlp").exists()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..datamodel import Box, IgnoreRegion, Source
-from ..errors import FormatError, VidlabelError
+from ..errors import FormatError, VidlabelError, one_line
 from .common import (ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
                      ParsedAnnotations, atomic_folder, atomic_write_text, box_geometry,
                      check_unique_boxes, finite_number, integer, write_frame_images)
@@ -117,7 +117,7 @@ def _check_seqinfo(path: Path, target: ImportTarget) -> None:
     try:
         config.read(path, encoding="utf-8")
     except configparser.Error as exc:
-        raise FormatError(f"seqinfo.ini is not a valid INI file: {exc}", str(path)) from None
+        raise FormatError(f"seqinfo.ini is not a valid INI file: {one_line(exc)}", str(path)) from None
     seq = config["Sequence"] if config.has_section("Sequence") else {}
     for key, actual in (("seqLength", target.frame_count), ("imWidth", target.width),
                         ("imHeight", target.height)):
