@@ -166,3 +166,13 @@ def test_committee_without_a_first_run_or_a_second_model_is_a_strategy_error(tmp
     monkeypatch.setattr(committee, "resolve_detector", nothing)
     with pytest.raises(StrategyError, match="no second detector"):
         committee.Committee(p, None, run)
+
+
+def test_simulate_names_a_strategy_s_unit_and_frame_aggregate():
+    from vidlabel.simulation.experiment import strategy_params
+
+    assert strategy_params("hybrid") == ("hybrid", {})
+    assert strategy_params("hybrid:box") == ("hybrid", {"unit": "box"})
+    assert strategy_params("hybrid@mean") == ("hybrid", {"aggregate": "mean"})
+    with pytest.raises(StrategyError, match="aggregate must be max, sum or mean"):
+        make_strategy("hybrid", aggregate="median")

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..review.strategies import STRATEGIES
+from ..review.strategies import STRATEGIES, make_strategy
 
 
 def _int_list(text: str) -> list[int]:
@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategies", type=_names, default=list(STRATEGIES),
                    help=f"comma-separated strategies (default all: {','.join(STRATEGIES)}); "
                         "random is always run, the ALC is normalised against it; NAME:box "
-                        "replays a strategy's single-box picks (e.g. hybrid:box)")
+                        "replays a strategy's single-box picks (e.g. hybrid:box); NAME@max|sum|mean "
+                        "ranks frames by that aggregate of their boxes' scores (e.g. hybrid@mean)")
     p.add_argument("--baselines", type=_names, default=None,
                    help="comma-separated baselines (default all); 'none' for none")
     p.add_argument("--batch", type=_int_list, default=[5, 10, 20],
@@ -86,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
     unknown = [s for s in args.strategies if strategy_params(s)[0] not in STRATEGIES]
     if unknown:
         raise VidlabelError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)} "
-                            f"(NAME{BOX_SUFFIX} for single-box picks)")
+                            f"(NAME{BOX_SUFFIX} for single-box picks, NAME@max|sum|mean for a frame aggregate)")
+    for spec in args.strategies:   # a wrong parameter fails here, before the pre-labelling
+        name, params = strategy_params(spec)
+        make_strategy(name, **params)
     frame_only = [s for s in args.strategies if s.endswith(BOX_SUFFIX)
                   and not STRATEGIES[strategy_params(s)[0]].box_level]
     if frame_only:

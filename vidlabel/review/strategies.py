@@ -102,6 +102,8 @@ class Strategy:
             raise StrategyError(f"strategy {self.name!r} ranks frames only (unit='box' not available)")
         if window < 0:
             raise StrategyError(f"window must be >= 0, got {window}")
+        if aggregate not in (None, "max", "sum", "mean"):
+            raise StrategyError(f"aggregate must be max, sum or mean, got {aggregate!r}")
         self.aggregate, self.unit, self.window, self.seed = aggregate, unit, window, seed
 
     # -- what subclasses provide ----------------------------------------------------------------

@@ -138,10 +138,14 @@ BOX_SUFFIX = ":box"   # "hybrid:box": the strategy's single-box picks (`unit="bo
 
 
 def strategy_params(name: str) -> tuple[str, dict]:
-    """A replay's strategy name and `next_batch` parameters: `NAME:box` asks for box picks."""
+    """A replay's strategy name and `next_batch` parameters: `NAME:box` asks for box picks,
+    `NAME@AGG` ranks frames by another aggregate of their boxes' scores (max, sum, mean)."""
+    params: dict = {}
     if name.endswith(BOX_SUFFIX):
-        return name[:-len(BOX_SUFFIX)], {"unit": "box"}
-    return name, {}
+        name, params["unit"] = name[:-len(BOX_SUFFIX)], "box"
+    if "@" in name:
+        name, params["aggregate"] = name.split("@", 1)
+    return name, params
 
 
 def replay_count(exp: Experiment) -> int:
