@@ -109,7 +109,7 @@ def test_box_picks_look_at_one_box_each_and_draw_nothing(tmp_path, capsys):
 
 def test_simulate_command_refuses_box_picks_of_a_frame_strategy(capsys):
     assert main(["simulate", str(SAMPLE), "--gt", str(SAMPLE_GT), "--strategies", "stride:box"]) == 2
-    assert "rank frames only" in capsys.readouterr().err
+    assert "ranks frames only" in capsys.readouterr().err
 
 
 def test_the_charge_of_a_constructed_session_is_the_hand_count(tmp_path):
@@ -166,6 +166,24 @@ def test_the_simulator_pays_what_the_project_s_accounting_charges(tmp_path, stra
         run_loop(session, annotator, gt, strategy, 5, budget=150, **params)
         assert sum(annotator.actions[k] for k in ("fix", "draw", "delete", "end")) > 0
         assert human_seconds(project) == pytest.approx(annotator.seconds)
+    finally:
+        session.close()
+        video.close()
+        project.close()
+
+
+def test_a_replay_stops_once_the_video_is_good_enough(tmp_path):
+    """Pre-labels equal to the ground truth: nothing to buy, so no batch is replayed."""
+    from vidlabel.simulation.loop import QUALITY_STOP
+
+    from .reviewkit import sample_project
+
+    project, video, _ = sample_project(tmp_path, SAMPLE, SAMPLE_GT, shift=0.0)
+    gt = load_ground_truth(SAMPLE_GT, 80)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        run = run_loop(session, SimulatedAnnotator(ShownFrames(gt)), gt, "hybrid", 5, budget=1000)
+        assert run.curve.points[0].quality >= QUALITY_STOP and run.batches == 0
     finally:
         session.close()
         video.close()

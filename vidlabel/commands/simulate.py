@@ -91,11 +91,6 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.strategies:   # a wrong parameter fails here, before the pre-labelling
         name, params = strategy_params(spec)
         make_strategy(name, **params)
-    frame_only = [s for s in args.strategies if s.endswith(BOX_SUFFIX)
-                  and not STRATEGIES[strategy_params(s)[0]].box_level]
-    if frame_only:
-        raise VidlabelError(f"strategies {frame_only} rank frames only; box picks exist for "
-                            f"{', '.join(n for n, c in STRATEGIES.items() if c.box_level)}")
     baselines = BASELINES if args.baselines is None else [b for b in args.baselines if b != "none"]
     bad = [b for b in baselines if b not in BASELINES]
     if bad:
