@@ -41,7 +41,7 @@ def test_a_track_pick_shows_the_ends_and_the_least_sure_frames():
 
 def test_the_model_learns_what_the_person_deletes():
     model = TrackErrorModel()
-    tiny, tall = [0.6, 1.0, 3.0, 3.7], [0.6, 1.0, 4.6, 4.1]   # same confidence, only size differs
+    tiny, tall = [0.6, 1.0, 3.0, 3.7, 0.5, 0.5], [0.6, 1.0, 4.6, 4.1, 0.5, 0.5]   # only size differs
     assert model.p_false(tiny) == pytest.approx(0.4)          # before verdicts: the evidence
     for _ in range(3):
         model.observe(tiny, True)
@@ -73,6 +73,7 @@ def test_after_three_tiny_tracks_are_deleted_a_fourth_ranks_first_as_a_track_pic
 def test_track_features_read_confidence_detection_share_size_and_length():
     boxes = [Box(f, 1, 0, 0, 0, 10, 20, confidence=0.5, source=Source.DETECTOR if f % 2 else Source.TRACKER)
              for f in range(10)]
-    conf, share, height, length = track_features(boxes)
+    conf, share, height, length, x, y = track_features(boxes, 100, 40)
     assert conf == pytest.approx(0.5) and share == pytest.approx(0.5)
+    assert (x, y) == (pytest.approx(0.05), pytest.approx(0.25))
     assert height == pytest.approx(2.9957, abs=1e-3) and length == pytest.approx(2.3026, abs=1e-3)

@@ -7,8 +7,9 @@ decision for all of it: delete the track, say where it goes wrong, or accept/fix
 pays one look per crop.
 
 Which tracks to offer is what the person's verdicts teach: every deleted track is an example of
-a false one, every accepted or fixed track box an example of a real one. A logistic regression
-on cheap track features (how confident and how consistently detected, how large, how long)
+a false one, and so is the track of every machine box deleted on a frame; every track on an
+accepted frame is an example of a real one. A logistic regression on cheap track features (how
+confident and how consistently detected, how large, how long, where in the image)
 predicts P(false) for the tracks not yet reviewed, so after a few tiny far-away tracks are deleted
 the other tracks like them come first. Until both kinds of verdict exist, P(false) is the track's
 own evidence: one minus its mean detector confidence.
@@ -30,16 +31,19 @@ CROPS = 4              # a track pick shows at most this many crops: its ends an
 MIN_EXAMPLES = 4       # verdicts (of both kinds) before the learned model replaces the prior
 
 
-def track_features(boxes: Sequence[Box]) -> list[float]:
+def track_features(boxes: Sequence[Box], width: float = 1.0, height: float = 1.0) -> list[float]:
     """What a track's boxes say about it, all cheap: mean detector confidence, share of frames a
-    detector confirmed, log of the median box height, log of the track's length."""
+    detector confirmed, log of the median box height, log of the track's length, and where in
+    the image it is (median centre as a share of the image's `width` and `height`: guidelines
+    often leave a region out, a shop window or the far end of a street)."""
     visible = [b for b in boxes if not b.outside]
     if not visible:
-        return [0.0, 0.0, 0.0, 0.0]
+        return [0.0, 0.0, 0.0, 0.0, 0.5, 0.5]
     detected = [b.confidence for b in visible if b.source is Source.DETECTOR]
     mean_conf = float(np.mean(detected)) if detected else 0.0
     return [mean_conf, len(detected) / len(visible), math.log(max(1.0, float(np.median([b.h for b in visible])))),
-            math.log(len(visible))]
+            math.log(len(visible)), float(np.median([b.x + b.w / 2 for b in visible])) / width,
+            float(np.median([b.y + b.h / 2 for b in visible])) / height]
 
 
 class TrackErrorModel:
@@ -85,7 +89,8 @@ def crop_frames(track_frames: Mapping[int, float], n: int = CROPS) -> tuple[int,
 
 
 def rank_tracks(frames: Mapping[int, FrameState], boxes_of: Mapping[int, Sequence[Box]],
-                model: TrackErrorModel) -> list[tuple[float, float, int, tuple[int, ...]]]:
+                model: TrackErrorModel, size: tuple[float, float] = (1.0, 1.0)
+                ) -> list[tuple[float, float, int, tuple[int, ...]]]:
     """(value, P(false), track, crop frames) for every track with unverified boxes on unverified
     frames and no verified box, best first. Value is the expected number of false boxes a
     deletion removes per second of looking: P(false) x unverified boxes / crops."""
@@ -99,7 +104,7 @@ def rank_tracks(frames: Mapping[int, FrameState], boxes_of: Mapping[int, Sequenc
         boxes = boxes_of.get(track, ())
         if not boxes or any(b.verified for b in boxes):
             continue   # a person has already confirmed this track somewhere: not a false track
-        p = model.p_false(track_features(boxes))
+        p = model.p_false(track_features(boxes, *size))
         crops = crop_frames(scores)
         out.append((p * len(scores) / len(crops), p, track, crops))
     out.sort(key=lambda r: (-r[0], r[2]))
@@ -116,24 +121,39 @@ class LearnsTracks:
         super().__init__(project)  # type: ignore[call-arg]
         self.track_model = TrackErrorModel()
 
+    def _features(self, track_id: int) -> list[float]:
+        ref = self.project.video
+        size = (ref.width, ref.height) if ref is not None else (1.0, 1.0)
+        return track_features(self.project.boxes(track_id=track_id), *size)
+
     def _rank_tracks(self, frames: Mapping[int, FrameState]) -> list[tuple[float, float, int, tuple[int, ...]]]:
         boxes: dict[int, list[Box]] = {}
         for b in self.project.boxes():
             boxes.setdefault(b.track_id, []).append(b)
-        return rank_tracks(frames, boxes, self.track_model)
+        ref = self.project.video
+        size = (ref.width, ref.height) if ref is not None else (1.0, 1.0)
+        return rank_tracks(frames, boxes, self.track_model, size)
 
     def delete_track(self, track_id: int, shown: int = 1) -> Edit:
         """The track is false: an example for the model, then `Editor.delete_track`."""
-        self.track_model.observe(track_features(self.project.boxes(track_id=track_id)), True)
+        self.track_model.observe(self._features(track_id), True)
         return super().delete_track(track_id, shown)  # type: ignore[misc]
+
+    def delete_box(self, box_id: int) -> Edit:
+        """A machine box deleted on a frame review (a duplicate, or on nothing the guideline
+        wants): its track is an example of a false one too, so track picks can take the rest."""
+        box = self.project.box(box_id)
+        if box is not None and not box.verified:
+            self.track_model.observe(self._features(box.track_id), True)
+        return super().delete_box(box_id)  # type: ignore[misc]
 
     def accept_stretch(self, track_id: int, frames: list[int]) -> Edit:
         """The track is real: an example for the model, then `Editor.accept_stretch`."""
-        self.track_model.observe(track_features(self.project.boxes(track_id=track_id)), False)
+        self.track_model.observe(self._features(track_id), False)
         return super().accept_stretch(track_id, frames)  # type: ignore[misc]
 
     def accept_frame(self, frame: int) -> Edit:
         """Every track with a box on an accepted frame is real there: examples for the model."""
         for track in {b.track_id for b in self.project.boxes(frame=frame) if not b.outside}:
-            self.track_model.observe(track_features(self.project.boxes(track_id=track)), False)
+            self.track_model.observe(self._features(track), False)
         return super().accept_frame(frame)  # type: ignore[misc]
