@@ -68,10 +68,13 @@ class TrackErrorModel:
             return 1.0 - features[0]
         if self._fitted is None or self._fitted_on != len(self.examples):
             from sklearn.linear_model import LogisticRegression
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
 
             x = np.array([f for f, _ in self.examples])
             y = np.array([false for _, false in self.examples])
-            self._fitted = LogisticRegression(C=1.0).fit(x, y)
+            # features on one scale, so that the default regularisation weighs them alike
+            self._fitted = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
             self._fitted_on = len(self.examples)
         return float(self._fitted.predict_proba(np.array([features]))[0, 1])
 
@@ -121,18 +124,18 @@ class LearnsTracks:
         super().__init__(project)  # type: ignore[call-arg]
         self.track_model = TrackErrorModel()
 
-    def _features(self, track_id: int) -> list[float]:
+    def _size(self) -> tuple[float, float]:
         ref = self.project.video
-        size = (ref.width, ref.height) if ref is not None else (1.0, 1.0)
-        return track_features(self.project.boxes(track_id=track_id), *size)
+        return (ref.width, ref.height) if ref is not None else (1.0, 1.0)
+
+    def _features(self, track_id: int) -> list[float]:
+        return track_features(self.project.boxes(track_id=track_id), *self._size())
 
     def _rank_tracks(self, frames: Mapping[int, FrameState]) -> list[tuple[float, float, int, tuple[int, ...]]]:
         boxes: dict[int, list[Box]] = {}
         for b in self.project.boxes():
             boxes.setdefault(b.track_id, []).append(b)
-        ref = self.project.video
-        size = (ref.width, ref.height) if ref is not None else (1.0, 1.0)
-        return rank_tracks(frames, boxes, self.track_model, size)
+        return rank_tracks(frames, boxes, self.track_model, self._size())
 
     def delete_track(self, track_id: int, shown: int = 1) -> Edit:
         """The track is false: an example for the model, then `Editor.delete_track`."""
