@@ -60,6 +60,13 @@ CASES = [
     ("mot", "1,1.5,10,20,30,40,1,1,1\n", "id must be an integer", "bad.txt:1"),
     ("mot", "1,1,10,20,30,40,1,0,1\n", "class number 0 must be >= 1", "bad.txt:1"),
     ("mot", "1,1,10,20,30,40,1,1,1\n\n1,1,11,20,30,40,1,1,1\n", "track 1 has two boxes on frame 0", "bad.txt:3"),
+    # input bounds (#20): each used to import, run away or crash later
+    ("mot", "1,1,10,20,30,40,1,100000,1\n", "beyond the 1000 classes", "bad.txt:1"),
+    ("mot", f"1,{2 ** 64},10,20,30,40,1,1,1\n", "is too large", "bad.txt:1"),
+    ("mot", "1,1,10,20,1e308,40,1,1,1\n", "far beyond the 768x576 image", "bad.txt:1"),
+    ("coco", coco([ann(bbox=[1e308, 2, 3, 4])]), "far beyond the 768x576 image", "annotations[0]"),
+    ("coco", coco([ann(score=7.5)]), "score must be between 0 and 1", "annotations[0]"),
+    ("coco", coco([ann(score=-2)]), "score must be between 0 and 1", "annotations[0]"),
 ]
 
 
@@ -145,3 +152,16 @@ def test_a_broken_seqinfo_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "seqinfo.ini is not a valid INI file" in err
     assert not (tmp_path / "p.vlp").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "1.5", "-0.1"])
+def test_export_refuses_a_min_score_that_filters_nothing_or_everything(tmp_path, capsys, value):
+    from .conftest import SAMPLE_GT
+
+    project = tmp_path / "p.vlp"
+    assert main(["import", str(SAMPLE), "--format", "mot", "--gt", str(SAMPLE_GT), "-o", str(project)]) == 0
+    capsys.readouterr()
+    code = main(["export", str(project), "--format", "coco", "-o", str(tmp_path / "x.json"), "--min-score", value])
+    err = capsys.readouterr().err
+    assert code == 2 and "--min-score must be between 0 and 1" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.json").exists()

@@ -23,7 +23,7 @@ from ..errors import FormatError
 from .common import (ClassMap, ExportOptions, ExportVideo, ImportOptions, ImportTarget,
                      ParsedAnnotations, atomic_folder, atomic_write_text, box_geometry,
                      check_unique_boxes, common_classes, finite_number, frame_file_name, integer,
-                     source_for_import, write_frame_images)
+                     score, source_for_import, write_frame_images)
 from .registry import exporter, importer
 
 
@@ -291,7 +291,7 @@ class _Reader:
             bbox = ann.get("bbox")
             if not isinstance(bbox, list) or len(bbox) != 4:
                 raise FormatError(f"bbox must be [x, y, w, h], got {bbox!r}", where)
-            x, y, w, h = box_geometry(bbox, where)
+            x, y, w, h = box_geometry(bbox, where, (self.target.width, self.target.height))
             track = _track_id(ann, where)
             occluded = _flag(ann, "occluded", False, where)
             if _flag(ann, "iscrowd", False, where):
@@ -301,7 +301,7 @@ class _Reader:
                 pending.append(len(self.parsed.boxes))
             self.parsed.boxes.append(Box(
                 frame, -1 if track is None else track, class_id, x, y, w, h,
-                finite_number(ann.get("score", 1.0), "score", where),
+                score(ann.get("score", 1.0), where),
                 _source(ann, self.options.as_prelabels, where),
                 _flag(ann, "verified", True, where) and not self.options.as_prelabels,
                 occluded=occluded))
@@ -329,7 +329,7 @@ class _Reader:
             x, y, w, h = (finite_number(v, k, where) for v, k in zip(bbox, ("x", "y", "width", "height")))
             self.parsed.boxes.append(Box(
                 frame, track, self.categories.class_of(mark.get("category_id"), where), x, y, w, h,
-                finite_number(mark.get("score", 1.0), "score", where),
+                score(mark.get("score", 1.0), where),
                 _source(mark, self.options.as_prelabels, where),
                 _flag(mark, "verified", True, where) and not self.options.as_prelabels,
                 outside=True, occluded=_flag(mark, "occluded", False, where)))

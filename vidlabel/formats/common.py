@@ -47,6 +47,8 @@ class ExportOptions:
             raise VidlabelError(f"--frames must be one of {', '.join(FRAME_SELECTIONS)}, got {self.frames!r}")
         if self.every < 1:
             raise VidlabelError(f"--every must be >= 1, got {self.every}")
+        if self.min_score is not None and not 0 <= self.min_score <= 1:   # also refuses nan
+            raise VidlabelError(f"--min-score must be between 0 and 1, got {self.min_score}")
         if not 0 < self.val_fraction < 1:
             raise VidlabelError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
         if self.chunks < 2:
@@ -227,6 +229,9 @@ def atomic_folder(path: Path, overwrite: bool = False) -> Iterator[Path]:
 
 
 # ---------------------------------------------------------------------- import side
+MAX_CLASSES = 1000   # a MOT class number creates every class up to it: 100000 would make 100000
+
+
 class ClassMap:
     """Maps a file's classes onto the project's class list by the rule of docs/adr/0003.
 
@@ -255,6 +260,9 @@ class ClassMap:
         if class_id < 0:
             raise FormatError(f"class number {class_id + 1} must be >= 1", where)
         if class_id >= len(self.names):
+            if class_id >= MAX_CLASSES:
+                raise FormatError(f"class number {class_id + 1} is beyond the {MAX_CLASSES} classes a "
+                                  "project may have", where)
             if self.fixed:
                 raise FormatError(f"class {class_id + 1} has no project class (the project has "
                                   f"{len(self.names)}: {', '.join(self.names) or 'none'})", where)
@@ -328,17 +336,38 @@ def finite_number(value: object, what: str, where: str) -> float:
     return number
 
 
+MAX_ID = 1 << 53   # ids are stored as SQLite integers and written back through JSON doubles
+
+
 def integer(value: object, what: str, where: str) -> int:
     """An integer id or frame number; `3.0` is accepted (MOT files often write floats)."""
     number = finite_number(value, what, where)
     if not number.is_integer():
         raise FormatError(f"{what} must be an integer, got {value!r}", where)
+    if abs(number) > MAX_ID:
+        raise FormatError(f"{what} {value!r} is too large (at most {MAX_ID})", where)
     return int(number)
 
 
-def box_geometry(values: Sequence[object], where: str) -> tuple[float, float, float, float]:
-    """`x, y, w, h` with positive size; boxes past the image edge are legal (PETS09 has some)."""
+def score(value: object, where: str) -> float:
+    """A detection score: a probability, so 0..1 (7.5 or -2 would pass for a confidence)."""
+    number = finite_number(value, "score", where)
+    if not 0 <= number <= 1:
+        raise FormatError(f"score must be between 0 and 1, got {value!r}", where)
+    return number
+
+
+def box_geometry(values: Sequence[object], where: str, size: tuple[int, int] | None = None
+                 ) -> tuple[float, float, float, float]:
+    """`x, y, w, h` with positive size. Boxes past the image edge are legal (PETS09 has some,
+    and a project may hold a box that drifted off), but with the image's `size` a box and its
+    position must stay within ten image sizes: one of 1e308 pixels is a broken file."""
     x, y, w, h = (finite_number(v, name, where) for v, name in zip(values, ("x", "y", "width", "height")))
     if w <= 0 or h <= 0:
         raise FormatError(f"box width and height must be > 0, got w={w:g} h={h:g}", where)
+    if size is not None:
+        width, height = size
+        if max(w, abs(x)) > 10 * width or max(h, abs(y)) > 10 * height:
+            raise FormatError(f"box ({x:g}, {y:g}, {w:g}, {h:g}) is far beyond the {width}x{height} "
+                              "image", where)
     return x, y, w, h

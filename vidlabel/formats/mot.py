@@ -155,7 +155,7 @@ def import_mot(path: Path, target: ImportTarget, classes: ClassMap,
         track = integer(cols[1], "id", where)
         if track < -1:
             raise FormatError(f"id must be >= 0 (or -1 for none), got {track}", where)
-        x, y, w, h = box_geometry(cols[2:6], where)
+        x, y, w, h = box_geometry(cols[2:6], where, (target.width, target.height))
         conf = finite_number(cols[6], "conf", where)
         has_class = len(cols) in (8, 9) or len(cols) > 10
         mot_class = integer(cols[7], "class", where) if has_class else -1
