@@ -52,3 +52,16 @@ def test_doctor_reports_trackers_and_detector():
     out = run_cli("doctor")
     assert out.returncode == 0
     assert "trackers" in out.stdout and "csrt" in out.stdout and "detector" in out.stdout
+
+
+def test_operating_system_errors_are_one_line(tmp_path):
+    """-o an existing folder for a COCO file, or a path inside a file: the OS refuses."""
+    from .conftest import SAMPLE_GT
+
+    project = tmp_path / "p.vlp"
+    assert main(["import", str(SAMPLE), "--format", "mot", "--gt", str(SAMPLE_GT), "-o", str(project)]) == 0
+    (tmp_path / "afile").write_text("x")
+    for out in (tmp_path / "afile" / "inside.json", tmp_path / "afile" / "deeper" / "d.json"):
+        result = run_cli("export", str(project), "--format", "coco", "-o", str(out))
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.stderr and "afile" in result.stderr

@@ -46,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"vidlabel: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # The machine refused (a full disk, a read-only folder, a directory where a file should
+        # be): the person's to fix, so one line saying what and where, not a traceback.
+        if args.verbose:
+            traceback.print_exc()
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"vidlabel: error: {exc.strerror or type(exc).__name__}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("vidlabel: interrupted", file=sys.stderr)
         return 130
