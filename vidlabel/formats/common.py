@@ -365,7 +365,7 @@ def box_geometry(values: Sequence[object], where: str, size: tuple[int, int] | N
     x, y, w, h = (finite_number(v, name, where) for v, name in zip(values, ("x", "y", "width", "height")))
     if w <= 0 or h <= 0:
         raise FormatError(f"box width and height must be > 0, got w={w:g} h={h:g}", where)
-    if size is not None:
+    if size is not None and all(size):   # (0, 0): the image's size is not known (a simulator's read)
         width, height = size
         if max(w, abs(x)) > 10 * width or max(h, abs(y)) > 10 * height:
             raise FormatError(f"box ({x:g}, {y:g}, {w:g}, {h:g}) is far beyond the {width}x{height} "
