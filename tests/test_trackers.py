@@ -74,47 +74,68 @@ def test_tracker_follows_a_moving_object_confidently(name):
         assert confidence >= DEFAULT_MIN_CONFIDENCE, f"{name} frame {i}: confidence {confidence:.2f}"
 
 
+def holds(name: str, check) -> None:
+    """Deterministic trackers must pass `check` once. MIL samples its patches with a clock-seeded
+    RNG, so it is not reproducible by design and an unlucky sample fails a single run now and
+    then (about 1 in 40 here, seen in CI): for MIL the property must hold on most of five
+    independent runs, so the test fails when MIL is wrong, not when one sample is unlucky."""
+    runs = 5 if name == "mil" else 1
+    failures = []
+    for _ in range(runs):
+        try:
+            check(tracker_or_skip(name))
+        except AssertionError as exc:
+            failures.append(exc)
+    if len(failures) > runs // 2:
+        raise failures[0]
+
+
 def test_mil_stays_on_a_moving_object_or_says_it_is_unsure():
-    """MIL samples its training patches with a clock-seeded RNG, so each run differs: a step may
-    land a few pixels off (IoU 0.44 seen once in CI). What propagation relies on is that a box is
-    either on the object or carries a confidence low enough to stop there, and that most steps are
-    confidently right (in 300 runs here: at least 65% of frames, no wrong box above IoU 0.47)."""
-    tracker = tracker_or_skip("mil")
+    """What propagation relies on from MIL: a box is either on the object or carries a confidence
+    low enough to stop there, and most steps are confidently right."""
     frames, truth = scene(30, straight)
-    steps = run(tracker, frames, truth[0])
-    confident_hits = 0
-    for i, (xywh, confidence) in enumerate(steps, start=1):
-        assert xywh is not None, f"mil lost the object at frame {i}"
-        iou = iou_xywh(xywh, truth[i])
-        assert iou >= 0.4 or confidence < DEFAULT_MIN_CONFIDENCE, \
-            f"mil frame {i}: {xywh} vs {truth[i]} (IoU {iou:.2f}) at confidence {confidence:.2f}"
-        confident_hits += iou >= 0.5 and confidence >= DEFAULT_MIN_CONFIDENCE
-    assert confident_hits >= len(steps) / 2, f"mil was confidently on the object on {confident_hits}"
+
+    def check(tracker):
+        steps = run(tracker, frames, truth[0])
+        confident_hits = 0
+        for i, (xywh, confidence) in enumerate(steps, start=1):
+            assert xywh is not None, f"mil lost the object at frame {i}"
+            iou = iou_xywh(xywh, truth[i])
+            assert iou >= 0.4 or confidence < DEFAULT_MIN_CONFIDENCE, \
+                f"mil frame {i}: {xywh} vs {truth[i]} (IoU {iou:.2f}) at confidence {confidence:.2f}"
+            confident_hits += iou >= 0.5 and confidence >= DEFAULT_MIN_CONFIDENCE
+        assert confident_hits >= len(steps) / 2, f"mil was confidently on the object on {confident_hits}"
+
+    holds("mil", check)
 
 
 @pytest.mark.parametrize("name", [*CLASSIC, "nano"])
 def test_confidence_collapses_when_the_object_is_replaced(name):
     """The tracker may happily follow the new pattern; the confidence must not trust it."""
-    tracker = tracker_or_skip(name)
     frames, truth = scene(30, straight, swap_from=15)
-    steps = run(tracker, frames, truth[0])
-    before = [c for _, c in steps[:13]]
-    after = [c for _, c in steps[14:]]
-    # MIL samples with a clock-seeded RNG: on some runs it slips off the square before the swap,
-    # and its confidence rightly drops then; the swap itself must never be trusted.
-    trusted_before = np.median(before) if name == "mil" else min(before)
-    assert trusted_before >= DEFAULT_MIN_CONFIDENCE
-    assert max(after) < DEFAULT_MIN_CONFIDENCE, f"{name} trusted a different object: {after}"
+
+    def check(tracker):
+        steps = run(tracker, frames, truth[0])
+        before = [c for _, c in steps[:13]]
+        after = [c for _, c in steps[14:]]
+        # MIL may slip off the square before the swap, and its confidence rightly drops then
+        assert (np.median(before) if name == "mil" else min(before)) >= DEFAULT_MIN_CONFIDENCE
+        assert max(after) < DEFAULT_MIN_CONFIDENCE, f"{name} trusted a different object: {after}"
+
+    holds(name, check)
 
 
 @pytest.mark.parametrize("name", [*CLASSIC, "nano"])
 def test_confidence_collapses_under_occlusion(name):
-    tracker = tracker_or_skip(name)
     frames, truth = scene(24, straight, cover_from=12)
-    steps = run(tracker, frames, truth[0])
-    before = [c for _, c in steps[:10]]
-    assert (np.median(before) if name == "mil" else min(before)) >= DEFAULT_MIN_CONFIDENCE
-    assert max(c for _, c in steps[11:]) < DEFAULT_MIN_CONFIDENCE
+
+    def check(tracker):
+        steps = run(tracker, frames, truth[0])
+        before = [c for _, c in steps[:10]]
+        assert (np.median(before) if name == "mil" else min(before)) >= DEFAULT_MIN_CONFIDENCE
+        assert max(c for _, c in steps[11:]) < DEFAULT_MIN_CONFIDENCE
+
+    holds(name, check)
 
 
 def test_a_box_outside_the_frame_cannot_start_a_tracker():
