@@ -70,7 +70,7 @@ def busy_video(tmp_path, monkeypatch):
 
     Re-propagation is switched off: these tests look at scoring, and accepting a frame would
     have the tracker follow some 45 tracks for minutes."""
-    monkeypatch.setattr(Repropagator, "submit", lambda self, anchors: None)
+    monkeypatch.setattr(Repropagator, "submit", lambda self, anchors, persist=True: None)
     video = shutil.copy(SAMPLE, tmp_path / "sample.mp4")
     project, frames = open_or_create_project(video, classes=("person",))
     rng = np.random.default_rng(0)

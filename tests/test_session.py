@@ -395,3 +395,45 @@ def test_deleting_a_keyframe_restores_the_pre_labels_it_overwrote(sample):
     assert 30 not in now
     assert all(now[f] == pre_labels[f] for f in rewritten), "the pre-labels came back as they were"
     session.close()
+
+
+def test_a_repair_a_killed_session_never_wrote_is_done_when_the_project_opens_again(sample):
+    """The fix is saved at once; its re-propagation used to be lost when the process died first.
+    A real SIGKILL, of a session whose re-propagation worker is held (as a slow tracker would)."""
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    project, video, tracks = sample
+    t = tracks[9]
+    pre = {b.frame: b for b in project.boxes(track_id=t)}
+    path = project.path
+    project.close()
+    child = subprocess.Popen([sys.executable, "-c", f"""
+import threading, vidlabel.propagation.scheduler as scheduler
+from vidlabel.review.session import ReviewSession
+scheduler.repair = lambda *a, **k: threading.Event().wait()   # the worker never gets to write
+s = ReviewSession.open({str(path)!r}, {str(video.path)!r}, tracker="kcf")
+b = next(b for b in s.project.boxes(frame=30, track_id={t}))
+s.move_box(b.id, (b.x - 8, b.y, b.w, b.h))
+print("fixed", flush=True)
+threading.Event().wait()
+"""], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "fixed"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    with Project.open(path) as p:
+        assert len(p.pending_repairs()) == 1 and p.boxes(frame=30, track_id=t)[0].verified
+        assert {b.frame: b for b in p.boxes(track_id=t) if b.frame != 30} == \
+            {f: b for f, b in pre.items() if f != 30}   # nothing around the fix was repaired
+    again = ReviewSession.open(path, video.path, background=False, tracker="kcf")
+    try:
+        moved = {b.frame for b in again.project.boxes(track_id=t) if b.frame != 30 and b != pre[b.frame]}
+        assert moved, "the pending repair ran when the project was opened again"
+        assert again.project.pending_repairs() == []
+    finally:
+        again.close()

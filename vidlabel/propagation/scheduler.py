@@ -158,10 +158,15 @@ class Repropagator:
             self._thread = None
 
     # ------------------------------------------------------------------ scheduling
-    def submit(self, anchors: Sequence[Anchor]) -> None:
-        """Queue anchors; a running job on one of their tracks is cancelled and restarted."""
+    def submit(self, anchors: Sequence[Anchor], persist: bool = True) -> None:
+        """Queue anchors; a running job on one of their tracks is cancelled and restarted.
+
+        Each anchor is also stored in the project until its stretch is written (or void), so a
+        session killed first leaves it for the next one (`resume`)."""
         if not anchors:
             return
+        if persist:
+            self.project.add_pending_repairs((a.track_id, a.frame, a.parent) for a in anchors)
         with self._cv:
             for a in anchors:
                 self._latest[a.track_id] = max(a.parent, self._latest.get(a.track_id, 0))
@@ -169,13 +174,24 @@ class Repropagator:
             for a in anchors:
                 self._run(a.track_id, [a], threading.Event())
             return
+        replaced: list[Anchor] = []
         with self._cv:
             for a in anchors:
                 queue = self._pending.setdefault(a.track_id, [])
+                replaced += [q for q in queue if q.frame == a.frame and q != a]
                 queue[:] = [q for q in queue if q.frame != a.frame] + [a]
                 if self._running == a.track_id:
                     self._cancel.set()
             self._cv.notify_all()
+        for q in replaced:   # a newer anchor on the same frame does its work
+            self.project.drop_pending_repair(q.track_id, q.frame, q.parent)
+
+    def resume(self) -> int:
+        """Queue the re-propagations an earlier session asked for and never wrote (it was killed
+        or closed first); an anchor whose edit has been undone since is void and just dropped."""
+        pending = [Anchor(*row) for row in self.project.pending_repairs()]
+        self.submit(pending, persist=False)
+        return len(pending)
 
     def cancel_all(self) -> list[Anchor]:
         """Stop everything (before an undo): returns the anchors that were not done, for requeueing."""
@@ -249,6 +265,7 @@ class Repropagator:
             except Exception as exc:  # noqa: BLE001 - one bad stretch must not stop the worker
                 log.exception("re-propagation of track %s around frame %s failed", track, anchor.frame)
                 self.errors.append(f"track {track} frame {anchor.frame}: {exc}")
+            self.project.drop_pending_repair(anchor.track_id, anchor.frame, anchor.parent)
         return []
 
     def _anchor(self, anchor: Anchor, cancel: threading.Event, done: set[tuple]) -> None:

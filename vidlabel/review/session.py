@@ -91,6 +91,7 @@ class ReviewSession(LearnsTracks, Editor):
                                       accept_threshold=self.scorer.accept_threshold,
                                       on_written=self._machine_wrote, **kw)
         self.scoring.submit(self._score_all)
+        self.repropagator.resume()   # what a killed session left pending
 
     @classmethod
     def open(cls, project_path: str | Path, video_path: str | Path | None = None, **kw) -> "ReviewSession":

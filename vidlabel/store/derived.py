@@ -35,6 +35,22 @@ class DerivedTables(ActionLog):
                 "INSERT OR REPLACE INTO box_scores SELECT ?, ?, ? "
                 "WHERE EXISTS (SELECT 1 FROM boxes WHERE id = ?)", rows)
 
+    # ------------------------------------------------------------------ pending re-propagation
+    def add_pending_repairs(self, anchors: Iterable[tuple[int, int, int]]) -> None:
+        """Remember re-propagations (track, frame, parent edit) the session has yet to write: an
+        edit is saved at once, and a kill before its repair must not lose the repair."""
+        with self._write_derived():
+            self._conn.executemany("INSERT OR IGNORE INTO pending_repairs VALUES (?, ?, ?)", list(anchors))
+
+    def drop_pending_repair(self, track_id: int, frame: int, parent: int) -> None:
+        with self._write_derived():
+            self._conn.execute("DELETE FROM pending_repairs WHERE track_id = ? AND frame = ? AND parent = ?",
+                               (track_id, frame, parent))
+
+    def pending_repairs(self) -> list[tuple[int, int, int]]:
+        return [tuple(r) for r in self._conn.execute(
+            "SELECT track_id, frame, parent FROM pending_repairs ORDER BY parent, track_id, frame")]
+
     def box_scores(self) -> dict[int, tuple[float, dict]]:
         return {r[0]: (r[1], json.loads(r[2])) for r in self._conn.execute("SELECT * FROM box_scores")}
 

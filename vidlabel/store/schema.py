@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ProjectError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x76646C62  # "vdlb": marks a SQLite file as a vidlabel project
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -148,6 +148,10 @@ MIGRATIONS: dict[int, str] = {
     # Schema 4: a row's history at a glance, for taking back what re-propagation wrote from a
     # keyframe that is deleted or moved (`AnnotationTables.propagated_boxes`).
     4: "CREATE INDEX changes_by_row ON changes(tbl, row_id);",
+    # Schema 5: re-propagations asked for and not yet written, so that a killed session's are
+    # carried out when the project is opened again (`DerivedTables.pending_repairs`).
+    5: "CREATE TABLE pending_repairs(track_id INTEGER NOT NULL, frame INTEGER NOT NULL, "
+       "parent INTEGER NOT NULL, PRIMARY KEY (track_id, frame, parent));",
 }
 
 
