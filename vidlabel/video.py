@@ -284,6 +284,11 @@ class ImageFolder(FrameSource):
             cached = cv2.imread(str(self.files[index]), cv2.IMREAD_COLOR)
             if cached is None:
                 raise VideoError("image cannot be read", str(self.files[index]))
+            if hasattr(self, "width") and cached.shape[:2] != (self.height, self.width):
+                # boxes on it would be stored in its own pixels under the folder's size
+                raise VideoError(f"image is {cached.shape[1]}x{cached.shape[0]} but the folder's first "
+                                 f"image is {self.width}x{self.height}; a video's frames have one size",
+                                 str(self.files[index]))
             self._cache.put(index, cached)
         return cached
 
