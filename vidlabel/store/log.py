@@ -141,10 +141,11 @@ class ActionLog:
         """Frames whose boxes or review state an action (and its follow-ups) changed, so that a
         reader (the review session's scorer) can refresh just those after an undo or redo."""
         frames: set[int] = set()
-        children = "SELECT id FROM actions WHERE parent = ?" if follow_ups else "SELECT NULL WHERE ? IS NULL"
+        ids, args = ("SELECT ? UNION SELECT id FROM actions WHERE parent = ?", (action_id, action_id)) \
+            if follow_ups else ("SELECT ?", (action_id,))
         for row in self._conn.execute(
-                "SELECT before, after FROM changes WHERE tbl IN ('boxes', 'frames') AND action_id IN "
-                f"(SELECT ? UNION {children})", (action_id, action_id)):
+                f"SELECT before, after FROM changes WHERE tbl IN ('boxes', 'frames') AND action_id IN ({ids})",
+                args):
             for image in (row["before"], row["after"]):
                 if image:
                     frames.add(int(json.loads(image)["frame"]))
