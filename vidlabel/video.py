@@ -133,10 +133,8 @@ class VideoFile(FrameSource):
             raise VideoError("file has no video stream", str(self.path))
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
-        if index is not None:
-            self._pts, self._key_pts = self._load_index(index)
-        else:
-            self._pts, self._key_pts = self._build_index()
+        loaded = self._load_index(index) if index is not None else None
+        self._pts, self._key_pts = loaded if loaded is not None else self._build_index()
         if len(self._pts) == 0:
             self.close()
             raise VideoError("video has no frames", str(self.path))
@@ -179,9 +177,17 @@ class VideoFile(FrameSource):
         return buf.getvalue()
 
     @staticmethod
-    def _load_index(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-        with np.load(io.BytesIO(data)) as z:
-            return z["pts"], z["keys"]
+    def _load_index(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """A cached index, or None when it is unreadable or not an index (a damaged or altered
+        project): it is only a cache, so the video is indexed again instead of failing."""
+        try:
+            with np.load(io.BytesIO(data)) as z:
+                pts, keys = np.asarray(z["pts"]), np.asarray(z["keys"])
+        except Exception:  # noqa: BLE001 - numpy raises many types for bytes that are no .npz
+            return None
+        ok = (pts.dtype == np.int64 and keys.dtype == np.int64 and pts.ndim == keys.ndim == 1
+              and len(pts) > 0 and bool(np.all(np.diff(pts) > 0)) and bool(np.isin(keys, pts).all()))
+        return (pts, keys) if ok else None
 
     def fingerprint(self) -> str:
         return fingerprint_file(self.path)

@@ -43,6 +43,11 @@ def open_project_video(project: Project, path: str | Path | None = None) -> Fram
         video.close()
         raise VideoError("the video file has changed since the project was made (fingerprint "
                          "differs); relink with --force if it is the same footage", str(candidate))
+    if video.frame_count != ref.frame_count:   # an altered project: every frame-sized table would follow it
+        video.close()
+        raise VideoError(f"the project says its video has {ref.frame_count} frames, the video has "
+                         f"{video.frame_count}; relink it with `vidlabel relink {project.path} VIDEO --force`",
+                         str(candidate))
     return video
 
 
