@@ -116,30 +116,35 @@ def rank_tracks(frames: Mapping[int, FrameState], boxes_of: Mapping[int, Sequenc
 
 class LearnsTracks:
     """The review session's part that learns which tracks are false: a mixin before `Editor`
-    whose track verdicts it records (features read before the edit changes the track)."""
+    that records the person's track verdicts. A verdict on a track that stays is only noted
+    (an edit runs on the person's thread); its features are read when tracks are next ranked,
+    from the boxes the ranking loads anyway. A deleted track's features are read before it goes."""
 
     project: Project
 
     def __init__(self, project: Project) -> None:
         super().__init__(project)  # type: ignore[call-arg]
         self.track_model = TrackErrorModel()
+        self._verdicts: list[tuple[int, bool]] = []   # (track, false?) not yet in the model
 
     def _size(self) -> tuple[float, float]:
         ref = self.project.video
         return (ref.width, ref.height) if ref is not None else (1.0, 1.0)
 
-    def _features(self, track_id: int) -> list[float]:
-        return track_features(self.project.boxes(track_id=track_id), *self._size())
-
     def _rank_tracks(self, frames: Mapping[int, FrameState]) -> list[tuple[float, float, int, tuple[int, ...]]]:
         boxes: dict[int, list[Box]] = {}
         for b in self.project.boxes():
             boxes.setdefault(b.track_id, []).append(b)
+        verdicts, self._verdicts = self._verdicts, []
+        for track, false in verdicts:
+            if boxes.get(track):
+                self.track_model.observe(track_features(boxes[track], *self._size()), false)
         return rank_tracks(frames, boxes, self.track_model, self._size())
 
     def delete_track(self, track_id: int, shown: int = 1) -> Edit:
         """The track is false: an example for the model, then `Editor.delete_track`."""
-        self.track_model.observe(self._features(track_id), True)
+        features = track_features(self.project.boxes(track_id=track_id), *self._size())
+        self.track_model.observe(features, True)
         return super().delete_track(track_id, shown)  # type: ignore[misc]
 
     def delete_box(self, box_id: int) -> Edit:
@@ -147,16 +152,16 @@ class LearnsTracks:
         wants): its track is an example of a false one too, so track picks can take the rest."""
         box = self.project.box(box_id)
         if box is not None and not box.verified:
-            self.track_model.observe(self._features(box.track_id), True)
+            self._verdicts.append((box.track_id, True))
         return super().delete_box(box_id)  # type: ignore[misc]
 
     def accept_stretch(self, track_id: int, frames: list[int]) -> Edit:
-        """The track is real: an example for the model, then `Editor.accept_stretch`."""
-        self.track_model.observe(self._features(track_id), False)
+        """The track is real: an example for the model."""
+        self._verdicts.append((track_id, False))
         return super().accept_stretch(track_id, frames)  # type: ignore[misc]
 
     def accept_frame(self, frame: int) -> Edit:
         """Every track with a box on an accepted frame is real there: examples for the model."""
-        for track in {b.track_id for b in self.project.boxes(frame=frame) if not b.outside}:
-            self.track_model.observe(self._features(track), False)
-        return super().accept_frame(frame)  # type: ignore[misc]
+        edit = super().accept_frame(frame)  # type: ignore[misc]
+        self._verdicts += [(track, False) for track in edit.track_ids]
+        return edit
