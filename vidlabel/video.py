@@ -272,8 +272,15 @@ class ImageFolder(FrameSource):
         self.frame_count = len(self.files)
         self.fps = fps or self._seqinfo_fps() or 25.0
         self._cache = _LRU(cache_bytes)
-        first = self.frame(0)
+        first = self._read(0)
         self.height, self.width = first.shape[:2]
+        self._cache.put(0, first)
+
+    def _read(self, index: int) -> np.ndarray:
+        image = cv2.imread(str(self.files[index]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise VideoError("image cannot be read", str(self.files[index]))
+        return image
 
     def _seqinfo_fps(self) -> float | None:
         ini = self.path.parent / "seqinfo.ini"
@@ -287,10 +294,8 @@ class ImageFolder(FrameSource):
         self._check_index(index)
         cached = self._cache.get(index)
         if cached is None:
-            cached = cv2.imread(str(self.files[index]), cv2.IMREAD_COLOR)
-            if cached is None:
-                raise VideoError("image cannot be read", str(self.files[index]))
-            if hasattr(self, "width") and cached.shape[:2] != (self.height, self.width):
+            cached = self._read(index)
+            if cached.shape[:2] != (self.height, self.width):
                 # boxes on it would be stored in its own pixels under the folder's size
                 raise VideoError(f"image is {cached.shape[1]}x{cached.shape[0]} but the folder's first "
                                  f"image is {self.width}x{self.height}; a video's frames have one size",
