@@ -70,12 +70,13 @@ def mot_scores(gt: np.ndarray, hyp: np.ndarray, min_iou: float = 0.5) -> dict[st
     return {k: float(summary[k].iloc[0]) for k in names}
 
 
-def project_rows(path: Path, class_name: str) -> np.ndarray:
-    """The pre-labels of one class as MOT rows (outside boxes are not boxes)."""
+def project_rows(path: Path, class_name: str, candidates: bool = False) -> np.ndarray:
+    """The pre-labels of one class as MOT rows (outside boxes are not boxes; candidate tracks
+    are not annotation, as in an export, unless `candidates`)."""
     with Project.open(path, readonly=True) as p:
         cid = p.class_id(class_name)
-        rows = [(b.frame + 1, b.track_id, *b.xywh) for b in p.boxes(include_outside=False)
-                if b.class_id == cid]
+        rows = [(b.frame + 1, b.track_id, *b.xywh)
+                for b in p.boxes(include_outside=False, candidates=candidates) if b.class_id == cid]
     return np.array(rows, float).reshape(-1, 6)
 
 
@@ -208,6 +209,7 @@ def main() -> int:
         dets = cached_detections(project, args.score_class)
         runs = {
             "vidlabel (offline linking)": project_rows(project, args.score_class),
+            "  with its candidate tracks": project_rows(project, args.score_class, candidates=True),
             "Ultralytics ByteTrack": online_rows("bytetrack", dets, video, fps),
             "Ultralytics BoT-SORT": online_rows("botsort", dets, video, fps),
             **roboflow_runs(dets, video),

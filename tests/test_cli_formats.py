@@ -53,3 +53,22 @@ def test_yolo_refuses_write_frames(tmp_path, capsys):
                  "--write-frames", str(tmp_path / "f")]) == 2
     assert "--write-frames is for COCO and MOT" in capsys.readouterr().err
     assert not (tmp_path / "ds").exists() and not (tmp_path / "f").exists()
+
+
+def test_exports_leave_candidate_tracks_out_unless_asked(tmp_path, capsys):
+    project = tmp_path / "s.vlp"
+    assert main(["import", str(SAMPLE), "--format", "mot", "--gt", str(SAMPLE_GT), "-o", str(project),
+                 "--as-prelabels"]) == 0
+    with Project.open(project) as p:
+        track = p.tracks()[0].id
+        with p.action("prelabel", "machine"):
+            p._conn.execute("UPDATE tracks SET candidate = 1 WHERE id = ?", (track,))
+        candidate_boxes = len(p.boxes(track_id=track, include_outside=False))
+    capsys.readouterr()
+    assert main(["export", str(project), "--format", "mot", "-o", str(tmp_path / "a.txt")]) == 0
+    assert "1 unconfirmed candidate tracks left out (--include-candidates writes them)" in capsys.readouterr().out
+    assert main(["export", str(project), "--format", "mot", "-o", str(tmp_path / "b.txt"),
+                 "--include-candidates"]) == 0
+    rows = {name: (tmp_path / name).read_text().splitlines() for name in ("a.txt", "b.txt")}
+    assert len(rows["b.txt"]) - len(rows["a.txt"]) == candidate_boxes > 0
+    assert not any(int(r.split(",")[1]) == track for r in rows["a.txt"])

@@ -87,3 +87,21 @@ def test_merging_classes_moves_regions_too(tmp_path):
         assert [r.class_id for r in p.ignore_regions()] == [0, 1]
         p.undo()
         assert [r.class_id for r in p.ignore_regions()] == [1, 2]
+
+
+def test_a_v5_project_gains_candidate_tracks_and_its_old_track_changes_still_undo(tmp_path):
+    """Schema 6 adds `tracks.candidate`; track rows logged before it are rewritten with the
+    column, so undoing an edit made under schema 5 still restores them."""
+    path = tmp_path / "old.vlp"
+    make_v1_project(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(   # schema 5, and a track deleted by a logged action, as vidlabel 5 did it
+        "BEGIN; " + " ".join(MIGRATIONS[v] for v in range(2, 6))
+        + "INSERT INTO actions(id, time, actor, kind, detail) VALUES (1, 0, 'human', 'delete-track', '{}');"
+        "UPDATE log_state SET enabled = 1, action_id = 1, actor = 'human';"
+        "DELETE FROM boxes; DELETE FROM tracks; UPDATE log_state SET enabled = 0;"
+        "COMMIT; PRAGMA user_version = 5;")
+    conn.close()
+    with Project.open(path) as p:
+        assert p.tracks() == [] and p.undo() == 1
+        assert [(t.id, t.candidate) for t in p.tracks()] == [(1, False)] and len(p.boxes()) == 1

@@ -154,3 +154,16 @@ def test_a_track_shorter_than_the_smoothing_window_keeps_its_boxes():
 def test_smoothing_keeps_a_straight_walk_exact_up_to_its_ends():
     t = link(merge(walker(range(40), 10, 7)), range(40), FPS)[0]
     assert np.allclose([b[0] for b in t.boxes], [10 + 7 * f for f in t.frames])
+
+
+def test_a_weak_trail_of_tiny_detections_is_a_candidate_track_not_a_track():
+    """A confident walker and, far away, a tiny figure the detector sees weakly on every frame
+    (one confident blip): two tracks, the second a candidate, whatever its length."""
+    walker_dets = walker(range(60), 10, 3)
+    tiny = walker(range(60), 600, 0.5, y=40, w=10, h=24, conf=0.3)
+    tiny[30] = Detection(30, tiny[30].x, 40, 10, 24, 0.7, 0)   # a confident blip starts it
+    tracks = link(merge(walker_dets, tiny), range(60), FPS)
+    assert len(tracks) == 2
+    by_x = sorted(tracks, key=lambda t: t.boxes[0][0])
+    assert [t.candidate for t in by_x] == [False, True]
+    assert len(by_x[1].frames) == 60     # kept whole: a question for review, not a flicker

@@ -77,3 +77,50 @@ def test_track_features_read_confidence_detection_share_size_and_length():
     assert conf == pytest.approx(0.5) and share == pytest.approx(0.5)
     assert (x, y) == (pytest.approx(0.05), pytest.approx(0.25))
     assert height == pytest.approx(2.9957, abs=1e-3) and length == pytest.approx(2.3026, abs=1e-3)
+
+
+def candidate_scene(tmp_path):
+    """The scene's three walkers, and one candidate track (a tiny weak figure, frames 10-49)."""
+    project, video, real, false = scene(tmp_path, [])
+    with project.action("prelabel", MACHINE):
+        cand = project.new_track(candidate=True)
+        for f in range(10, 50):
+            project.put_box(Box(f, cand, 0, 700.0, 30.0, 10.0, 22.0, confidence=0.3,
+                                source=Source.DETECTOR))
+    return project, video, real, cand
+
+
+def test_a_candidate_is_no_annotation_until_a_person_confirms_it(tmp_path):
+    project, video, real, cand = candidate_scene(tmp_path)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        assert {b.track_id for b in session.all_boxes()} == set(real)
+        assert cand not in {b.track_id for b in session.boxes(20)}
+        # every strategy asks about it first, as a track pick of its ends and least sure boxes
+        for strategy in ("hybrid", "random", "tracks-first"):
+            first = session.next_batch(3, strategy)[0]
+            assert (first.track_id, first.crops[0], first.crops[-1]) == (cand, 10, 49)
+        session.accept_stretch(cand, list(first.crops))
+        session.wait_idle()
+        assert not project.candidate_tracks()
+        assert sum(b.track_id == cand for b in session.all_boxes()) == 40
+        assert all(not p.crops for p in session.next_batch(3, "hybrid"))
+        session.undo()   # one undo: a candidate again, its boxes unverified
+        session.wait_idle()
+        assert project.candidate_tracks() == {cand}
+        assert not any(b.verified for b in project.boxes(track_id=cand))
+    finally:
+        session.close()
+
+
+def test_a_box_drawn_on_a_candidate_adopts_it_and_an_accepted_frame_drops_it(tmp_path):
+    project, video, real, cand = candidate_scene(tmp_path)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        session.accept_frame(12)   # the person saw frame 12 complete without the candidate
+        assert not project.boxes(frame=12, track_id=cand) and project.candidate_tracks() == {cand}
+        edit = session.add_box(30, (701.0, 31.0, 10.0, 22.0), 0)   # drawn on what it follows
+        assert edit.track_ids == (cand,) and not project.candidate_tracks()
+        assert sum(b.track_id == cand for b in session.all_boxes()) == 39
+    finally:
+        session.close()

@@ -22,6 +22,8 @@ XYWH = tuple[float, float, float, float]  # a box as x, y, w, h in pixels, top-l
 # box is judged against it (how close its confidence is to the line between "a box" and "not").
 # Ultralytics' `predict` default, so pre-labels look like what a YOLO user already knows.
 ACCEPT_THRESHOLD = 0.25
+# Two boxes this much overlapped are taken to be of one object (the PASCAL VOC / COCO match).
+SAME_OBJECT_IOU = 0.5
 
 
 class Source(str, Enum):
@@ -146,6 +148,7 @@ class Track:
     id: int
     class_id: int
     name: str = ""
+    candidate: bool = False  # weak evidence: offered to review, no annotation until confirmed
 
 
 @dataclass

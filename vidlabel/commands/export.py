@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="COCO: a .json file; MOT: a sequence folder, or a bare gt file if it ends "
                         "in .txt; YOLO: a dataset folder (refused if it exists, unless --overwrite)")
     p.add_argument("--verified-only", action="store_true", help="only boxes a person verified")
+    p.add_argument("--include-candidates", action="store_true",
+                   help="also write candidate tracks, which nobody confirmed (left out by default)")
     p.add_argument("--min-score", type=float, help="only boxes with at least this confidence")
     p.add_argument("--frames", choices=FRAME_SELECTIONS, default="all",
                    help="which frames: all (empty ones too), annotated, or verified (default: all)")
@@ -43,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = ExportOptions(verified_only=args.verified_only, min_score=args.min_score,
+    options = ExportOptions(verified_only=args.verified_only, include_candidates=args.include_candidates,
+                            min_score=args.min_score,
                             frames=args.frames, every=args.every, write_frames=args.write_frames,
                             clip=args.clip, val_fraction=args.val_fraction, chunks=args.chunks,
                             overwrite=args.overwrite)
@@ -54,5 +57,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"exported {len(args.projects)} project(s) as {args.format} -> {args.output}: "
           f"{s.boxes} boxes on {s.frames} frames ({classes}); {s.verified} verified by a person, "
           f"{s.unverified} machine-made and unreviewed"
-          + (" (--verified-only leaves them out)" if s.unverified else ""))
+          + (" (--verified-only leaves them out)" if s.unverified else "")
+          + (f"; {s.candidates_left_out} unconfirmed candidate tracks left out (--include-candidates "
+             "writes them)" if s.candidates_left_out else ""))
     return 0

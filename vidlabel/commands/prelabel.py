@@ -74,4 +74,7 @@ def run(args: argparse.Namespace) -> int:
         classes = ", ".join(f"{k} {v}" for k, v in s.tracks_by_class.most_common()) or "none"
         state = "unchanged (already pre-labelled with these settings)" if s.unchanged else "written"
         print(f"  {s.tracks} tracks by class: {classes}; boxes by source: {boxes}; {state}")
+        if s.candidates:
+            print(f"  {s.candidates} candidate tracks (the detector was unsure of them): offered to "
+                  "review, left out of exports until confirmed")
     return 0

@@ -31,6 +31,7 @@ class ExportSummary:
     boxes: int
     verified: int
     by_class: dict[str, int]
+    candidates_left_out: int = 0   # candidate tracks not written (`ExportOptions.include_candidates`)
 
     @property
     def unverified(self) -> int:
@@ -56,7 +57,9 @@ def export_projects(projects: Sequence[Project], fmt: str, out: str | Path,
     names = projects[0].class_names()
     return ExportSummary(sum(len(v.frames) for v in videos), len(boxes), sum(b.verified for b in boxes),
                          dict(Counter(names[b.class_id] if 0 <= b.class_id < len(names) else str(b.class_id)
-                                      for b in boxes)))
+                                      for b in boxes)),
+                         0 if options.include_candidates
+                         else sum(len(p.candidate_tracks()) for p in projects))
 
 
 def import_annotations(video_path: str | Path, gt_path: str | Path, project_path: str | Path,

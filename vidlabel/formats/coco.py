@@ -71,7 +71,7 @@ def build_dataset(videos: Sequence[ExportVideo], options: ExportOptions) -> dict
 def _outside_boxes(video: ExportVideo, options: ExportOptions) -> dict[int, list[Box]]:
     """A person's "this track ends here" marks, so that a round trip keeps them."""
     by_frame: dict[int, list[Box]] = {}
-    for box in video.project.boxes():
+    for box in video.project.boxes(candidates=options.include_candidates):
         if box.outside and (box.verified or not options.verified_only):
             by_frame.setdefault(box.frame, []).append(box)
     return by_frame

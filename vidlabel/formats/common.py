@@ -30,9 +30,12 @@ MOT_CLASS_NAMES = ("person", "person on vehicle", "car", "bicycle", "motorbike",
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """What to export. The defaults write everything a project knows, exactly."""
+    """What to export. The defaults write all of a project's annotation, exactly; candidate
+    tracks (weak evidence nobody confirmed yet, `prelabelling.linking`) are not annotation and
+    are written only when asked."""
 
     verified_only: bool = False
+    include_candidates: bool = False
     min_score: float | None = None
     frames: str = "all"
     every: int = 1
@@ -94,7 +97,7 @@ def select(project: Project, options: ExportOptions) -> list[ExportFrame]:
     if ref is None:
         raise VidlabelError("project has no video, so its frames cannot be exported", str(project.path))
     by_frame: dict[int, list[Box]] = {}
-    for box in project.boxes(include_outside=False):
+    for box in project.boxes(include_outside=False, candidates=options.include_candidates):
         if options.verified_only and not box.verified:
             continue
         if options.min_score is not None and box.confidence < options.min_score:

@@ -44,6 +44,7 @@ class ExportDialog(QDialog):
         out_row.addWidget(self.output, 1)
         out_row.addWidget(browse)
         self.verified_only = QCheckBox("only boxes a person verified")
+        self.include_candidates = QCheckBox("also unconfirmed candidate tracks")
         self.frames = QComboBox()
         self.frames.addItems(FRAME_SELECTIONS)
         self.every = QSpinBox()
@@ -54,6 +55,7 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("Write to", out_row)
         form.addRow("Boxes", self.verified_only)
+        form.addRow("", self.include_candidates)
         form.addRow("Frames", self.frames)
         form.addRow("", self.every)
         self.status = QLabel()
@@ -87,6 +89,7 @@ class ExportDialog(QDialog):
 
     def options(self) -> ExportOptions:
         return ExportOptions(verified_only=self.verified_only.isChecked(),
+                             include_candidates=self.include_candidates.isChecked(),
                              frames=self.frames.currentText(), every=self.every.value())
 
     def start(self) -> None:

@@ -14,9 +14,15 @@ video, so after a standard online pass it can do what no online tracker can:
    when each one's motion, extrapolated across the gap, lands on the other with a similar size.
    All such pairs are solved at once as an assignment (`linear_sum_assignment`), so chains of
    fragments join and no fragment is claimed twice.
-4. **False tracks dropped.** A track with fewer than `min_detections` detections, or whose
-   evidence (the sum of its detection confidences) is below that many detections at the accept
-   threshold, is a flicker.
+4. **False tracks dropped, weak ones kept as candidates.** A track with fewer than
+   `min_detections` detections, or whose summed detection confidence is below that many
+   detections at the accept threshold, is a flicker and dropped. A track the detector was not
+   sure of on its typical frame (median detection confidence below `confirm_conf`, even odds) is
+   a **candidate track**: kept, offered to review as one question, but no annotation until a
+   person confirms it. This is ByteTrack's own two-level rule carried over to whole tracks: weak
+   detections may extend a confirmed object, never establish one. Far-away people a guideline
+   leaves out, reflections and shop-window figures are such tracks, and each one shown as
+   boxes would cost a look and a delete on every frame it crosses.
 5. **Gaps filled** by linear interpolation (or a single-object tracker when the caller passes a
    `gap_filler`), with a confidence that halves every second away from the nearest detection,
    and **ends marked**: an `outside` box on the frame after a track's last box, never a ghost box.
@@ -51,6 +57,7 @@ class LinkParams:
     lost_seconds: float = 1.0  # how long the online pass keeps a lost track (30 frames at 30 fps)
     max_gap_seconds: float = 3.0  # longest gap a fragment merge or a gap fill may bridge
     min_detections: int = 3  # evidence a track needs, in detections at the accept threshold
+    confirm_conf: float = 0.5  # median detection confidence below this: a candidate track
     extend_iou: float = 0.5  # overlap a predicted box needs with a detection to extend a track
     merge_distance: float = 0.5  # allowed centre error in box heights at a gap of zero seconds ...
     merge_distance_per_second: float = 1.0  # ... growing by this much per second of gap
@@ -67,6 +74,7 @@ class LinkedTrack:
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
     confidences: list[float] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
+    candidate: bool = False  # weak evidence: stored and offered to review, not yet annotation
 
     @property
     def first(self) -> int:
@@ -284,6 +292,10 @@ def _evidence(t: _Tracklet) -> float:
     return float(sum(d.confidence for d in t.dets.values()))
 
 
+def _is_candidate(t: _Tracklet, p: LinkParams) -> bool:
+    return float(np.median([d.confidence for d in t.dets.values()])) < p.confirm_conf
+
+
 def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps: float,
           p: LinkParams, gap_filler: GapFiller | None) -> LinkedTrack:
     """Detector boxes plus every frame between them.
@@ -293,7 +305,7 @@ def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps
     interpolation restarts from it; frames with no such candidate are interpolated (or tracked,
     when a `gap_filler` is given) with a confidence that halves per second from a detection.
     """
-    out = LinkedTrack(t.class_id)
+    out = LinkedTrack(t.class_id, candidate=_is_candidate(t, p))
 
     def add(f: int, box, conf: float, source: Source) -> None:
         out.frames.append(f)

@@ -53,7 +53,8 @@ class PrelabelSummary:
     detected_frames: int
     resumed_frames: int
     detect_seconds: float
-    tracks: int = 0
+    tracks: int = 0      # confirmed tracks: the annotation
+    candidates: int = 0  # candidate tracks: questions for review (`linking`, step 4)
     boxes: Counter = field(default_factory=Counter)
     tracks_by_class: Counter = field(default_factory=Counter)
     model: str = ""
@@ -173,7 +174,7 @@ def write_tracks(project: Project, tracks, end: int, record: PrelabelRecord, nam
             added[cls] = project.add_class(names[-cls - 1])
         ids = []
         for t in tracks:
-            tid = project.new_track()
+            tid = project.new_track(candidate=t.candidate)
             ids.append(tid)
             t.class_id = added.get(t.class_id, t.class_id)
             project.put_boxes(t.to_boxes(tid, end))
@@ -253,8 +254,9 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
         tracks = link(dets, frames, video.fps, params,
                       tracker_gaps(video, options.tracker) if options.tracker else None)
         write_tracks(project, tracks, end, record, detector.class_names)
-    own = set(PrelabelRecord.read(project).tracks)
-    summary.tracks, summary.model = len(own), detector.path
+    made = set(PrelabelRecord.read(project).tracks)
+    own = made - project.candidate_tracks()
+    summary.tracks, summary.candidates, summary.model = len(own), len(made - own), detector.path
     names = project.class_names()
     summary.tracks_by_class = Counter(names[t.class_id] for t in project.tracks()
                                       if t.id in own and 0 <= t.class_id < len(names))

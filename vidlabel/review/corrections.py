@@ -11,7 +11,7 @@ re-propagation scheduler needs to know to repair the stretch of track around the
 
 from __future__ import annotations
 
-from ..datamodel import XYWH, Box, EditKind, Source, keyframes
+from ..datamodel import SAME_OBJECT_IOU, XYWH, Box, EditKind, Source, iou_xywh, keyframes
 from ..errors import VidlabelError
 from ..propagation.propagate import interpolate, machine_boxes
 from ..store.project import HUMAN, Project
@@ -46,8 +46,13 @@ class Editor(TrackEdits):
 
     # -- boxes --------------------------------------------------------------------------------
     def add_box(self, frame: int, xywh: XYWH, class_id: int, track_id: int | None = None) -> Edit:
-        """Draw a box: on a new track, or as the given track's box on this frame."""
+        """Draw a box: on a new track, or as the given track's box on this frame. Drawn on an
+        object a candidate track follows (its box here overlaps by IoU >= 0.5, same class), the
+        box replaces the candidate's and the candidate becomes the object's track: the person
+        has just shown it is real, and the rest of it need not be drawn again."""
         self._check_class(class_id)
+        if track_id is None:
+            track_id = self._adopted(frame, xywh, class_id)
         with self.project.action(EditKind.DRAW, HUMAN, {"frame": frame, "xywh": list(xywh)}) as aid:
             if track_id is None:
                 track_id = self.project.new_track()
@@ -57,6 +62,14 @@ class Editor(TrackEdits):
                                            source=Source.HUMAN, verified=True))
         self._saw(frame, track_id)
         return self._done(Edit(aid, EditKind.DRAW, frame, (track_id,), (box,)))
+
+    def _adopted(self, frame: int, xywh: XYWH, class_id: int) -> int | None:
+        """The candidate track whose box on `frame` a box drawn at `xywh` is meant for, if any."""
+        candidates = self.project.candidate_tracks()
+        boxes = [b for b in self.project.boxes(frame=frame, include_outside=False)
+                 if b.track_id in candidates and b.class_id == class_id]
+        best = max(boxes, key=lambda b: iou_xywh(b.xywh, xywh), default=None)
+        return best.track_id if best is not None and iou_xywh(best.xywh, xywh) >= SAME_OBJECT_IOU else None
 
     def move_box(self, box_id: int, xywh: XYWH) -> Edit:
         """Move or resize a box (a fix): its geometry becomes the person's."""
@@ -98,8 +111,12 @@ class Editor(TrackEdits):
     # -- frames -------------------------------------------------------------------------------
     def accept_frame(self, frame: int) -> Edit:
         """The person says this frame is complete and right: the frame and its boxes are verified.
-        The log records the visible boxes no edit of this visit looked at already (effort.py)."""
-        boxes = self.project.boxes(frame=frame)
+        The log records the visible boxes no edit of this visit looked at already (effort.py).
+        Candidate tracks' boxes were not shown; the person saw the frame complete without them,
+        so they go (a candidate on a wanted object would have been drawn, and adopted)."""
+        candidates = self.project.candidate_tracks()
+        everything = self.project.boxes(frame=frame)
+        boxes = [b for b in everything if b.track_id not in candidates]
         looked = self._looked.pop(frame, set())
         visible = [b for b in boxes if not b.outside]
         detail = {"frame": frame, "boxes": len(visible),
@@ -108,6 +125,9 @@ class Editor(TrackEdits):
             for b in boxes:
                 if not b.verified:
                     self.project.put_box(b.with_(verified=True))
+            for b in everything:
+                if b.track_id in candidates:
+                    self.project.delete_box(b.id)
             self.project.set_frame_verified(frame, True)
         return self._done(Edit(aid, EditKind.ACCEPT, frame, tuple(sorted({b.track_id for b in boxes}))))
 

@@ -65,6 +65,7 @@ class Scorer:
         self._lock = threading.RLock()
         self.mirror = BoxMirror()
         self._verified: set[int] = set()
+        self._candidate_tracks: set[int] = set()   # candidate tracks: they claim detections, not a look
         self._frames: dict[int, FrameState] = {}
         self._dets: dict[int, list[Detection]] = {}
         self._det_signals: dict[int, dict[str, float]] = {}
@@ -110,6 +111,7 @@ class Scorer:
                     boxes += self.project.boxes(frames=(lo, hi))
             with self.project.lock:
                 self._verified = set(self.project.verified_frames())
+                self._candidate_tracks = self.project.candidate_tracks()
             self.mirror.load(boxes)
             self._frames = {}
             frames = sorted(set(range(self.frame_count)) | set(self.mirror.boxes))
@@ -136,8 +138,12 @@ class Scorer:
                 frame_boxes = {f: self.project.boxes(frame=f) for f in frames}
                 track_boxes = {t: self.project.boxes(track_id=t) for t in tracks}
                 verified = set(self.project.verified_frames())
+                candidate_tracks = self.project.candidate_tracks()
             full = frames | (verified ^ self._verified)
             self._verified = verified
+            for t in candidate_tracks ^ self._candidate_tracks:   # confirmed (or undone): now shown, or not
+                full |= self.mirror.track_frames.get(t, set())
+            self._candidate_tracks = candidate_tracks
             touched: dict[int, set[int]] = {t: set() for t in tracks}
             for f, bs in frame_boxes.items():
                 self.mirror.apply(f, {b.track_id: b for b in bs}, touched)
@@ -200,7 +206,7 @@ class Scorer:
         else:
             state.match = old.match
         previous = {b.track_id: b for b in old.boxes} if old is not None else {}
-        for b in visible:
+        for b in (b for b in visible if b.track_id not in self._candidate_tracks):
             if b.verified or verified:
                 state.boxes.append(BoxScore(b.id, frame, b.track_id, b.confidence, True, {}, 0.0))
             elif old is not None and b.track_id not in rescore and b.track_id in previous:
@@ -218,7 +224,7 @@ class Scorer:
                 if j not in claimed and d.confidence >= self.accept_threshold:
                     state.extra.append(FrameSignal("unmatched_detection", d.confidence,
                                                    f"detection without a track (conf {d.confidence:.2f})"))
-            for t in sorted(self.mirror.gaps.get(frame, ())):
+            for t in sorted(self.mirror.gaps.get(frame, set()) - self._candidate_tracks):
                 state.extra.append(FrameSignal("track_gap", 1.0, f"track {t} has no box here", t))
         values = [b.score for b in state.boxes if not b.verified]
         values += [self.weights[s.name] * s.value for s in state.extra]

@@ -48,7 +48,7 @@ from .effort import human_seconds
 from .scorer import Scorer
 from .signals import FrameState
 from .stopping import ErrorModel, error_evidence, estimate_missed
-from .strategies import STRATEGIES, Pick, Pool, make_strategy
+from .strategies import STRATEGIES, Pick, Pool, make_strategy, queue
 from .track_review import LearnsTracks
 from .worker import ScoringWorker
 
@@ -160,8 +160,7 @@ class ReviewSession(LearnsTracks, Editor):
             return  # no start-up scoring (yet): nothing to rank
         stopping = self._stopping()
         for callback, k, strategy, params in list(self._watchers):
-            pool = self._pool()
-            picks = [p.flagged(pool) for p in make_strategy(strategy, **params).select(pool, k)]
+            picks = queue(make_strategy(strategy, **params), self._pool(), k, self._rank_candidates())
             callback(QueueUpdate(revision, tuple(picks), stopping, problem))
 
     def watch_queue(self, callback: Callable[[QueueUpdate], None], k: int | None = 10,
@@ -220,11 +219,14 @@ class ReviewSession(LearnsTracks, Editor):
 
     # ------------------------------------------------------------------ requests
     # ------------------------------------------------------------------ reading
-    def boxes(self, frame: int) -> list[Box]:
-        return self.project.boxes(frame=frame, include_outside=False)
+    def boxes(self, frame: int, candidates: bool = False) -> list[Box]:
+        """What a person sees on `frame`: its annotation, and with `candidates` also the boxes
+        of candidate tracks (a track pick's crops)."""
+        return self.project.boxes(frame=frame, include_outside=False, candidates=candidates)
 
     def all_boxes(self) -> list[Box]:
-        return self.project.boxes(include_outside=False)
+        """The annotation: every visible box except those of unconfirmed candidate tracks."""
+        return self.project.boxes(include_outside=False, candidates=False)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True once re-propagation is idle and everything it and the edits changed is rescored
@@ -266,7 +268,7 @@ class ReviewSession(LearnsTracks, Editor):
         Blocks until the scores are current; a GUI subscribes with `watch_queue` instead."""
         threshold = params.pop("threshold", None)
         pool = self.pool()
-        return [p.flagged(pool) for p in make_strategy(strategy, **params).select(pool, k, threshold)]
+        return queue(make_strategy(strategy, **params), pool, k, self._rank_candidates(), threshold)
 
     def _committee(self, frames: list[int], model: str | None) -> dict[int, tuple[float, list[str]]]:
         """Two-detector disagreement; the second pass runs on first use (vidlabel/committee.py)."""

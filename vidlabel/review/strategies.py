@@ -26,7 +26,7 @@ duplicates, so `hybrid` never picks two frames within `window` frames of each ot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -374,6 +374,21 @@ class TracksFirstStrategy(HybridStrategy):
                  for _, p, t, crops in ranked if p > 0.5][:k]
         rest = None if k is None else k - len(picks)
         return picks + (super().select(pool, rest, threshold) if rest is None or rest > 0 else [])
+
+
+def queue(strategy: Strategy, pool: Pool, k: int | None,
+          candidates: Sequence[tuple[float, float, int, tuple[int, ...]]] = (),
+          threshold: float | None = None) -> list[Pick]:
+    """The review queue: candidate tracks first, as track picks (`candidates` from
+    track_review.rank_candidates), then the strategy's picks. A candidate is invisible to every
+    frame and box score (its boxes are not shown on frames), and asking about it costs only its
+    crops, so every strategy asks these questions first."""
+    first = [Pick(crops[0], p, (f"candidate track {t} (the detector was unsure of it): P(real) "
+                                f"{p:.2f} over {len(crops)} crops",), t, None, t, crops)
+             for _, p, t, crops in candidates][:k]
+    rest = None if k is None else k - len(first)
+    picks = first + (strategy.select(pool, rest, threshold) if rest is None or rest > 0 else [])
+    return [p.flagged(pool) for p in picks]
 
 
 STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (

@@ -101,8 +101,9 @@ class TrackEdits:
         """Boxes of the track from `frame` on become a new track (fixing an identity switch)."""
         self._check_track(track_id)
         later = self.project.boxes(track_id=track_id, frames=(frame, 1 << 62))
+        candidate = track_id in self.project.candidate_tracks()   # a split says nothing of that
         with self.project.action(EditKind.SPLIT, HUMAN, {"track": track_id, "frame": frame}) as aid:
-            new = self.project.new_track()
+            new = self.project.new_track(candidate=candidate)
             for b in later:
                 self.project.delete_box(b.id)
                 self.project.put_box(b.with_(track_id=new, id=None))
@@ -148,7 +149,8 @@ class TrackEdits:
 
     def accept_stretch(self, track_id: int, frames: list[int]) -> Edit:
         """The person looked at the track's boxes on `frames` (a track pick's crops) and they are
-        right: those boxes are verified, as `accept_box` would, in one action."""
+        right: those boxes are verified, as `accept_box` would, in one action (a candidate track
+        is thereby confirmed: schema 6)."""
         self._check_track(track_id)
         shown = [b for b in self.project.boxes(track_id=track_id) if b.frame in set(frames) and not b.outside]
         with self.project.action(EditKind.ACCEPT_STRETCH, HUMAN, {"track": track_id, "shown": len(shown),
@@ -170,6 +172,7 @@ class TrackEdits:
         taken = {b.frame for b in self.project.boxes(track_id=to_track)} if to_track is not None else set()
         with self.project.action(EditKind.WRONG_FROM_HERE, HUMAN,
                                  {"track": track_id, "frame": frame, "to": to_track, "shown": shown}) as aid:
+            self.project.confirm_track(track_id)   # up to `frame` it is on a real object
             for b in tail:
                 self.project.delete_box(b.id)
                 if to_track is not None and b.frame not in taken:

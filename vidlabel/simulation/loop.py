@@ -34,7 +34,7 @@ class LoopRun:
 
 def _current(session, frame: int, track_id: int) -> Box | None:
     """The track's box on the frame now (box ids may change under re-propagation; tracks don't)."""
-    return next((b for b in session.boxes(frame) if b.track_id == track_id), None)
+    return next((b for b in session.boxes(frame, candidates=True) if b.track_id == track_id), None)
 
 
 def apply_decision(session, d: Decision, annotator: SimulatedAnnotator,

@@ -109,25 +109,36 @@ class AnnotationTables(ActionLog):
             self._conn.execute(f"UPDATE {table} SET class_id = ? WHERE class_id = ?", (new, old))
 
     # ------------------------------------------------------------------ tracks
-    def new_track(self, name: str = "", track_id: int | None = None) -> int:
+    def new_track(self, name: str = "", track_id: int | None = None, candidate: bool = False) -> int:
         """A new track; `track_id` keeps an id from outside (an import), else the next free id."""
         self._require_action()
         if track_id is not None and self._conn.execute(
                 "SELECT 1 FROM tracks WHERE id = ?", (track_id,)).fetchone():
             raise ProjectError(f"track {track_id} already exists", str(self.path))
-        return self._conn.execute("INSERT INTO tracks(id, name) VALUES (?, ?)",
-                                  (track_id, name)).lastrowid
+        return self._conn.execute("INSERT INTO tracks(id, name, candidate) VALUES (?, ?, ?)",
+                                  (track_id, name, int(candidate))).lastrowid
 
     def tracks(self) -> list[Track]:
         rows = self._conn.execute(
-            "SELECT t.id, t.name, (SELECT class_id FROM boxes b WHERE b.track_id = t.id "
+            "SELECT t.id, t.name, t.candidate, (SELECT class_id FROM boxes b WHERE b.track_id = t.id "
             "GROUP BY class_id ORDER BY count(*) DESC LIMIT 1) AS class_id FROM tracks t ORDER BY t.id")
-        return [Track(r["id"], r["class_id"] if r["class_id"] is not None else -1, r["name"]) for r in rows]
+        return [Track(r["id"], r["class_id"] if r["class_id"] is not None else -1, r["name"],
+                      bool(r["candidate"])) for r in rows]
 
     def track_ids(self) -> set[int]:
         """The ids of all tracks: what `tracks()` gives without each track's class, which needs
         a pass over the track's boxes (30 ms on a 100,000-box project; edits check ids only)."""
         return {r[0] for r in self._conn.execute("SELECT id FROM tracks")}
+
+    def candidate_tracks(self) -> set[int]:
+        """The tracks still waiting for a person's confirmation (see `Track.candidate`)."""
+        return {r[0] for r in self._conn.execute("SELECT id FROM tracks WHERE candidate = 1")}
+
+    def confirm_track(self, track_id: int) -> bool:
+        """Make a candidate track an annotation; True if it was a candidate."""
+        self._require_action()
+        return self._conn.execute("UPDATE tracks SET candidate = 0 WHERE id = ? AND candidate = 1",
+                                  (track_id,)).rowcount > 0
 
     def delete_track(self, track_id: int) -> None:
         self._require_action()
@@ -136,9 +147,13 @@ class AnnotationTables(ActionLog):
 
     # ------------------------------------------------------------------ boxes
     def boxes(self, frame: int | None = None, track_id: int | None = None,
-              frames: tuple[int, int] | None = None, include_outside: bool = True) -> list[Box]:
-        """Boxes filtered by frame, track and/or a half-open frame range, in (frame, track) order."""
+              frames: tuple[int, int] | None = None, include_outside: bool = True,
+              candidates: bool = True) -> list[Box]:
+        """Boxes filtered by frame, track and/or a half-open frame range, in (frame, track) order;
+        `candidates=False` leaves out the boxes of candidate tracks (what is not yet annotation)."""
         sql, args = "SELECT * FROM boxes WHERE 1", []
+        if not candidates:
+            sql += " AND track_id NOT IN (SELECT id FROM tracks WHERE candidate = 1)"
         if frame is not None:
             sql, args = sql + " AND frame = ?", args + [frame]
         if track_id is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ProjectError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x76646C62  # "vdlb": marks a SQLite file as a vidlabel project
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -70,7 +70,7 @@ INSERT INTO log_state VALUES (1, NULL, NULL, 0);
 # Tables whose every row change is logged, with the columns the log records.
 LOGGED_TABLES: dict[str, tuple[str, ...]] = {
     "classes": ("id", "name"),
-    "tracks": ("id", "name"),
+    "tracks": ("id", "name", "candidate"),
     "boxes": ("id", "frame", "track_id", "class_id", "x", "y", "w", "h", "confidence", "source",
               "verified", "outside", "occluded"),
     "frames": ("frame", "verified"),
@@ -88,11 +88,11 @@ def row_key(table: str) -> str:
     return _ROWID.get(table, "id")
 
 
-def _log_triggers(tables: Iterable[str]) -> str:
-    """Triggers that copy every logged row change of `tables` into `changes`."""
+def _log_triggers(tables: Iterable[str], columns: dict[str, tuple[str, ...]] = LOGGED_TABLES) -> str:
+    """Triggers that copy every logged row change of `tables` (their `columns`) into `changes`."""
     sql = []
     for tbl in tables:
-        cols = LOGGED_TABLES[tbl]
+        cols = columns[tbl]
         key = row_key(tbl)
         for event, ref, before, after in (
             ("INSERT", "NEW", "NULL", "{new}"),
@@ -140,7 +140,8 @@ CREATE INDEX ignore_regions_by_frame ON ignore_regions(frame);
 """
 
 MIGRATIONS: dict[int, str] = {
-    1: _SCHEMA_V1 + _log_triggers(("classes", "tracks", "boxes", "frames")) + _GUARD_TRIGGERS,
+    1: _SCHEMA_V1 + _log_triggers(("classes", "tracks", "boxes", "frames"),
+                                  {**LOGGED_TABLES, "tracks": ("id", "name")}) + _GUARD_TRIGGERS,
     2: _SCHEMA_V2 + _log_triggers(("ignore_regions",)),
     # Schema 3: log triggers that keep floats exact (see _REAL_COLS), so undo is bit-exact.
     3: "".join(f"DROP TRIGGER log_{t}_{e};" for t in ("boxes", "ignore_regions")
@@ -152,6 +153,18 @@ MIGRATIONS: dict[int, str] = {
     # carried out when the project is opened again (`DerivedTables.pending_repairs`).
     5: "CREATE TABLE pending_repairs(track_id INTEGER NOT NULL, frame INTEGER NOT NULL, "
        "parent INTEGER NOT NULL, PRIMARY KEY (track_id, frame, parent));",
+    # Schema 6: a candidate track (weak evidence, `prelabelling.linking`) is stored and offered to
+    # review but is no annotation until a person confirms it. Logged changes of tracks from
+    # before it gain the column, so that undo still restores them. A box a person verifies on a candidate track confirms the track, in the same action,
+    # whichever edit verified it (a fix, an accepted crop, a box drawn into the track).
+    6: "ALTER TABLE tracks ADD COLUMN candidate INTEGER NOT NULL DEFAULT 0;"
+       + "".join(f"CREATE TRIGGER confirm_candidate_{e} AFTER {e.upper()} ON boxes WHEN NEW.verified = 1 "
+                 "BEGIN UPDATE tracks SET candidate = 0 WHERE id = NEW.track_id AND candidate = 1; END;"
+                 for e in ("insert", "update"))
+       + "".join(f"DROP TRIGGER log_tracks_{e};" for e in ("insert", "update", "delete"))
+       + _log_triggers(("tracks",))
+       + "".join(f"UPDATE changes SET {side} = json_set({side}, '$.candidate', 0) "
+                 f"WHERE tbl = 'tracks' AND {side} IS NOT NULL;" for side in ("before", "after")),
 }
 
 
