@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, QPointF, Qt
 
+from vidlabel.datamodel import Box
 from vidlabel.gui.launch import application, open_window
 from vidlabel.store.files import open_or_create_project
 from vidlabel.store.project import HUMAN, MACHINE, Project
@@ -471,3 +472,32 @@ def test_reopening_goes_back_to_where_the_person_left_off(qtbot, video, tmp_path
         assert again.c.frame == 33
     finally:
         again.close()
+
+
+def test_a_candidate_track_is_asked_about_first_and_enter_keeps_it(qtbot, video, tmp_path, monkeypatch):
+    """A candidate track is not drawn on its frames; the queue's first item shows it (selected,
+    with why), and accepting that frame with Enter confirms it."""
+    project, frames = open_or_create_project(video, classes=("person",))
+    with project.action("prelabel", MACHINE):
+        put_jittered_ground_truth(project, SAMPLE_GT, np.random.default_rng(0))
+        cand = project.new_track(candidate=True)
+        for f in range(20, 60):
+            project.put_box(Box(f, cand, 0, 600.0, 40.0, 12.0, 26.0, confidence=0.3))
+    project.close(), frames.close()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    application()
+    window = open_window(video)
+    show(qtbot, window)
+    try:
+        settle(qtbot, window)
+        window.c.seek(30)
+        assert cand not in window.canvas.items_by_track
+        key(qtbot, window, Qt.Key.Key_N)
+        assert (window.c.frame, window.c.selected_track) == (20, cand)
+        assert cand in window.canvas.items_by_track
+        assert "candidate track" in window.message_label.text()
+        key(qtbot, window, Qt.Key.Key_Return)
+        settle(qtbot, window)
+        assert not window.c.project.candidate_tracks()
+    finally:
+        window.close()

@@ -235,7 +235,9 @@ class Controller(Navigator):
         self._edit(lambda: self.session.interpolate_track(self.selected_track, before[-1], after[0]))
 
     def accept_frame(self) -> None:
-        self._edit(lambda: self.session.accept_frame(self.frame))
+        """Accept what the person sees: the frame's boxes and a selected candidate track's box."""
+        self._edit(lambda: self.session.accept_frame(self.frame, shown_candidates=(
+            {self.selected_track} if self.selected_track is not None else set())))
 
     def undo(self) -> None:
         self._replay("undo")

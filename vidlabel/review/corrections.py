@@ -11,6 +11,8 @@ re-propagation scheduler needs to know to repair the stretch of track around the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..datamodel import SAME_OBJECT_IOU, XYWH, Box, EditKind, Source, iou_xywh, keyframes
 from ..errors import VidlabelError
 from ..propagation.propagate import interpolate, machine_boxes
@@ -109,12 +111,14 @@ class Editor(TrackEdits):
         return self._done(Edit(aid, EditKind.OCCLUDED, old.frame, (old.track_id,), (box,)))
 
     # -- frames -------------------------------------------------------------------------------
-    def accept_frame(self, frame: int) -> Edit:
+    def accept_frame(self, frame: int, shown_candidates: Iterable[int] = ()) -> Edit:
         """The person says this frame is complete and right: the frame and its boxes are verified.
         The log records the visible boxes no edit of this visit looked at already (effort.py).
-        Candidate tracks' boxes were not shown; the person saw the frame complete without them,
-        so they go (a candidate on a wanted object would have been drawn, and adopted)."""
-        candidates = self.project.candidate_tracks()
+        Candidate tracks' boxes are not shown on a frame, except those in `shown_candidates`
+        (the app shows a selected candidate's), which are accepted like the rest; the person saw
+        the frame complete without the others, so they go (a candidate on a wanted object would
+        have been drawn, and adopted)."""
+        candidates = self.project.candidate_tracks() - set(shown_candidates)
         everything = self.project.boxes(frame=frame)
         boxes = [b for b in everything if b.track_id not in candidates]
         looked = self._looked.pop(frame, set())

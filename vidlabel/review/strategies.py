@@ -383,8 +383,8 @@ def queue(strategy: Strategy, pool: Pool, k: int | None,
     track_review.rank_candidates), then the strategy's picks. A candidate is invisible to every
     frame and box score (its boxes are not shown on frames), and asking about it costs only its
     crops, so every strategy asks these questions first."""
-    first = [Pick(crops[0], p, (f"candidate track {t} (the detector was unsure of it): P(real) "
-                                f"{p:.2f} over {len(crops)} crops",), t, None, t, crops)
+    first = [Pick(crops[0], p, (f"candidate track {t}, the detector was unsure of it (P(real) {p:.2f}): "
+                                "accept its box to keep it, or delete the track",), t, None, t, crops)
              for _, p, t, crops in candidates][:k]
     rest = None if k is None else k - len(first)
     picks = first + (strategy.select(pool, rest, threshold) if rest is None or rest > 0 else [])

@@ -18,7 +18,7 @@ own evidence: one minus its mean detector confidence.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -189,8 +189,8 @@ class LearnsTracks:
         self._verdicts.append((track_id, False))
         return super().accept_stretch(track_id, frames)  # type: ignore[misc]
 
-    def accept_frame(self, frame: int) -> Edit:
+    def accept_frame(self, frame: int, shown_candidates: Iterable[int] = ()) -> Edit:
         """Every track with a box on an accepted frame is real there: examples for the model."""
-        edit = super().accept_frame(frame)  # type: ignore[misc]
+        edit = super().accept_frame(frame, shown_candidates)  # type: ignore[misc]
         self._verdicts += [(track, False) for track in edit.track_ids]
         return edit
