@@ -167,3 +167,13 @@ def test_a_weak_trail_of_tiny_detections_is_a_candidate_track_not_a_track():
     by_x = sorted(tracks, key=lambda t: t.boxes[0][0])
     assert [t.candidate for t in by_x] == [False, True]
     assert len(by_x[1].frames) == 60     # kept whole: a question for review, not a flicker
+
+
+def test_a_second_box_of_the_same_object_is_suppressed_as_a_whole_track():
+    """The detector boxes one walker twice (a looser, weaker box around the same person on every
+    frame): one track, the stronger; a neighbour walking close beside stays its own track."""
+    person = walker(range(40), 10, 3)
+    loose = walker(range(40), 6, 3, y=95, w=38, h=90, conf=0.45)     # IoU ~0.7 with `person`
+    beside = walker(range(40), 32, 3, conf=0.8)                        # IoU ~0.16: someone else
+    tracks = link(merge(person, loose, beside), range(40), FPS)
+    assert sorted((round(t.boxes[0][0]), round(t.boxes[0][2])) for t in tracks) == [(10, 30), (32, 30)]

@@ -23,6 +23,11 @@ video, so after a standard online pass it can do what no online tracker can:
    detections may extend a confirmed object, never establish one. Far-away people a guideline
    leaves out, reflections and shop-window figures are such tracks, and each one shown as
    boxes would cost a look and a delete on every frame it crosses.
+   A track whose detections overlap a stronger track's of its class (more summed confidence)
+   at IoU >= 0.5 on most of its frames is a second box of that object and dropped, the non-maximum
+   suppression of whole tracks: under any IoU-0.5 evaluation such a box can only be a false
+   positive, and a person would delete it on every frame shown (or fix each crop of it onto the
+   object the stronger track already follows, making a duplicate track).
 5. **Gaps filled** by linear interpolation (or a single-object tracker when the caller passes a
    `gap_filler`), with a confidence that halves every second away from the nearest detection,
    and **ends marked**: an `outside` box on the frame after a track's last box, never a ghost box.
@@ -42,7 +47,7 @@ from typing import Protocol
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, Source, iou_matrix, lerp_xywh
+from ..datamodel import ACCEPT_THRESHOLD, SAME_OBJECT_IOU, Box, Detection, Source, iou_matrix, lerp_xywh
 from .smoothing import smooth_track
 
 INFEASIBLE = 1e6
@@ -292,6 +297,28 @@ def _evidence(t: _Tracklet) -> float:
     return float(sum(d.confidence for d in t.dets.values()))
 
 
+def _suppress_duplicates(tracklets: list[_Tracklet]) -> list[_Tracklet]:
+    """Whole-track non-maximum suppression (module docstring, step 4), strongest first."""
+    order = sorted(range(len(tracklets)), key=lambda k: (-_evidence(tracklets[k]), k))
+    same = np.zeros((len(tracklets), len(tracklets)), int)   # [a, b]: frames a's box is b's object
+    by_frame: dict[int, list[int]] = {}
+    for k, t in enumerate(tracklets):
+        for f in t.dets:
+            by_frame.setdefault(f, []).append(k)
+    for f, ks in by_frame.items():
+        if len(ks) > 1:
+            boxes = np.array([tracklets[k].dets[f].xywh for k in ks])
+            iou = iou_matrix(boxes, boxes)
+            for i, j in zip(*np.nonzero(iou >= SAME_OBJECT_IOU)):
+                if i != j and tracklets[ks[i]].class_id == tracklets[ks[j]].class_id:
+                    same[ks[i], ks[j]] += 1
+    kept: list[int] = []
+    for k in order:
+        if not any(same[k, j] * 2 > len(tracklets[k].dets) for j in kept):
+            kept.append(k)
+    return [tracklets[k] for k in sorted(kept)]
+
+
 def _is_candidate(t: _Tracklet, p: LinkParams) -> bool:
     return float(np.median([d.confidence for d in t.dets.values()])) < p.confirm_conf
 
@@ -371,6 +398,7 @@ def link(dets: dict[int, list[Detection]], frames: Sequence[int], fps: float,
     tracklets = _merge(tracklets, fps, p)
     tracklets = [t for t in tracklets if len(t.dets) >= p.min_detections
                  and _evidence(t) >= p.min_detections * p.accept_conf]
+    tracklets = _suppress_duplicates(tracklets)
     tracklets.sort(key=lambda t: (t.first_frame, t.dets[t.first_frame].x, t.dets[t.first_frame].y))
     claimed = {id(d) for t in tracklets for d in t.dets.values()}
     tracks = [_fill(t, dets, claimed, fps, p, gap_filler) for t in tracklets]
