@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vidlabel.datamodel import Box, Source, VideoRef, keyframes
+from vidlabel.datamodel import Box, EditKind, Source, VideoRef, keyframes
 from vidlabel.errors import VidlabelError
 from vidlabel.review.corrections import Editor
 from vidlabel.store.project import MACHINE, Project
@@ -153,11 +153,23 @@ def test_retracking_onto_a_track_with_a_box_there_swaps_the_two(editor):
     """Two tracks swapped on a frame is an everyday fix; it used to be refused (and crashed the
     simulator's replay)."""
     p = editor.project
+    editor.accept_box(p.boxes(frame=8, track_id=2)[0].id)   # a person's box: the swap stops there
+    before = {(b.frame, b.track_id): b.xywh for b in p.boxes()}
     one, two = p.boxes(frame=4, track_id=1)[0], p.boxes(frame=4, track_id=2)[0]
     editor.set_box_track(one.id, 2)
     now_two, now_one = p.boxes(frame=4, track_id=2)[0], p.boxes(frame=4, track_id=1)[0]
     assert now_two.xywh == one.xywh and now_two.verified
     assert now_one.xywh == two.xywh and not now_one.verified
+    # the switch persists: the two tracks' machine boxes swap up to the next verified box
+    after = {(b.frame, b.track_id): b.xywh for b in p.boxes()}
+    for f in range(10):
+        swapped = 4 <= f < 8
+        assert after[(f, 1)] == before[(f, 2 if swapped else 1)]
+        assert after[(f, 2)] == before[(f, 1 if swapped else 2)]
+    assert [a.kind for a in p.actions(actor="human")][-1] == "retrack"
+    editor.undo()
+    assert {(b.frame, b.track_id): b.xywh for b in p.boxes()} == before
+    editor.redo()
     editor.accept_box(now_one.id)
     with pytest.raises(VidlabelError, match="verified box"):   # a person's box keeps its track
         editor.set_box_track(now_two.id, 1)
@@ -198,3 +210,21 @@ def test_wrong_from_here_moves_the_tail_where_the_other_track_is_free(editor):
     assert [b.frame for b in p.boxes(track_id=1)] == list(range(5))
     moved = {b.frame: b.xywh for b in p.boxes(track_id=2) if b.frame >= 7}
     assert moved == {f: tail[f] for f in (7, 8, 9)}   # frames 5, 6: track 2 had its own box
+
+
+def test_deleting_a_second_box_of_an_object_deletes_the_track_s_run_of_duplicates(editor):
+    """Track 3 sits on track 1's object on frames 2-7 (and elsewhere on frames 8-9): deleting
+    its box on frame 4 as a duplicate takes its duplicates up to a verified box (frame 3) and
+    on to frame 7, in one action."""
+    p = editor.project
+    with p.action("prelabel", MACHINE):
+        t = p.new_track()
+        for f in range(2, 10):
+            x = 10.0 + f + (0.5 if f < 8 else 40.0)
+            p.put_box(Box(f, t, 0, x, 10, 20, 40, 0.4, Source.DETECTOR))
+    editor.accept_box(p.boxes(frame=3, track_id=t)[0].id)     # a person's box is kept
+    edit = editor.delete_box(p.boxes(frame=4, track_id=t)[0].id)
+    assert sorted(b.frame for b in p.boxes(track_id=t)) == [2, 3, 8, 9]
+    assert [b.frame for b in p.boxes(track_id=1)] == list(range(10))
+    editor.undo()
+    assert len(p.boxes(track_id=t)) == 8 and edit.kind == EditKind.DELETE

@@ -292,3 +292,17 @@ def test_repair_rewrites_only_until_the_run_rejoins_the_track(straight_clip):
     assert iou_xywh({b.frame: b for b in boxes}[11].xywh, truth[11]) >= 0.7
     # Without existing boxes (a newly drawn track) the run goes on, here up to the swap at 20.
     assert max(b.frame for b in repair(video, fixed, None, {}, tracker=TRACKER, max_span=50)) >= 16
+
+
+def test_a_track_carried_past_its_keyframe_stops_where_another_track_has_its_object():
+    """Propagating a box drawn on frame 10 forward: on frame 14 another track already boxes the
+    same object, so the carried track ends at frame 13 instead of doubling it from there."""
+    from vidlabel.datamodel import Box, Source
+    from vidlabel.propagation.propagate import PropagatedBox
+    from vidlabel.propagation.scheduler import _until_taken
+
+    carried = [PropagatedBox(f, (100.0 + f, 50.0, 30.0, 60.0), 0.5, Source.TRACKER) for f in range(11, 20)]
+    other = {f: [Box(f, 9, 0, 101.0 + f, 50.0, 30.0, 60.0)] for f in range(14, 30)}
+    assert [b.frame for b in _until_taken(carried, other, backward=False)] == [11, 12, 13]
+    assert [b.frame for b in _until_taken(carried, other, backward=True)] == []   # 19 is taken
+    assert len(_until_taken(carried, {}, backward=False)) == 9

@@ -296,3 +296,4 @@ def test_a_box_on_nothing_ends_its_track_and_the_machines_continuation():
         boxes.apply(d, annotator)
     assert annotator.actions["end"] == 1 and annotator.actions["delete"] == 0
     assert [b.frame for b in boxes.all() if b.track_id == 2] == [0]   # later machine boxes gone
+

@@ -35,10 +35,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..datamodel import ACCEPT_THRESHOLD, Box, Detection, EditKind, keyframes
+import numpy as np
+
+from ..datamodel import ACCEPT_THRESHOLD, SAME_OBJECT_IOU, Box, Detection, EditKind, iou_matrix, keyframes
 from ..store.project import MACHINE, Project
 from ..video import FrameSource, ImageFolder, VideoFile
-from .propagate import DEFAULT_MAX_SPAN, PropagatedBox, machine_boxes
+from .propagate import DEFAULT_MAX_SPAN, SNAP_IOU, PropagatedBox, machine_boxes
 from .repair import repair
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,21 @@ def stretches(keys: Sequence[Box], frame: int, frame_count: int, max_span: int
     return [(a, b) for a, b in pairs if (a is not None or b is not None)
             and not (a is not None and a.outside and b is None)       # nothing after an end
             and not (b is not None and b.outside and a is None)]
+
+
+def _until_taken(boxes: list[PropagatedBox], others: dict[int, list[Box]],
+                 backward: bool) -> list[PropagatedBox]:
+    """A track carried past its first or last keyframe (`backward`: before its first), cut at
+    the first frame, counted from that keyframe, where its box would be the same object as
+    another track's box (IoU >= SAME_OBJECT_IOU): there the object is already tracked, and
+    going on would make a second box of it on every frame."""
+    ordered = sorted(boxes, key=lambda b: b.frame, reverse=backward)
+    for i, b in enumerate(ordered):
+        taken = others.get(b.frame)
+        if taken and iou_matrix(np.array([b.xywh]), np.array([o.xywh for o in taken])).max() >= SAME_OBJECT_IOU:
+            ordered = ordered[:i]
+            break
+    return sorted(ordered, key=lambda b: b.frame)
 
 
 def _span(start: Box | None, end: Box | None, frame_count: int, max_span: int) -> tuple[int, int]:
@@ -277,14 +294,16 @@ class Repropagator:
                 continue
             done.add(signature)
             t0 = time.perf_counter()
-            snap = {f: [d for d in self._detections(f) if d.confidence >= self._accept]
-                    for f in range(lo, hi + 1)}
+            others = self._other_boxes(anchor.track_id, lo, hi)
+            snap = self._free_detections(others, lo, hi)
             existing = {b.frame: b for b in self.project.boxes(track_id=anchor.track_id, frames=(lo, hi + 1))
                         if not b.verified}
             boxes = repair(_CancellableFrames(self._video, cancel), start, end, existing, self.tracker,
                            snap=snap, max_span=self.max_span, guide=snap)
             if cancel.is_set():
                 raise Cancelled()
+            if start is None or end is None:
+                boxes = _until_taken(boxes, others, backward=start is None)
             cls = (end if start is None or start.outside else start).class_id
             written = self._write(anchor, lo, hi, signature[2], cls, boxes)
             seconds = time.perf_counter() - t0
@@ -292,6 +311,28 @@ class Repropagator:
                 self._costs.append(StretchCost(anchor.track_id, len(boxes), seconds, len(written)))
             if written:
                 self._on_written(anchor.track_id, written)
+
+    def _other_boxes(self, track_id: int, lo: int, hi: int) -> dict[int, list[Box]]:
+        """Every other track's visible boxes on frames `lo`..`hi`, by frame."""
+        others: dict[int, list[Box]] = {}
+        for b in self.project.boxes(frames=(lo, hi + 1), include_outside=False):
+            if b.track_id != track_id:
+                others.setdefault(b.frame, []).append(b)
+        return others
+
+    def _free_detections(self, others: dict[int, list[Box]], lo: int, hi: int) -> dict[int, list[Detection]]:
+        """The confident detections of frames `lo`..`hi` that no other track's box sits on
+        (IoU >= SNAP_IOU): one detection is one object, so a track re-propagated near another
+        must not snap onto the other's detection and become a second box of that object."""
+        free = {}
+        for f in range(lo, hi + 1):
+            dets = [d for d in self._detections(f) if d.confidence >= self._accept]
+            taken = others.get(f)
+            if dets and taken:
+                iou = iou_matrix(np.array([d.xywh for d in dets]), np.array([b.xywh for b in taken]))
+                dets = [d for d, row in zip(dets, iou) if row.max() < SNAP_IOU]
+            free[f] = dets
+        return free
 
     def _write(self, anchor: Anchor, lo: int, hi: int, key: tuple, class_id: int,
                boxes: list[PropagatedBox]) -> set[int]:

@@ -95,13 +95,37 @@ class Editor(TrackEdits):
 
     def delete_box(self, box_id: int) -> Edit:
         """Remove a false box. The track's other boxes stay, except what re-propagation made
-        from it when it was a keyframe (`take_back_propagation`)."""
+        from it when it was a keyframe (`take_back_propagation`), and, when it was a second box
+        of an object another track boxes here (IoU >= 0.5), the track's machine boxes that go
+        on duplicating that track on the frames before and after (`_duplicates`): two tracks
+        on one object stay so until one leaves it, and the person said which one is wrong."""
         old = self._box(box_id)
-        with self.project.action(EditKind.DELETE, HUMAN, {"box": box_id}) as aid:
+        twins = self._duplicates(old)
+        with self.project.action(EditKind.DELETE, HUMAN, {"box": box_id, "duplicates": len(twins)}) as aid:
             take_back_propagation(self.project, old)
             self.project.delete_box(box_id)
+            for b in twins:
+                self.project.delete_box(b.id)
         self._saw(old.frame, old.track_id)
         return self._done(Edit(aid, EditKind.DELETE, old.frame, (old.track_id,)))
+
+    def _duplicates(self, box: Box) -> list[Box]:
+        """`box`'s track's unverified boxes on the run of frames around `box.frame` on which
+        they sit on another track's box, that track the one `box` duplicates most here."""
+        here = [b for b in self.project.boxes(frame=box.frame, include_outside=False) if b.track_id != box.track_id]
+        other = max(here, key=lambda b: iou_xywh(b.xywh, box.xywh), default=None)
+        if other is None or iou_xywh(other.xywh, box.xywh) < SAME_OBJECT_IOU:
+            return []
+        mine = {b.frame: b for b in self.project.boxes(track_id=box.track_id, include_outside=False)}
+        theirs = {b.frame: b for b in self.project.boxes(track_id=other.track_id, include_outside=False)}
+        out = []
+        for step in (-1, 1):
+            f = box.frame + step
+            while f in mine and f in theirs and not mine[f].verified \
+                    and iou_xywh(mine[f].xywh, theirs[f].xywh) >= SAME_OBJECT_IOU:
+                out.append(mine[f])
+                f += step
+        return out
 
     def set_occluded(self, box_id: int, occluded: bool = True) -> Edit:
         old = self._box(box_id)

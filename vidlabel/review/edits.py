@@ -55,10 +55,10 @@ MEANINGS: dict[EditKind, EditMeaning] = {
     EditKind.DRAW: EditMeaning(repropagates=True, one_frame=True, charge="draw"),
     EditKind.FIX: EditMeaning(repropagates=True, one_frame=True, says_wrong=True, charge="fix"),
     EditKind.CHECK: EditMeaning(one_frame=True, says_right=True),
-    EditKind.DELETE: EditMeaning(one_frame=True, says_wrong=True, charge="delete"),
+    EditKind.DELETE: EditMeaning(says_wrong=True, charge="delete"),   # a duplicate run: more frames
     EditKind.OCCLUDED: EditMeaning(repropagates=True, one_frame=True),
     EditKind.CLASS: EditMeaning(),
-    EditKind.RETRACK: EditMeaning(repropagates=True, one_frame=True, says_wrong=True, charge="fix"),
+    EditKind.RETRACK: EditMeaning(repropagates=True, one_frame=False, says_wrong=True, charge="fix"),
     EditKind.MERGE: EditMeaning(repropagates=True),
     EditKind.SPLIT: EditMeaning(),
     EditKind.END: EditMeaning(repropagates=True, charge="end"),

@@ -382,12 +382,20 @@ def queue(strategy: Strategy, pool: Pool, k: int | None,
     """The review queue: candidate tracks first, as track picks (`candidates` from
     track_review.rank_candidates), then the strategy's picks. A candidate is invisible to every
     frame and box score (its boxes are not shown on frames), and asking about it costs only its
-    crops, so every strategy asks these questions first."""
-    first = [Pick(crops[0], p, (f"candidate track {t}, the detector was unsure of it (P(real) {p:.2f}): "
-                                "accept its box to keep it, or delete the track",), t, None, t, crops)
-             for _, p, t, crops in candidates][:k]
+    crops, so every strategy asks these questions first. A batch opens each frame once: a
+    candidate whose first crop is on a frame already in the batch waits for the next one (a
+    client that answers every pick as a frame would otherwise review that frame twice)."""
+    first: list[Pick] = []
+    for _, p, t, crops in candidates:
+        if k is not None and len(first) >= k:
+            break
+        if all(crops[0] != q.frame for q in first):
+            first.append(Pick(crops[0], p, (f"candidate track {t}, the detector was unsure of it "
+                                            f"(P(real) {p:.2f}): accept its box to keep it, or "
+                                            "delete the track",), t, None, t, crops))
     rest = None if k is None else k - len(first)
-    picks = first + (strategy.select(pool, rest, threshold) if rest is None or rest > 0 else [])
+    picks = first + [q for q in (strategy.select(pool, rest, threshold) if rest is None or rest > 0 else [])
+                     if q.track_id is not None or all(q.frame != c.frame for c in first)]
     return [p.flagged(pool) for p in picks]
 
 

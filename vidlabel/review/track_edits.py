@@ -60,25 +60,36 @@ class TrackEdits:
         return self._done(Edit(aid, EditKind.CLASS, boxes[0].frame if boxes else 0, (track_id,)))
 
     def set_box_track(self, box_id: int, track_id: int) -> Edit:
-        """Give one box another track id (fixing an identity switch on one frame). Where that
-        track already has a box on the frame (two tracks swapped there), the two boxes swap
-        tracks, in the same action; a verified box is not moved off its track."""
+        """Give one box another track id (fixing an identity switch). Where that track already
+        has a box on the frame, the two tracks swapped objects here: the two boxes swap tracks,
+        and so do the two tracks' machine boxes after this frame up to the next verified box of
+        either (an identity switch persists until something switches it back, so a person
+        swapping ids once should not meet the same swap on every later frame), in the same
+        action. A verified box is not moved off its track."""
         old = self._box(box_id)
         self._check_track(track_id)
         there = self.project.boxes(frame=old.frame, track_id=track_id)
         if there and there[0].verified:
             raise VidlabelError(f"track {track_id} has a verified box on frame {old.frame}; "
                                 "move or delete that one first", str(self.project.path))
+        tails = self._tails(old.frame, old.track_id, track_id) if there else []
         with self.project.action(EditKind.RETRACK, HUMAN, {"box": box_id, "track": track_id,
-                                                           "swapped": bool(there)}) as aid:
-            self.project.delete_box(box_id)
-            for other in there:
-                self.project.delete_box(other.id)
+                                                           "swapped": bool(there),
+                                                           "tails": len(tails)}) as aid:
+            for b in [old, *there, *tails]:
+                self.project.delete_box(b.id)
             box = self.project.put_box(old.with_(track_id=track_id, id=None, verified=True))
-            for other in there:
-                self.project.put_box(other.with_(track_id=old.track_id, id=None))
+            swap = {old.track_id: track_id, track_id: old.track_id}
+            for b in [*there, *tails]:
+                self.project.put_box(b.with_(track_id=swap[b.track_id], id=None))
         self._saw(old.frame, old.track_id, track_id)
         return self._done(Edit(aid, EditKind.RETRACK, old.frame, (old.track_id, track_id), (box,)))
+
+    def _tails(self, frame: int, a: int, b: int) -> list[Box]:
+        """The machine boxes of tracks `a` and `b` after `frame`, before either's next verified box."""
+        later = [x for t in (a, b) for x in self.project.boxes(track_id=t, frames=(frame + 1, 1 << 62))]
+        stop = min((x.frame for x in later if x.verified), default=1 << 62)
+        return [x for x in later if x.frame < stop]
 
     def merge_tracks(self, keep: int, other: int) -> Edit:
         """Join `other` into `keep`. Where both have a box on a frame, a verified box wins, then `keep`'s."""

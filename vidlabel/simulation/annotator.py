@@ -37,6 +37,8 @@ class Decision:
     `track_id` names the box (a track has one box per frame), so a decision survives box ids
     changing under re-propagation. `target_track` is set for a retrack (and for a draw that
     continues a known track). `object_id` is the ground-truth object the decision is about.
+    `shown_as` is the track the box had when it was shown (a swap earlier in the same review
+    may have given the box another track since).
     """
 
     kind: EditKind
@@ -46,6 +48,7 @@ class Decision:
     class_id: int = 0
     object_id: int | None = None
     target_track: int | None = None
+    shown_as: int | None = None
 
 
 class SimulatedAnnotator:
@@ -110,7 +113,7 @@ class SimulatedAnnotator:
             return []
         self.actions["look"] += 1
         decisions = self._judge(frame, boxes, self.view.objects(frame), self.view.ignore(frame))
-        return [d for d in decisions if d.track_id == track_id]
+        return [d for d in decisions if d.shown_as == track_id]
 
     def review_track(self, track_id: int, crops: Mapping[int, Box]) -> list[Decision]:
         """A track pick: look at the track's box on each crop frame (1 s each), then one decision
@@ -156,7 +159,10 @@ class SimulatedAnnotator:
         return self.class_map.get(o.class_id, o.class_id)
 
     def _pairs(self, boxes: list[Box], objs: list[GTBox]) -> list[tuple[int, int]]:
-        """Which box is meant for which object: overlap, with the remembered identity first."""
+        """Which box is meant for which object. A box that sits on an object (IoU >= PASS_IOU)
+        is that object's, whatever its track stood for before (two swapped ids are swapped
+        back, not two boxes dragged across the image); a loose box is meant for the object
+        its track stands for, else for the object it overlaps most."""
         if not boxes or not objs:
             return []
         iou = iou_matrix([b.xywh for b in boxes], [o.xywh for o in objs])
@@ -175,20 +181,24 @@ class SimulatedAnnotator:
         on_frame = {b.track_id for b in boxes}
         present = {o.object_id for o in objs}
         out: list[Decision] = []
+        swapped: dict[int, int] = {}   # track -> the track whose box it took by a swap on this frame
         for i, j in pairs:
             b, o = boxes[i], objs[j]
-            known = self.object_of.get(b.track_id)
+            track = swapped.get(b.track_id, b.track_id)   # the box's track once earlier swaps are made
+            known = self.object_of.get(track)
             if known is not None and known != o.object_id:
-                # the box is on object o but its track stands for another object: move the box
-                # to o's track when o has one that is free on this frame
+                # the box is on object o but its track stands for another object: give the box
+                # to o's track; where that track has a box here, the two swap (set_box_track)
                 target = self.track_of.get(o.object_id)
-                if target is not None and target not in on_frame:
-                    out.append(Decision(EditKind.RETRACK, frame, b.track_id, o.xywh, self._cls(o),
-                                        o.object_id, target))
+                if target is not None and target != track and target not in swapped:
+                    out.append(Decision(EditKind.RETRACK, frame, track, o.xywh, self._cls(o),
+                                        o.object_id, target, b.track_id))
+                    if target in on_frame:
+                        swapped.update({target: track, track: target})
                     on_frame.add(target)
                     continue
             kind = EditKind.CHECK if iou[i, j] >= PASS_IOU else EditKind.FIX
-            out.append(Decision(kind, frame, b.track_id, o.xywh, self._cls(o), o.object_id))
+            out.append(Decision(kind, frame, track, o.xywh, self._cls(o), o.object_id, shown_as=b.track_id))
         matched = {i for i, _ in pairs}
         ign = np.array(ignore, dtype=float).reshape(-1, 4)
         for i, b in enumerate(boxes):
@@ -199,9 +209,10 @@ class SimulatedAnnotator:
             # on an object another box already covers, or standing for an object that is here:
             # a duplicate, delete this box; on nothing: its track ends here, which also removes
             # the machine's continuation of it up to its next verified box
-            known = self.object_of.get(b.track_id)
+            track = swapped.get(b.track_id, b.track_id)
+            known = self.object_of.get(track)
             duplicate = (known in present) or (iou is not None and iou[i].max() >= MEANT_FOR_IOU)
-            out.append(Decision(EditKind.DELETE if duplicate else EditKind.END, frame, b.track_id))
+            out.append(Decision(EditKind.DELETE if duplicate else EditKind.END, frame, track, shown_as=b.track_id))
         return out
 
     @staticmethod
