@@ -53,7 +53,8 @@ def project_summary(path: Path) -> list[tuple[str, object]]:
             ("fps", round(ref.fps, 3) if ref else "-"),
             ("size", f"{ref.width}x{ref.height}" if ref else "-"),
             ("classes", ", ".join(p.class_names()) or "(none)"),
-            ("tracks", stats.tracks),
+            ("tracks", f"{stats.tracks}" + (f" ({stats.candidate_tracks} of them candidates, not yet "
+                                             "annotation)" if stats.candidate_tracks else "")),
             ("boxes", f"{stats.boxes} ("
              + ", ".join(f"{k} {v}" for k, v in sorted(stats.boxes_by_source.items())) + ")"),
             ("verified boxes", stats.verified_boxes),

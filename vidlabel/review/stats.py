@@ -39,6 +39,7 @@ class ProjectStats:
     verified_boxes: int = 0
     human_actions: int = 0
     human_seconds: float = 0.0
+    candidate_tracks: int = 0   # of `tracks`: not yet annotation (docs/adr/0005)
 
     @property
     def boxes(self) -> int:
@@ -68,5 +69,6 @@ def project_stats(project: Project, tracks: int | None = None) -> ProjectStats:
                         tracks=len(project.track_spans()) if tracks is None else tracks,
                         boxes_by_source=dict(by_source),
                         verified_boxes=sum(n for (_, verified), n in counts.items() if verified),
+                        candidate_tracks=len(project.candidate_tracks()),
                         human_actions=len(project.actions(actor=HUMAN)),
                         human_seconds=human_seconds(project))
