@@ -23,6 +23,7 @@ from vidlabel.simulation.metrics import score
 from vidlabel.video import open_video
 
 from .conftest import PETS, SAMPLE, SAMPLE_GT, pets_available
+from .test_prelabel import needs_weights
 
 
 def gt_of(rows, ignore=None, frames=None) -> GroundTruth:
@@ -297,3 +298,20 @@ def test_a_box_on_nothing_ends_its_track_and_the_machines_continuation():
     assert annotator.actions["end"] == 1 and annotator.actions["delete"] == 0
     assert [b.frame for b in boxes.all() if b.track_id == 2] == [0]   # later machine boxes gone
 
+
+
+@needs_weights
+def test_only_the_ground_truth_s_used_classes_that_the_detector_knows_are_pre_labelled():
+    """A MOT file names every MOTChallenge class up to the highest id it uses (KITTI's cars are
+    class 3, so "person on vehicle" is named too): the simulator pre-labels the used ones the
+    detector has, and says so in one line when there is none."""
+    from vidlabel.errors import VidlabelError
+    from vidlabel.simulation.experiment import Experiment, _detectable
+
+    objs = {0: [GTBox(0, 1, 10, 10, 40, 20, class_id=2), GTBox(0, 2, 90, 10, 20, 40, class_id=6)]}
+    names = ("person", "person on vehicle", "car", "bicycle", "motorbike", "non motorized vehicle",
+             "static person")
+    assert _detectable(Experiment(SAMPLE, GroundTruth(objs, {}, 1, names))) == ("car",)
+    only_static = {0: [GTBox(0, 2, 90, 10, 20, 40, class_id=6)]}
+    with pytest.raises(VidlabelError, match="none of the ground truth's classes"):
+        _detectable(Experiment(SAMPLE, GroundTruth(only_static, {}, 1, names)))

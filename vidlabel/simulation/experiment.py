@@ -19,7 +19,7 @@ from pathlib import Path
 import av
 
 from ..datamodel import Box
-from ..errors import CommitteeError, StrategyError, VideoError
+from ..errors import CommitteeError, StrategyError, VideoError, VidlabelError
 from ..prelabelling.pipeline import PrelabelOptions, prelabel
 from ..prelabelling.record import PrelabelRecord
 from ..review.committee import Committee
@@ -76,7 +76,7 @@ def _base_project(exp: Experiment, video_path: Path, where: Path
     pre-labels themselves."""
     path = where / "base.vlp"
     if exp.detector:
-        prelabel(video_path, path, PrelabelOptions(model=exp.model, classes=exp.gt.class_names),
+        prelabel(video_path, path, PrelabelOptions(model=exp.model, classes=_detectable(exp)),
                  progress=False)
     else:
         project, video = create_project(video_path, path, classes=exp.gt.class_names)
@@ -92,6 +92,22 @@ def _base_project(exp: Experiment, video_path: Path, where: Path
     finally:
         project.close()
     return path, class_map, prelabels
+
+
+def _detectable(exp: Experiment) -> tuple[str, ...]:
+    """The ground truth's classes that its objects use and the detector knows. A MOT file's
+    class list names every MOTChallenge class up to the highest id used, most of which ("static
+    person", "occluder") no COCO detector has; the others are drawn by the annotator."""
+    from ..prelabelling.detector import Detector
+
+    used = {o.class_id for f in exp.gt.frames() for o in exp.gt.objects(f)}
+    known = {n.lower() for n in Detector(exp.model).class_names}
+    names = tuple(n for i, n in enumerate(exp.gt.class_names) if i in used and n.lower() in known)
+    if not names:
+        raise VidlabelError(f"none of the ground truth's classes ({', '.join(exp.gt.class_names)}) is "
+                            "a class of the detector, so there is nothing to pre-label; pass "
+                            "--no-detector to simulate drawing everything")
+    return names
 
 
 def _second_pass(project: Project, video_path: Path) -> None:
