@@ -259,7 +259,8 @@ def test_queue_command_prints_picks_with_reasons_and_the_estimate(sample, capsys
     assert main(["queue", str(path), "-k", "3", "--strategy", "least-confidence"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len([line for line in out if line.startswith("frame ")]) == 3
-    assert "estimated errors left" in out[-1] and "verified frames 0/80" in out[-1]
+    assert "estimated errors left" in out[-2] and "verified frames 0/80" in out[-2]
+    assert out[-1].startswith("est. quality ") and "min to 0.99" in out[-1]   # no stop unverified
     assert main(["queue", str(path), "--threshold", "0.99"]) == 0
     assert main(["queue", str(path), "--strategy", "stride", "--threshold", "0.5"]) == 2  # no streaming
     assert "no streaming mode" in capsys.readouterr().err

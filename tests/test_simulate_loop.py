@@ -79,6 +79,11 @@ def test_simulate_command_writes_results_and_recommends(tmp_path, capsys):
             assert key in entry
     assert doc["results"]["random"]["alc"] == pytest.approx(0.0)
     assert doc["results"]["manual"]["final_quality"] == 1.0
+    # the session's own estimate against the truth, for every strategy (baselines have none)
+    stride = doc["results"]["stride"]
+    assert 0 <= stride["calibration_mae"] <= 1 and doc["results"]["manual"]["calibration_mae"] is None
+    stop = stride["stop"]
+    assert stop is None or (stop["seconds"] > 0 and stop["estimated_quality"] >= 0.99)
     assert doc["frames"] == 40 and doc["cut"] == [0, 40]
     assert doc["recommendation"]["strategy"] in ("random", "stride")
     assert doc["recommendation"]["batch"] == 10

@@ -194,3 +194,20 @@ def test_full_rescore_stops_between_chunks_when_asked(tmp_path, monkeypatch):
     assert not s.rescore_all(stop=lambda: asked.append(1) or len(asked) > 2)
     assert len(s.frames()) == 20 and p.frame_scores() == {}  # two chunks scored, none stored
     assert s.rescore_all() and len(s.frames()) == 60 and len(p.frame_scores()) == 60
+
+
+def test_the_quality_estimate_is_the_simulator_s_f1_of_the_expected_errors():
+    """1,000 boxes, 10 expected wrong (half of them misplaced, so their objects count as missed
+    too) and 5 missed objects: TP 990, FP 10, FN 10: F1 = 1980 / (1980 + 10 + 10)."""
+    from vidlabel.review.stopping import errors_to_remove, f1, guidance
+
+    assert f1(1000, 10, 5, 0.5) == pytest.approx(1980 / 2000)
+    p = np.full(100, 0.1)
+    g = guidance(p, 1000, 5.0, {"fix": 0, "delete": 0}, 0.0, 0, 100, 0.99)
+    low, high = g["quality_interval"]
+    assert g["estimated_quality"] == pytest.approx(0.99) and low < g["estimated_quality"] < high
+    assert g["stop"] is False                  # nobody has verified anything: no stop yet
+    assert g["errors_left"]["missed_objects"] == 5.0
+    done = guidance(np.full(100, 0.001), 1000, 0.1, {"fix": 2, "accept": 5}, 60.0, 5, 95, 0.99)
+    assert done["stop"] and done["seconds_to_target"] == 0.0
+    assert errors_to_remove(1000, 10, 5, 0.5, 0.995) == pytest.approx(7.5, abs=0.1)

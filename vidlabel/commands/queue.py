@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..review.signals import AGGREGATES
+from ..review.stopping import stopping_line
 from ..review.strategies import STRATEGIES
 
 
@@ -47,4 +48,5 @@ def run(args: argparse.Namespace) -> int:
               f"{s['human_seconds'] / 60:.1f} min, estimated errors left "
               f"{s['estimated_remaining_errors']:.0f} ({s['estimated_wrong_boxes']:.0f} wrong boxes, "
               f"{s['estimated_missed_objects']:.0f} missed objects)")
+        print(stopping_line(s))
     return 0

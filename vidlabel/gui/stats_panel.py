@@ -5,6 +5,7 @@ from __future__ import annotations
 from PyQt6.QtWidgets import QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from ..review.stats import ProjectStats
+from ..review.stopping import stopping_line
 
 
 def format_duration(seconds: float) -> str:
@@ -25,6 +26,7 @@ class StatsPanel(QWidget):
         self.verified.setObjectName("statValue")
         self.values = {k: QLabel("–") for k in ("boxes", "sources", "verified boxes", "tracks",
                                                 "human time", "human edits", "errors left")}
+        self.quality = QLabel("–")   # shown in the window's status bar
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
         caption = QLabel("verified frames")
@@ -58,3 +60,4 @@ class StatsPanel(QWidget):
         """The review session's estimate of what is still wrong (see vidlabel/review/stopping.py)."""
         left = stopping.get("estimated_remaining_errors")
         self.values["errors left"].setText("–" if left is None else f"≈ {left:.0f} (estimated)")
+        self.quality.setText(stopping_line(stopping) if "estimated_quality" in stopping else "–")

@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.frame_label = QLabel()
         self.message_label = QLabel()
         self.statusBar().addWidget(self.message_label, 1)
+        self.statusBar().addPermanentWidget(self.stats_panel.quality)
         self.statusBar().addPermanentWidget(self.frame_label)
         self.show_message("")
         self.walker = QueueWalker(self.c, self.queue_panel, self.show_message)

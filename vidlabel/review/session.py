@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ from .edits import Edit, meaning
 from .effort import human_seconds
 from .scorer import Scorer
 from .signals import FrameState
-from .stopping import ErrorModel, error_evidence, estimate_missed
+from .stopping import ErrorModel, error_evidence, estimate_missed, guidance
 from .strategies import STRATEGIES, Pick, Pool, make_strategy, queue
 from .track_review import LearnsTracks
 from .worker import ScoringWorker
@@ -276,12 +277,12 @@ class ReviewSession(LearnsTracks, Editor):
             self._committees[model] = Committee(self.project, self.video, self.scorer.run_id, model)
         return self._committees[model].scores(frames, self.scorer.accept_threshold)
 
-    def stopping(self) -> dict:
-        """Human seconds so far and the estimated errors left (see vidlabel/stopping.py)."""
+    def stopping(self, target: float = 0.99) -> dict:
+        """Human seconds, errors left, estimated quality and seconds to `target` (stopping.py)."""
         self.scoring.wait()
-        return self._stopping()
+        return self._stopping(target)
 
-    def _stopping(self) -> dict:
+    def _stopping(self, target: float = 0.99) -> dict:
         states = self.scorer.frames()
         frames = self.scorer.frame_count
         verified = len(self.project.verified_frames())
@@ -291,10 +292,14 @@ class ReviewSession(LearnsTracks, Editor):
                 unverified_scores += self._frame_evidence(s)
         unclaimed = sum(sig.value for s in states.values() if not s.verified
                         for sig in s.extra if sig.name == "unmatched_detection")
-        draws = sum(1 for a in self.project.actions(actor=HUMAN) if a.kind == EditKind.DRAW)
-        wrong = self.errors.expected(unverified_scores)
-        missed = estimate_missed(draws, verified, frames - verified, unclaimed)
-        return {"human_seconds": human_seconds(self.project),
+        kinds = Counter(a.kind for a in self.project.actions(actor=HUMAN))
+        p_wrong = self.errors.probabilities(unverified_scores)
+        wrong = float(p_wrong.sum())
+        missed = estimate_missed(kinds[EditKind.DRAW], verified, frames - verified, unclaimed)
+        seconds = human_seconds(self.project)
+        return {**guidance(p_wrong, sum(len(s.boxes) for s in states.values()), missed, kinds,
+                           seconds, verified, frames - verified, target),
+                "human_seconds": seconds,
                 "estimated_remaining_errors": wrong + missed,
                 "estimated_wrong_boxes": wrong,
                 "estimated_missed_objects": missed,

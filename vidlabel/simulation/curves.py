@@ -32,6 +32,8 @@ class CurvePoint:
     precision_50: float = 0.0
     id_switches: int = 0
     actions: dict[str, int] = field(default_factory=dict)
+    estimated: float | None = None   # the session's own estimate of `quality` (stopping())
+    stop: bool = False               # whether stopping() said stop here
 
 
 @dataclass

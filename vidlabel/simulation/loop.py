@@ -113,9 +113,11 @@ def answer(session, pick, annotator: SimulatedAnnotator) -> None:
 
 
 def _point(gt: GroundTruth, session, annotator: SimulatedAnnotator) -> CurvePoint:
+    """The true quality after a batch, beside what the session estimates it is (at target 0.99)."""
     q = score(gt, session.all_boxes())
+    guess = session.stopping(0.99)
     return CurvePoint(annotator.seconds, q.quality, q.recall_50, q.recall_70, q.precision_50,
-                      q.id_switches, dict(annotator.actions))
+                      q.id_switches, dict(annotator.actions), guess["estimated_quality"], guess["stop"])
 
 
 # A replay stops once the whole video scores this well: the table's targets are 0.95 and 0.99,

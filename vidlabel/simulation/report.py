@@ -41,6 +41,16 @@ def _mean_or_none(values: list[float | None]) -> float | None:
     return None if not values or any(v is None for v in values) else float(np.mean(values))
 
 
+def _calibration(points: list[CurvePoint]) -> dict:
+    """How well the session's own estimate followed the true quality: the mean absolute gap over
+    the curve, and where `stopping()` first said stop ({seconds, estimated, true quality})."""
+    pairs = [(p.estimated, p.quality) for p in points if p.estimated is not None]
+    stop = next((p for p in points if p.stop), None)
+    return {"calibration_mae": float(np.mean([abs(e - q) for e, q in pairs])) if pairs else None,
+            "stop": None if stop is None else {"seconds": stop.seconds, "estimated_quality": stop.estimated,
+                                               "true_quality": stop.quality}}
+
+
 def _entry(runs: list[RunRecord], random_area: float, max_seconds: float) -> dict:
     """One name at one batch size, averaged over seeds (per-seed values kept under `seeds`)."""
     per_seed = []
@@ -57,10 +67,12 @@ def _entry(runs: list[RunRecord], random_area: float, max_seconds: float) -> dic
             "final_recall_70": final.recall_70, "final_precision_50": final.precision_50,
             "final_id_switches": final.id_switches, "final_seconds": final.seconds,
             "actions": dict(final.actions),
+            **_calibration(r.points),
         })
-    out = {k: (_mean_or_none([s[k] for s in per_seed]) if k.startswith("seconds_to")
+    out = {k: (_mean_or_none([s[k] for s in per_seed]) if k.startswith("seconds_to") or k == "calibration_mae"
                else float(np.mean([s[k] for s in per_seed])))
-           for k in per_seed[0] if k not in ("seed", "actions")}
+           for k in per_seed[0] if k not in ("seed", "actions", "stop")}
+    out["stop"] = per_seed[0]["stop"]   # the first seed's
     out["actions"] = mean_actions([s["actions"] for s in per_seed])
     out["curve"] = [[round(s, 2), round(q, 5)] for s, q in mean_curve([r.xy() for r in runs])]
     out["batch"] = runs[0].batch
@@ -111,7 +123,8 @@ def _s(v: float | None) -> str:
 def markdown_table(doc: dict) -> str:
     """One row per strategy (at the recommended batch) and baseline, best ALC first."""
     head = ("| name | batch | ALC | s to 0.95 | s to 0.99 | s to 0.99 (35 s draw) | quality | "
-            "R@0.5 | R@0.7 | P@0.5 | ID sw | looks | draws | fixes | deletes | ends |")
+            "R@0.5 | R@0.7 | P@0.5 | ID sw | looks | draws | fixes | deletes | ends | "
+            "est. gap | stop at (est. / true) |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     ranked = sorted(doc["results"].items(), key=lambda kv: -kv[1]["alc"])
     for name, e in ranked:
@@ -123,8 +136,19 @@ def markdown_table(doc: dict) -> str:
             f"{e['final_recall_50']:.4f} | {e['final_recall_70']:.4f} | "
             f"{e['final_precision_50']:.4f} | {e['final_id_switches']:.0f} | "
             + " | ".join(f"{a.get(k, 0):,.0f}" for k in ("look", "draw", "fix", "delete", "end"))
-            + " |")
+            + f" | {_gap(e)} | {_stop(e)} |")
     return "\n".join(rows)
+
+
+def _gap(e: dict) -> str:
+    return "" if e.get("calibration_mae") is None else f"{e['calibration_mae']:.3f}"
+
+
+def _stop(e: dict) -> str:
+    stop = e.get("stop")
+    if stop is None:
+        return "" if e.get("calibration_mae") is None else "never"
+    return f"{stop['seconds']:,.0f} s ({stop['estimated_quality']:.3f} / {stop['true_quality']:.3f})"
 
 
 def batch_table(doc: dict) -> str:
