@@ -46,8 +46,8 @@ class Navigator(QObject):
         """The boxes to draw on the current frame (an index lookup: cheap at any project size):
         its annotation, and the selected track's box when that is a candidate (a candidate
         track pick selects it)."""
-        return [b for b in self.project.boxes(frame=self.frame, include_outside=False)
-                if b.track_id not in self.project.candidate_tracks() or b.track_id == self.selected_track]
+        hidden = self.project.candidate_tracks() - {self.selected_track}
+        return [b for b in self.project.boxes(frame=self.frame, include_outside=False) if b.track_id not in hidden]
 
     def ignore_regions(self) -> list[IgnoreRegion]:
         return self.project.ignore_regions(frame=self.frame)
