@@ -8,15 +8,17 @@ rewrite and what it never may.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum, StrEnum
+from typing import TypeVar
 
 import numpy as np
 
 from .errors import InvalidBoxError
 
-XYWH = tuple[float, float, float, float]  # a box as x, y, w, h in pixels, top-left origin
+XYWH = tuple[float, float, float, float]
+T = TypeVar("T")  # a box as x, y, w, h in pixels, top-left origin
 
 # The accept threshold: a detection at least this confident may start a track, and a machine
 # box is judged against it (how close its confidence is to the line between "a box" and "not").
@@ -226,3 +228,13 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     union = (a[:, 2:3] * a[:, 3:4]) + (b[:, 2] * b[:, 3]) - inter
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(union > 0, inter / union, 0.0)
+
+
+def best_overlap(xywh: XYWH, items: Sequence[T], min_iou: float) -> T | None:
+    """The item (anything with an `xywh`: a box, a detection) that overlaps `xywh` most, if by
+    at least `min_iou`; the one matching rule for "which box here is this object's"."""
+    if not items:
+        return None
+    iou = iou_matrix(np.asarray(xywh, dtype=float)[None], np.array([i.xywh for i in items]))[0]
+    k = int(np.argmax(iou))
+    return items[k] if iou[k] >= min_iou else None

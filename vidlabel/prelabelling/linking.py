@@ -47,7 +47,8 @@ from typing import Protocol
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..datamodel import ACCEPT_THRESHOLD, SAME_OBJECT_IOU, Box, Detection, Source, iou_matrix, lerp_xywh
+from ..datamodel import (ACCEPT_THRESHOLD, SAME_OBJECT_IOU, Box, Detection, Source, best_overlap,
+                         iou_matrix, lerp_xywh)
 from .smoothing import smooth_track
 
 INFEASIBLE = 1e6
@@ -360,7 +361,7 @@ def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps
         anchor = da
         for f in range(a + 1, b):
             box = np.array(lerp_xywh(anchor.frame, anchor.xywh, b, db.xywh, f))
-            snap = _best_overlap(box, [d for d in dets.get(f, []) if id(d) not in claimed
+            snap = best_overlap(box, [d for d in dets.get(f, []) if id(d) not in claimed
                                        and d.class_id == t.class_id], p.extend_iou)
             if snap is not None:
                 claimed.add(id(snap))
@@ -370,14 +371,6 @@ def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps
                 near = min(f - anchor.frame, b - f) / fps
                 add(f, box, min(anchor.confidence, db.confidence) * 0.5 ** near, Source.INTERPOLATED)
     return out
-
-
-def _best_overlap(box: np.ndarray, candidates: list[Detection], min_iou: float) -> Detection | None:
-    if not candidates:
-        return None
-    iou = iou_matrix(box[None], np.array([d.xywh for d in candidates]))[0]
-    k = int(np.argmax(iou))
-    return candidates[k] if iou[k] >= min_iou else None
 
 
 def link(dets: dict[int, list[Detection]], frames: Sequence[int], fps: float,

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datamodel import ACCEPT_THRESHOLD, SAME_OBJECT_IOU, Box, Detection, EditKind, iou_matrix, keyframes
+from ..datamodel import (ACCEPT_THRESHOLD, SAME_OBJECT_IOU, Box, Detection, EditKind, best_overlap,
+                         iou_matrix, keyframes)
 from ..store.project import MACHINE, Project
 from ..video import FrameSource, ImageFolder, VideoFile
 from .propagate import DEFAULT_MAX_SPAN, SNAP_IOU, PropagatedBox, machine_boxes
@@ -124,8 +125,7 @@ def _until_taken(boxes: list[PropagatedBox], others: dict[int, list[Box]],
     going on would make a second box of it on every frame."""
     ordered = sorted(boxes, key=lambda b: b.frame, reverse=backward)
     for i, b in enumerate(ordered):
-        taken = others.get(b.frame)
-        if taken and iou_matrix(np.array([b.xywh]), np.array([o.xywh for o in taken])).max() >= SAME_OBJECT_IOU:
+        if best_overlap(b.xywh, others.get(b.frame, []), SAME_OBJECT_IOU) is not None:
             ordered = ordered[:i]
             break
     return sorted(ordered, key=lambda b: b.frame)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..datamodel import SAME_OBJECT_IOU, XYWH, Box, EditKind, Source, iou_xywh, keyframes
+from ..datamodel import SAME_OBJECT_IOU, XYWH, Box, EditKind, Source, best_overlap, iou_xywh, keyframes
 from ..errors import VidlabelError
 from ..propagation.propagate import interpolate, machine_boxes
 from ..store.project import HUMAN, Project
@@ -70,8 +70,8 @@ class Editor(TrackEdits):
         candidates = self.project.candidate_tracks()
         boxes = [b for b in self.project.boxes(frame=frame, include_outside=False)
                  if b.track_id in candidates and b.class_id == class_id]
-        best = max(boxes, key=lambda b: iou_xywh(b.xywh, xywh), default=None)
-        return best.track_id if best is not None and iou_xywh(best.xywh, xywh) >= SAME_OBJECT_IOU else None
+        best = best_overlap(xywh, boxes, SAME_OBJECT_IOU)
+        return best.track_id if best is not None else None
 
     def move_box(self, box_id: int, xywh: XYWH) -> Edit:
         """Move or resize a box (a fix): its geometry becomes the person's."""
@@ -113,8 +113,8 @@ class Editor(TrackEdits):
         """`box`'s track's unverified boxes on the run of frames around `box.frame` on which
         they sit on another track's box, that track the one `box` duplicates most here."""
         here = [b for b in self.project.boxes(frame=box.frame, include_outside=False) if b.track_id != box.track_id]
-        other = max(here, key=lambda b: iou_xywh(b.xywh, box.xywh), default=None)
-        if other is None or iou_xywh(other.xywh, box.xywh) < SAME_OBJECT_IOU:
+        other = best_overlap(box.xywh, here, SAME_OBJECT_IOU)
+        if other is None:
             return []
         mine = {b.frame: b for b in self.project.boxes(track_id=box.track_id, include_outside=False)}
         theirs = {b.frame: b for b in self.project.boxes(track_id=other.track_id, include_outside=False)}

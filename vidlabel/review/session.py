@@ -293,13 +293,12 @@ class ReviewSession(LearnsTracks, Editor):
         unclaimed = sum(sig.value for s in states.values() if not s.verified
                         for sig in s.extra if sig.name == "unmatched_detection")
         kinds = Counter(a.kind for a in self.project.actions(actor=HUMAN))
-        p_wrong = self.errors.probabilities(unverified_scores)
-        wrong = float(p_wrong.sum())
         missed = estimate_missed(kinds[EditKind.DRAW], verified, frames - verified, unclaimed)
         seconds = human_seconds(self.project)
-        return {**guidance(p_wrong, sum(len(s.boxes) for s in states.values()), missed, kinds,
-                           seconds, verified, frames - verified, target),
-                "human_seconds": seconds,
+        g = guidance(self.errors.probabilities(unverified_scores), sum(len(s.boxes) for s in states.values()),
+                     missed, kinds, seconds, verified, frames - verified, target)
+        wrong = g["errors_left"]["wrong_boxes"]
+        return {**g, "human_seconds": seconds,
                 "estimated_remaining_errors": wrong + missed,
                 "estimated_wrong_boxes": wrong,
                 "estimated_missed_objects": missed,

@@ -95,17 +95,14 @@ def estimate_quality(boxes: int, p_wrong: np.ndarray, missed: float, misplaced_s
 def errors_to_remove(boxes: int, wrong: float, missed: float, misplaced_share: float,
                      target: float) -> float:
     """How many of the estimated errors must go (in proportion, wrong and missed alike) for the
-    estimated quality to reach `target` (0 if it already does)."""
-    if f1(boxes, wrong, missed, misplaced_share) >= target:
+    estimated quality to reach `target` (0 if it already does). With a share x of them left,
+    F1 = 2(N - Wx) / (2(N - Wx) + (W + M + sW)x), so F1 >= t exactly when
+    x <= 2N(1 - t) / (2W(1 - t) + t(W + M + sW))."""
+    errors = wrong + missed
+    if errors == 0 or f1(boxes, wrong, missed, misplaced_share) >= target:
         return 0.0
-    lo, hi = 0.0, 1.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if f1(boxes, wrong * (1 - mid), missed * (1 - mid), misplaced_share) >= target:
-            hi = mid
-        else:
-            lo = mid
-    return hi * (wrong + missed)
+    left = 2 * boxes * (1 - target) / (2 * wrong * (1 - target) + target * (errors + misplaced_share * wrong))
+    return (1 - min(1.0, left)) * errors
 
 
 def guidance(p_wrong: np.ndarray, boxes: int, missed: float, kinds: Mapping[str, int],
