@@ -18,6 +18,8 @@ tracks, then opens it in the real window on Qt's offscreen platform and times:
   rescoring and ranking run in the session's scoring worker), how long after the edit its
   rescored queue arrives, and, for comparison, the scoring worker's share of those edits
   (rescoring; ranking and stopping guidance), which the UI thread used to wait for;
+* going to the next queue item once the session is ready, with the next ten items decoded ahead
+  while the person looks at the current one (vidlabel/prefetch.py), and without;
 * the background refresh (statistics, track list, scores) that runs off the UI thread.
 
 Run: `QT_QPA_PLATFORM=offscreen python benchmarks/bench_app.py [--frames 30000 --boxes 100000]`
@@ -194,7 +196,7 @@ def ui_thread_costs(window, app, frames: int) -> None:
         ui, queued = after_edit(window, app, arrivals, c.accept_frame)
         accepts.append(ui), queue_after_accept.append(queued)
         t0 = time.perf_counter()
-        window.next_in_queue()
+        window.walker.next()
         nexts.append(time.perf_counter() - t0)
     print(f"  {'fix a box':<34} {percentiles(fixes)}")
     print(f"  {'accept a frame':<34} {percentiles(accepts)}")
@@ -206,6 +208,36 @@ def ui_thread_costs(window, app, frames: int) -> None:
     print("  before this worker existed)")
     print(f"  {'rescore an edit':<34} {percentiles(rescores)}")
     print(f"  {'rank the queue, stopping guidance':<34} {percentiles(reports)}")
+
+
+def next_items(app, path: Path, prefetch: bool, n: int = 30) -> None:
+    """Going to the next queue item (N) as the person sees it (seek, decode, boxes, canvas and
+    timeline painted), once the session is ready: the person spends their seconds on an item
+    (the prefetcher decodes the next ones meanwhile), accepts it, and presses N. Without
+    prefetching for comparison, on a window of its own so that no frame was decoded ahead."""
+    from vidlabel.gui.launch import open_window
+
+    window = show(open_window(path, keys={}), app)
+    c = window.c
+    if not prefetch:
+        c.prefetcher.want = lambda frames: None
+    wait_ready(window, app)
+    samples = []
+    for _ in range(n):
+        c.accept_frame()
+        while not c.session.wait_idle(0.001):   # its rescored queue, delivered to the window
+            app.processEvents()
+        app.processEvents()
+        c.prefetcher.idle()     # the person's seconds on the item
+        t0 = time.perf_counter()
+        window.walker.next()
+        window.canvas.viewport().repaint()
+        window.timeline.repaint()
+        app.processEvents()
+        samples.append(time.perf_counter() - t0)
+    label = "next ten queue items prefetched" if prefetch else "nothing decoded ahead"
+    print(f"  {label:<34} {percentiles(samples)}")
+    window.close()
 
 
 def main() -> int:
@@ -273,6 +305,10 @@ def main() -> int:
         wait_ready(window, app)
         ui_thread_costs(window, app, args.frames)
         window.close()
+
+        print(f"\ngoing to the next queue item after accepting one, {big}, session ready")
+        for prefetch in (True, False):
+            next_items(app, tmp / "big.vlp", prefetch)
 
         print("\nbackground refresh (statistics, track list, scores; worker thread, not the UI)")
         refresher = Refresher(tmp / "big.vlp", delay_ms=0)

@@ -11,7 +11,9 @@ scratch (`rescore_all`) is timed in the same run. Target: well under a second pe
 Part 2, re-propagation: the PETS09-S2L1 video with its ground truth shifted 6 px as machine
 tracks and the ground truth of every 5th frame as detections; boxes of several tracks are
 accepted as keyframes 60 frames apart and a fix between them re-propagates both stretches.
-The cost per propagated frame is reported per tracker, with linear interpolation as the floor.
+The cost per propagated frame is reported per tracker, with remembered tracker runs
+(propagation/memo.py: `repair`'s rejoin runs are read back by the full recomputation that may
+follow) and without them, and linear interpolation as the floor.
 
     python benchmarks/bench_review.py [--frames 1000] [--pets PATH] [--trackers kcf,nano,csrt]
 """
@@ -23,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("VIDLABEL_OFFLINE", "1")
 from vidlabel.datamodel import Box, Detection, Source, VideoRef  # noqa: E402
+from vidlabel.propagation.memo import MEMO, memo_disabled  # noqa: E402
 from vidlabel.review.session import ReviewSession  # noqa: E402
 from vidlabel.store.files import create_project  # noqa: E402
 from vidlabel.store.project import MACHINE, Project  # noqa: E402
@@ -54,10 +58,12 @@ class NoiseFrames(FrameSource):
         return "synthetic"
 
 
-def synthetic_project(path: Path, frames: int, on_screen: int = 12, seed: int = 0) -> Project:
-    """Tracks of 50-400 frames keeping about `on_screen` objects visible, with raw candidates."""
+def synthetic_project(path: Path, frames: int, on_screen: int = 12, seed: int = 0,
+                      video: VideoRef | None = None, spacing: tuple[int, int] = (20, 60)) -> Project:
+    """Tracks of 50-400 frames, new ones every `spacing` frames (about 10 boxes a frame at the
+    default), with raw candidates (on `video`, else on a 960x540 video that does not exist)."""
     rng = np.random.default_rng(seed)
-    project = Project.create(path, VideoRef(str(path), frames, 25.0, 960, 540, "synthetic"),
+    project = Project.create(path, video or VideoRef(str(path), frames, 25.0, 960, 540, "synthetic"),
                              ["person", "car", "bicycle"])
     run = project.start_detection_run("synthetic", {"imgsz": 640})
     dets: dict[int, list[Detection]] = {f: [] for f in range(frames)}
@@ -82,7 +88,7 @@ def synthetic_project(path: Path, frames: int, on_screen: int = 12, seed: int = 
                     jitter = rng.normal(0, 3 if source is Source.DETECTOR else 8, 2)
                     dets[g].append(Detection(g, xywh[0] + jitter[0], xywh[1] + jitter[1], 40, 90, conf, 0, scores))
                 active += 1
-            f += int(rng.integers(20, 60))
+            f += int(rng.integers(*spacing))
             active -= int(rng.integers(1, 4))
         for g in range(frames):  # junk candidates below and around the threshold
             for _ in range(int(rng.integers(0, 6))):
@@ -171,8 +177,10 @@ def repropagation(pets: Path, trackers: list[str], end: int = 200) -> None:
     print(f"\nre-propagation on PETS09-S2L1 frames 0-{end} (keyframes 60 frames apart, a fix "
           "between them, both stretches recomputed):")
     print(f"{'propagator':<22} {'stretches':>9} {'frames':>7} {'ms/frame':>9} {'wall s':>7}")
-    for tracker in trackers + ["interpolate"]:
-        with tempfile.TemporaryDirectory() as tmp:
+    runs = [(t, memo) for t in trackers for memo in (True, False)] + [("interpolate", True)]
+    for tracker, memo in runs:
+        MEMO.clear()   # each row from nothing remembered: the fix's own runs are what it reuses
+        with tempfile.TemporaryDirectory() as tmp, (nullcontext() if memo else memo_disabled()):
             project, frames, tracks = pets_project(Path(tmp), video, gt, end)
             session = ReviewSession(project, frames, background=False,
                                     tracker=tracker if tracker != "interpolate" else "kcf")
@@ -199,7 +207,8 @@ def repropagation(pets: Path, trackers: list[str], end: int = 200) -> None:
                     session.move_box(b.id, (b.x - 6, b.y, b.w, b.h))
                 wall = time.perf_counter() - t0
                 cost = session.propagation_cost()
-            print(f"{tracker:<22} {cost['stretches']:>9} {cost['frames']:>7} "
+            name = tracker if tracker == "interpolate" else f"{tracker}{'' if memo else ' (no memo)'}"
+            print(f"{name:<22} {cost['stretches']:>9} {cost['frames']:>7} "
                   f"{cost['ms_per_frame']:>9.1f} {wall:>7.1f}")
             session.close()
             frames.close()

@@ -1,9 +1,9 @@
 """Frame access latency: vidlabel's exact reader against a plain sequential decode and OpenCV seeking.
 
 Prints, for one video (default: the PETS09-S2L1 video beside the checkout), the per-frame cost of
-a plain sequential PyAV decode (the floor), vidlabel's stepping forward and backward, and random
-seeks (median and p95), plus OpenCV's `CAP_PROP_POS_FRAMES` seeking with how often it returned
-the wrong pixels.
+a plain sequential PyAV decode (the floor), vidlabel's stepping forward and backward, random
+seeks (median and p95), jumps to queue items with and without the app's prefetching of the next
+ten, plus OpenCV's `CAP_PROP_POS_FRAMES` seeking with how often it returned the wrong pixels.
 
     python benchmarks/bench_video.py [VIDEO] [--seeks 200]
 """
@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from vidlabel.prefetch import Prefetcher  # noqa: E402
 from vidlabel.video import VideoFile  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "PETS09-S2L1" / "video.mp4"
@@ -80,6 +81,8 @@ def main() -> None:
     row("vidlabel random seek", timed(v.frame, targets), f"wrong frames: {wrong}/50")
     v.close()
 
+    prefetched_jumps(args.video, n)
+
     cap = cv2.VideoCapture(args.video)
 
     def cv_seek(i: int) -> np.ndarray:
@@ -89,6 +92,31 @@ def main() -> None:
     ms = timed(cv_seek, targets)
     wrong = sum(not np.array_equal(cv_seek(i), reference[i]) for i in targets[:50])
     row("OpenCV CAP_PROP_POS_FRAMES seek", ms, f"wrong frames: {wrong}/50")
+
+
+def prefetched_jumps(video: str, n: int, rounds: int = 30, queue: int = 10) -> None:
+    """A person on a queue: while they look at one item, the app decodes the next `queue` items
+    ahead (vidlabel.prefetch); then they jump to one of them. Beside it, the same jumps with
+    nothing decoded ahead, in the same run, on a reader with the app's cache."""
+    rng = random.Random(1)
+    rounds_of = [rng.sample(range(n), queue) for _ in range(rounds)]
+    jumps = [(q, rng.choice(q)) for q in rounds_of]
+    with VideoFile(video) as v:
+        plain = timed(v.frame, [j for _, j in jumps])
+    with VideoFile(video) as v:
+        prefetcher = Prefetcher(v)
+        ahead, ms = [], []
+        for q, j in jumps:
+            t = time.perf_counter()
+            prefetcher.want(q)
+            prefetcher.idle()     # the person's seconds on the current item
+            ahead.append((time.perf_counter() - t) * 1000)
+            ms += list(timed(v.frame, [j]))
+        per_frame = 1000 * prefetcher.seconds / max(prefetcher.decoded, 1)
+        prefetcher.close()
+    row("jump to a queue item, nothing ahead", plain, "the same jumps as below")
+    row(f"jump to a queue item, next {queue} prefetched", np.asarray(ms),
+        f"prefetch: {per_frame:.1f} ms per frame, {np.median(ahead):.0f} ms for {queue} (median)")
 
 
 if __name__ == "__main__":

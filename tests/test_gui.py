@@ -501,3 +501,17 @@ def test_a_candidate_track_is_asked_about_first_and_enter_keeps_it(qtbot, video,
         assert not window.c.project.candidate_tracks()
     finally:
         window.close()
+
+
+def test_the_next_queue_items_are_decoded_before_the_person_asks(qtbot, machine_window):
+    """The app decodes ahead the queue's frames and the current frame's neighbours, into the
+    cache its own reads use (vidlabel.prefetch)."""
+    window = machine_window
+    c = window.c
+    settle(qtbot, window)
+    assert c.prefetcher.idle(PATIENCE_S)
+    upcoming = [p.frame for p in c.picks[:10]]
+    assert upcoming and all(c.video.cached(f) for f in upcoming)
+    key(qtbot, window, Qt.Key.Key_N)
+    assert c.prefetcher.idle(PATIENCE_S)
+    assert all(c.video.cached(c.frame + d) for d in (1, 2, 3) if c.frame + d < c.frame_count)

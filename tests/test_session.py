@@ -266,6 +266,35 @@ def test_queue_command_prints_picks_with_reasons_and_the_estimate(sample, capsys
     assert "no streaming mode" in capsys.readouterr().err
 
 
+def test_asking_the_queue_again_with_nothing_changed_reads_the_stored_answer(sample, capsys, monkeypatch):
+    from vidlabel.cli import main
+    from vidlabel.review.session import ReviewSession
+    from vidlabel.store.project import HUMAN, Project
+
+    project, _, _ = sample
+    path = project.path
+    project.close()
+    assert main(["queue", str(path), "-k", "3"]) == 0
+    first = capsys.readouterr().out
+    opened = []
+    real_open = ReviewSession.open.__func__
+    monkeypatch.setattr(ReviewSession, "open", classmethod(lambda cls, *a, **kw: opened.append(a) or real_open(cls, *a, **kw)))
+    assert main(["queue", str(path), "-k", "3"]) == 0
+    assert capsys.readouterr().out == first and not opened       # read back: no session, no scoring
+    assert main(["queue", str(path), "-k", "4"]) == 0 and len(opened) == 1   # another question
+    with Project.open(path) as p:                                  # a person's edit since
+        box = p.boxes(frame=int(first.split()[1]))[0]
+        with p.action("check", HUMAN):
+            p.put_box(box.with_(verified=True))
+    capsys.readouterr()
+    assert main(["queue", str(path), "-k", "3"]) == 0 and len(opened) == 2
+    assert capsys.readouterr().out != first
+    with Project.open(path) as p:
+        p.undo()                                                   # back as it was: the same answer
+    assert main(["queue", str(path), "-k", "3"]) == 0
+    assert capsys.readouterr().out == first
+
+
 class _Held:
     """Holds the scoring worker in a wrapped method until released."""
 

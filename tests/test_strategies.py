@@ -169,7 +169,7 @@ def test_committee_without_a_first_run_or_a_second_model_is_a_strategy_error(tmp
 
 
 def test_simulate_names_a_strategy_s_unit_and_frame_aggregate():
-    from vidlabel.simulation.experiment import strategy_params
+    from vidlabel.simulation.lab import strategy_params
 
     assert strategy_params("hybrid") == ("hybrid", {})
     assert strategy_params("hybrid:box") == ("hybrid", {"unit": "box"})

@@ -78,6 +78,22 @@ def test_frames_iterator_matches_sequential(clips):
     assert all(np.array_equal(got[i], ref[i]) for i in got)
 
 
+@pytest.mark.parametrize("kind", ["bframes", "opengop", "vfr", "mjpeg"])
+def test_a_few_frames_of_many_are_exact_and_only_they_are_converted(clips, kind):
+    """`frames_at` (an export with --every N): exact pixels, and the frames decoded on the way
+    are neither converted nor kept."""
+    ref = sequential(clips[kind])
+    wanted = [3, 4, 40, 41, 77, 119]
+    with VideoFile(clips[kind]) as v:
+        converted = []
+        convert = v._to_bgr
+        v._to_bgr = lambda frame: converted.append(1) or convert(frame)
+        got = list(v.frames_at(wanted))
+    assert [i for i, _ in got] == wanted
+    assert all(np.array_equal(image, ref[i]) for i, image in got)
+    assert len(converted) == len(wanted)
+
+
 def test_image_folder(tmp_path):
     import cv2
 

@@ -23,8 +23,9 @@ import configparser
 import hashlib
 import io
 import re
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import av
@@ -52,28 +53,31 @@ def fingerprint_file(path: Path) -> str:
 
 
 class _LRU:
-    """Decoded frames by index, bounded in bytes."""
+    """Decoded frames by index, bounded in bytes; shared by a reader and its `twin`."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._items: OrderedDict[int, np.ndarray] = OrderedDict()
         self._bytes = 0
+        self._lock = threading.Lock()
 
     def get(self, key: int) -> np.ndarray | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
 
     def put(self, key: int, value: np.ndarray) -> None:
-        if key in self._items:
-            self._items.move_to_end(key)
-            return
-        self._items[key] = value
-        self._bytes += value.nbytes
-        while self._bytes > self.max_bytes and len(self._items) > 1:
-            _, old = self._items.popitem(last=False)
-            self._bytes -= old.nbytes
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return
+            self._items[key] = value
+            self._bytes += value.nbytes
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
 
 
 class FrameSource:
@@ -95,8 +99,24 @@ class FrameSource:
         for i in range(max(start, 0), end, step):
             yield i, self.frame(i)
 
+    def frames_at(self, indices: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
+        """The frames at `indices` (ascending), for a reader that wants a few of many (an export
+        with `--every N`): a video file decodes each from the nearer of the previous one and its
+        keyframe, and converts and caches none of the frames between."""
+        for i in indices:
+            yield i, self.frame(i)
+
     def fingerprint(self) -> str:
         raise NotImplementedError
+
+    def cached(self, index: int) -> bool:
+        """Whether frame `index` is decoded already (reading it costs a lookup)."""
+        return False
+
+    def twin(self) -> "FrameSource | None":
+        """A second reader of the same frames for another thread, filling the same frame cache
+        (`vidlabel.prefetch`); None when this source has none."""
+        return None
 
     def ref(self) -> VideoRef:
         return VideoRef(str(self.path.resolve()), self.frame_count, self.fps, self.width,
@@ -122,6 +142,7 @@ class VideoFile(FrameSource):
     def __init__(self, path: str | Path, index: bytes | None = None,
                  cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.path = Path(path)
+        self._fingerprint: str | None = None
         if not self.path.is_file():
             raise VideoError("video file not found", str(self.path))
         try:
@@ -190,7 +211,18 @@ class VideoFile(FrameSource):
         return (pts, keys) if ok else None
 
     def fingerprint(self) -> str:
-        return fingerprint_file(self.path)
+        if self._fingerprint is None:   # read once: the file does not change while it is open
+            self._fingerprint = fingerprint_file(self.path)
+        return self._fingerprint
+
+    def cached(self, index: int) -> bool:
+        return self._cache.get(index) is not None
+
+    def twin(self) -> "VideoFile":
+        """Its own decoder (decoder state cannot be shared between threads), the same cache."""
+        other = VideoFile(self.path, index=self.index_bytes, cache_bytes=0)
+        other._cache, other._fingerprint = self._cache, self._fingerprint
+        return other
 
     # -- decoding -----------------------------------------------------------------------------
     def frame(self, index: int) -> np.ndarray:
@@ -198,11 +230,22 @@ class VideoFile(FrameSource):
         cached = self._cache.get(index)
         if cached is not None:
             return cached
+        return self._decode(index, keep=True)
+
+    def frames_at(self, indices: Iterable[int]) -> Iterator[tuple[int, np.ndarray]]:
+        for i in indices:
+            self._check_index(i)
+            cached = self._cache.get(i)
+            yield i, cached if cached is not None else self._decode(i, keep=False)
+
+    def _decode(self, index: int, keep: bool) -> np.ndarray:
+        """Frame `index`, going on from the running decoder when it has passed the frame's
+        keyframe, else seeking to it; `keep`: convert and cache the frames on the way too."""
         key = self._keyframe_for(index)
         if self._decoder is None or not (self._last < index and self._last >= self._index_of.get(key, 0) - 1
                                          and key >= self._floor_pts):
             self._seek(key)
-        return self._decode_until(index)
+        return self._decode_until(index, keep)
 
     def _keyframe_for(self, index: int) -> int:
         pos = np.searchsorted(self._key_pts, self._pts[index], side="right") - 1
@@ -214,7 +257,7 @@ class VideoFile(FrameSource):
         self._floor_pts = key_pts if key_pts > self._pts[0] else -(1 << 62)
         self._last = -1
 
-    def _decode_until(self, index: int) -> np.ndarray:
+    def _decode_until(self, index: int, keep: bool = True) -> np.ndarray:
         target = int(self._pts[index])
         for attempt in range(3):
             try:
@@ -223,11 +266,13 @@ class VideoFile(FrameSource):
                     if stamp is None or stamp < self._floor_pts or stamp not in self._index_of:
                         continue
                     i = self._index_of[stamp]
-                    image = self._to_bgr(frame)
-                    self._cache.put(i, image)
                     self._last = i
                     if stamp == target:
+                        image = self._to_bgr(frame)
+                        self._cache.put(i, image)
                         return image
+                    if keep:
+                        self._cache.put(i, self._to_bgr(frame))
                     if stamp > target and self._cache.get(index) is None and i > index:
                         break  # the seek landed past the target: go further back
             except av.error.FFmpegError as exc:
@@ -303,11 +348,42 @@ class ImageFolder(FrameSource):
             self._cache.put(index, cached)
         return cached
 
+    def cached(self, index: int) -> bool:
+        return self._cache.get(index) is not None
+
+    def twin(self) -> "ImageFolder":
+        other = ImageFolder(self.path, self.fps, cache_bytes=0)
+        other._cache = self._cache
+        return other
+
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         for p in self.files:
             h.update(f"{p.name}:{p.stat().st_size};".encode())
         return h.hexdigest()[:32]
+
+
+class SharedFrames(FrameSource):
+    """One frame source read by many, one at a time: one decoder and one frame cache instead of
+    one per reader. The strategy lab's replays in one process all read the same clip; each with
+    its own `VideoFile` would hold its own cache (up to `DEFAULT_CACHE_BYTES`) and decoder threads."""
+
+    def __init__(self, video: FrameSource) -> None:
+        self._video = video
+        self._lock = threading.Lock()
+        self.path, self.frame_count, self.fps = video.path, video.frame_count, video.fps
+        self.width, self.height, self.rotation = video.width, video.height, video.rotation
+
+    def frame(self, index: int) -> np.ndarray:
+        with self._lock:
+            return self._video.frame(index)
+
+    def fingerprint(self) -> str:
+        with self._lock:
+            return self._video.fingerprint()
+
+    def close(self) -> None:
+        self._video.close()
 
 
 def open_video(path: str | Path, index: bytes | None = None) -> FrameSource:

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..store.files import is_project_file
+    from ..store.schema import is_project_file   # not store.files: a project needs no video reader
 
     path = Path(args.path)
     if not path.exists():

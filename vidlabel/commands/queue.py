@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from ..review.signals import AGGREGATES
 from ..review.stopping import stopping_line
@@ -16,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "scorer) and print the frames or boxes to review next with "
                                     "the reasons, then the stopping guidance: human seconds spent, "
                                     "estimated errors left. Opens the project for writing: scores "
-                                    "are stored in it."))
+                                    "and the answer are stored in it, and asking again with "
+                                    "nothing changed reads the answer back."))
     p.add_argument("project", help="a .vlp project")
     p.add_argument("--video", help="the project's video, if it has moved (else the stored path)")
     p.add_argument("-k", type=int, default=10, help="how many picks (default 10)")
@@ -31,6 +33,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The answer stored in the project when nothing it depends on changed since (a lookup),
+    else the session's, stored for next time."""
+    from ..store.project import Project
+
+    with Project.open(args.project) as project:
+        stored = project.answer(_key(args), project.revision())
+    print(stored if stored is not None else _answer(args))
+    return 0
+
+
+def _key(args: argparse.Namespace) -> str:
+    from .. import __version__
+
+    return json.dumps({"command": "queue", "version": __version__, "k": args.k, "strategy": args.strategy,
+                       "threshold": args.threshold, "unit": args.unit, "aggregate": args.aggregate})
+
+
+def _answer(args: argparse.Namespace) -> str:
     from ..review.session import (
         ReviewSession,  # scoring libraries load only when it runs
     )
@@ -40,13 +60,17 @@ def run(args: argparse.Namespace) -> int:
         params["threshold"] = args.threshold
     with ReviewSession.open(args.project, args.video, background=False, aggregate=args.aggregate) as session:
         picks = session.next_batch(None if args.threshold is not None else args.k, args.strategy, **params)
+        lines = []
         for p in picks:
             where = f"frame {p.frame}" + (f" track {p.track_id}" if p.track_id is not None else "")
-            print(f"{where:<22} {p.score:6.3f}  {'; '.join(p.reasons)}")
+            lines.append(f"{where:<22} {p.score:6.3f}  {'; '.join(p.reasons)}")
         s = session.stopping()
-        print(f"\nverified frames {s['verified_frames']}/{s['frames']}, human time so far "
-              f"{s['human_seconds'] / 60:.1f} min, estimated errors left "
-              f"{s['estimated_remaining_errors']:.0f} ({s['estimated_wrong_boxes']:.0f} wrong boxes, "
-              f"{s['estimated_missed_objects']:.0f} missed objects)")
-        print(stopping_line(s))
-    return 0
+        lines.append(f"\nverified frames {s['verified_frames']}/{s['frames']}, human time so far "
+                     f"{s['human_seconds'] / 60:.1f} min, estimated errors left "
+                     f"{s['estimated_remaining_errors']:.0f} ({s['estimated_wrong_boxes']:.0f} wrong boxes, "
+                     f"{s['estimated_missed_objects']:.0f} missed objects)")
+        lines.append(stopping_line(s))
+        answer = "\n".join(lines)
+        session.wait_idle()
+        session.project.store_answer(_key(args), session.project.revision(), answer)
+    return answer

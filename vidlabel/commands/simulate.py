@@ -5,6 +5,7 @@ recommend a strategy and batch size for this video."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from ..errors import VidlabelError
@@ -56,6 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tracker", default="auto", help="single-object tracker (default auto)")
     p.add_argument("--draw-seconds", type=float, default=7.0,
                    help="seconds per drawn box (default 7, extreme clicking; 35 conventional)")
+    p.add_argument("--exhaustive", action="store_true",
+                   help="run every replay to its end (by default, successive halving stops the "
+                        "replays that are clearly behind after the first part of their curve)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes replaying at once (default: one per core)")
     p.add_argument("--json", type=Path, help="write the full results as JSON here")
     p.add_argument("--plot", type=Path, help="write learning-curve PNGs into this folder")
     p.set_defaults(func=run)
@@ -65,14 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..review.effort import TimeModel
-    from ..simulation.experiment import (
-        BASELINES,
-        BOX_SUFFIX,
-        Experiment,
-        replay_count,
-        run_experiment,
-        strategy_params,
-    )
+    from ..simulation.experiment import BASELINES, Experiment, run_experiment
+    from ..simulation.lab import BOX_SUFFIX, strategy_params
     from ..simulation.groundtruth import load_ground_truth
     from ..simulation.report import (
         batch_table,
@@ -97,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         raise VidlabelError(f"unknown baselines {bad}; choose from {', '.join(BASELINES)}")
     if args.seeds < 1:
         raise VidlabelError(f"--seeds must be at least 1, got {args.seeds}")
+    workers = len(os.sched_getaffinity(0)) if args.workers is None else args.workers
+    if workers < 1:
+        raise VidlabelError(f"--workers must be at least 1, got {workers}")
     with open_video(video_path) as video:
         frame_count, size = video.frame_count, (video.width, video.height)
     gt = load_ground_truth(args.gt, frame_count, args.gt_format, size)
@@ -109,13 +112,14 @@ def run(args: argparse.Namespace) -> int:
         gt = gt.cut(*cut)
     exp = Experiment(video_path, gt, args.strategies, args.batch, args.budget, args.seeds,
                      not args.no_detector, baselines, TimeModel(draw=args.draw_seconds),
-                     args.model, args.tracker, cut)
-    with tqdm(total=replay_count(exp), unit="replay", desc="simulate") as bar:
-        def progress(label: str, seconds: float, quality: float) -> None:
-            if seconds < 0:
-                bar.update(1)
-            else:
-                bar.set_postfix_str(f"{label}: {seconds:,.0f} s, quality {quality:.3f}")
+                     args.model, args.tracker, cut, exhaustive=args.exhaustive, workers=workers)
+    # The bar counts simulated human seconds (what the wall time follows), so its ETA holds.
+    with tqdm(total=1, unit="s", unit_scale=True, desc="simulate",
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
+        def progress(t) -> None:
+            bar.total, bar.n = max(t.work_planned, 1.0), t.work_done
+            bar.set_postfix_str(f"{t.ended}/{t.replays} replays done · {t.label}: {t.seconds:,.0f} s, "
+                                f"quality {t.quality:.3f}")
         doc = run_experiment(exp, progress)
     if args.json:
         write_json(doc, args.json)

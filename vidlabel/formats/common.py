@@ -156,7 +156,8 @@ def frame_file_name(stem: str, index: int, ext: str = ".jpg") -> str:
 
 
 def write_frame_images(video: ExportVideo, path_of: Callable[[int], Path]) -> None:
-    """Decode the exported frames (sequentially, in order) and save frame i as JPEG at `path_of(i)`."""
+    """Decode the exported frames (in order, only as far as each needs: `frames_at`) and save
+    frame i as JPEG at `path_of(i)`."""
     from ..store.files import open_project_video
 
     wanted = [f.index for f in video.frames]
@@ -164,11 +165,9 @@ def write_frame_images(video: ExportVideo, path_of: Callable[[int], Path]) -> No
         return
     import cv2  # only an export that writes frames needs OpenCV
 
-    wanted_set = set(wanted)
     with open_project_video(video.project) as source:
-        for index, image in source.frames(wanted[0], wanted[-1] + 1):
-            if index in wanted_set and not cv2.imwrite(str(path_of(index)), image,
-                                                         [cv2.IMWRITE_JPEG_QUALITY, 95]):
+        for index, image in source.frames_at(sorted(wanted)):
+            if not cv2.imwrite(str(path_of(index)), image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
                 raise VidlabelError("cannot write frame image", str(path_of(index)))
 
 

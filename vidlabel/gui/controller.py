@@ -60,6 +60,7 @@ class Controller(Navigator):
         self._queueRanked.connect(self._queue_ranked)
         self.current_class = 0
         self._start_session(session_video)
+        self.prefetch()
 
     # -- the review session -------------------------------------------------------------------
     def _start_session(self, session_video: Callable[[], FrameSource]) -> None:
@@ -92,6 +93,11 @@ class Controller(Navigator):
             self.message.emit(update.problem)
         self.queueChanged.emit(update)
         self.projectChanged.emit()  # the scores behind the timeline changed too
+        self.prefetch()
+
+    def upcoming(self) -> list[int]:
+        """The queue's frames in order, a track pick's crops with them (the filmstrip's)."""
+        return [f for p in self.picks for f in (p.frame, *p.crops)]
 
     def restart_session(self) -> None:
         """A new session after a job wrote outside it (pre-labelling): scores start fresh."""

@@ -14,12 +14,8 @@ from pathlib import Path
 from PyQt6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from ..errors import VidlabelError
-from ..store.files import (
-    default_project_path,
-    is_project_file,
-    open_or_create_project,
-    open_project_video,
-)
+from ..store.files import default_project_path, open_or_create_project, open_project_video
+from ..store.schema import is_project_file
 from ..video import VIDEO_SUFFIXES
 from . import pauses, shortcuts, theme
 from .controller import Controller

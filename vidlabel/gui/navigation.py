@@ -13,8 +13,12 @@ import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from ..datamodel import Box, IgnoreRegion
+from ..prefetch import Prefetcher
 from ..store.project import Project
 from ..video import FrameSource
+
+# Frames around the current one decoded ahead (vidlabel.prefetch): stepping or playing on, one back.
+NEIGHBOURS = (1, 2, 3, -1)
 
 
 class Navigator(QObject):
@@ -32,6 +36,7 @@ class Navigator(QObject):
         self._play_timer = QTimer(self)
         self._play_timer.setInterval(max(1, round(1000 / (video.fps or 25.0))))
         self._play_timer.timeout.connect(self._play_tick)
+        self.prefetcher = Prefetcher(video)
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -77,6 +82,16 @@ class Navigator(QObject):
         if frame != self.frame:
             self.frame = frame
             self.frameChanged.emit(frame)
+            self.prefetch()
+
+    def upcoming(self) -> list[int]:
+        """Frames the person is likely to open next besides the neighbours (the controller's
+        queue); decoded ahead, in this order, after the neighbours."""
+        return []
+
+    def prefetch(self) -> None:
+        """Decode ahead what is likely next from here, instead of what was for the last place."""
+        self.prefetcher.want([self.frame + d for d in NEIGHBOURS] + self.upcoming())
 
     def step(self, delta: int) -> None:
         self.seek(self.frame + delta)
@@ -117,5 +132,6 @@ class Navigator(QObject):
         """Stop playing and close the project and the video (a subclass first stops whatever
         writes to them)."""
         self._play_timer.stop()
+        self.prefetcher.close()
         self.project.close()
         self.video.close()

@@ -28,7 +28,8 @@ import numpy as np
 from ..datamodel import XYWH, Box, Detection, Source, iou_xywh, lerp_xywh
 from ..errors import PropagationError
 from ..video import FrameSource
-from .trackers import clip_to_frame, create_tracker, resolve_tracker_name
+from .memo import TrackerRun
+from .trackers import clip_to_frame, resolve_tracker_name
 
 # A run stops at the first frame whose confidence falls below this. Appearance scores of a
 # correctly tracked pedestrian sit mostly above 0.5; a box on background or on another object
@@ -128,34 +129,39 @@ def _steps(video: FrameSource, start: Box, frames: list[int], tracker: str, min_
     """`propagate`'s run, one box at a time, so that a caller can stop it early (`repair`)."""
     if start.outside:
         raise PropagationError("the start box is marked outside (not in view): nothing to track", _where(start))
-    resolve_tracker_name(tracker)  # an unknown name fails even when there is nothing to do
+    tracker = resolve_tracker_name(tracker)  # an unknown name fails even when there is nothing to do
     if not frames or clip_to_frame(start.xywh, (video.height, video.width)) is None:
         return
     out: list[PropagatedBox] = []
-    runner = None   # a tracker started on the last box, or None when the last box was a detection
+    runner = None   # a tracker run from the last box, or None when the last box was a detection
     low = 0
-    for f in frames:
-        det = _continuation(guide.get(f, ()), start, out, f) if guide else None
-        if det is not None:
-            out.append(PropagatedBox(f, tuple(float(v) for v in det.xywh), float(det.confidence),
-                                     Source.DETECTOR))
-            runner, low = None, 0
-            yield out[-1]
-            continue
-        if runner is None:
-            last = out[-1] if out else PropagatedBox(start.frame, start.xywh, 1.0, Source.HUMAN)
-            if clip_to_frame(last.xywh, (video.height, video.width)) is None:
+    try:
+        for f in frames:
+            det = _continuation(guide.get(f, ()), start, out, f) if guide else None
+            if det is not None:
+                out.append(PropagatedBox(f, tuple(float(v) for v in det.xywh), float(det.confidence),
+                                         Source.DETECTOR))
+                if runner is not None:
+                    runner.close()
+                runner, low = None, 0
+                yield out[-1]
+                continue
+            if runner is None:
+                last = out[-1] if out else PropagatedBox(start.frame, start.xywh, 1.0, Source.HUMAN)
+                if clip_to_frame(last.xywh, (video.height, video.width)) is None:
+                    return
+                runner = TrackerRun(video, tracker, last.frame, last.xywh)
+            xywh, confidence = runner.update(f)
+            if xywh is None:
                 return
-            runner = create_tracker(tracker)
-            runner.init(video.frame(last.frame), last.xywh)
-        xywh, confidence = runner.update(video.frame(f))
-        if xywh is None:
-            return
-        out.append(PropagatedBox(f, xywh, confidence, Source.TRACKER))
-        yield out[-1]
-        low = low + 1 if confidence < min_confidence else 0
-        if low >= patience:
-            return
+            out.append(PropagatedBox(f, xywh, confidence, Source.TRACKER))
+            yield out[-1]
+            low = low + 1 if confidence < min_confidence else 0
+            if low >= patience:
+                return
+    finally:
+        if runner is not None:
+            runner.close()
 
 
 def _trusted(box: PropagatedBox, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> bool:
@@ -379,6 +385,6 @@ def track_between(video: FrameSource, start: Box | None, end: Box | None, tracke
                           guide=guide)
         boxes.reverse()
     else:
-        create_tracker(tracker)  # still reject an unknown tracker name
+        resolve_tracker_name(tracker)  # still reject an unknown tracker name
         boxes = []
     return _snap(boxes, snap)

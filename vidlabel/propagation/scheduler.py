@@ -77,7 +77,11 @@ class _CancellableFrames:
 
     def __init__(self, video: FrameSource, cancel: threading.Event) -> None:
         self._video, self._cancel = video, cancel
-        self.frame_count, self.width, self.height = video.frame_count, video.width, video.height
+        self.path, self.frame_count, self.width, self.height = video.path, video.frame_count, video.width, video.height
+
+    def fingerprint(self) -> str:
+        """The video's, so that the tracker runs of one job are remembered for the next (memo.py)."""
+        return self._video.fingerprint()
 
     def frame(self, index: int):
         if self._cancel.is_set():

@@ -3,13 +3,12 @@ on a copy of that project, replay the baselines, and summarise.
 
 Pre-labelling runs once per experiment and every replay starts from a byte copy of the same
 project file, so strategies are compared on identical pre-labels and the detector's cost is not
-paid again for each of them.
+paid again for each of them. Which replays go how far, and in which process, is `lab.py`'s
+(successive halving over worker processes; `exhaustive` runs every replay to its end).
 """
 
 from __future__ import annotations
 
-import logging
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,24 +17,20 @@ from pathlib import Path
 
 import av
 
-from ..datamodel import Box
-from ..errors import CommitteeError, StrategyError, VideoError, VidlabelError
+from ..errors import CommitteeError, VideoError, VidlabelError
 from ..prelabelling.pipeline import PrelabelOptions, prelabel
 from ..prelabelling.record import PrelabelRecord
 from ..review.committee import Committee
 from ..review.effort import EXTREME_CLICKING, TimeModel
-from ..review.session import ReviewSession
 from ..review.strategies import STRATEGIES
 from ..store.files import create_project
 from ..store.project import MACHINE, Project
-from ..video import FrameSource, open_video
+from ..video import open_video
 from . import baselines as B
 from .annotator import SimulatedAnnotator
 from .groundtruth import GroundTruth, ShownFrames
-from .loop import run_loop
+from .lab import Lab, Outcome, Setup, Spec, Tally, planned, rungs, strategy_params, survivors
 from .report import RunRecord, summarise
-
-log = logging.getLogger(__name__)
 
 BASELINES = ("manual", "interpolation-5", "interpolation-10", "interpolation-30",
              "adaptive-interpolation", "tracker-only", "detector-only")
@@ -58,22 +53,17 @@ class Experiment:
     tracker: str = "auto"
     cut: tuple[int, int] | None = None     # replay frames [start, end) of the video only
     workdir: Path | None = None
+    exhaustive: bool = False               # every replay to its end, no successive halving (lab.py)
+    workers: int = 1                       # processes replaying at once
 
     def annotator(self, view: ShownFrames, class_map: dict[int, int]) -> SimulatedAnnotator:
         return SimulatedAnnotator(view, self.time_model, class_map)
 
 
-def _copy_project(src: Path, dst: Path) -> Path:
-    shutil.copyfile(src, dst)
-    return dst
-
-
-def _base_project(exp: Experiment, video_path: Path, where: Path
-                  ) -> tuple[Path, dict[int, int], list[Box]]:
+def _base_project(exp: Experiment, video_path: Path, where: Path) -> tuple[Path, dict[int, int]]:
     """The pre-labelled project every replay starts from (`vidlabel.prelabelling.pipeline`, restricted to the
-    ground truth's classes), the map from ground-truth class ids to project class ids (by name,
-    docs/adr/0003; a class the detector does not know is added so that it can be drawn), and the
-    pre-labels themselves."""
+    ground truth's classes) and the map from ground-truth class ids to project class ids (by name,
+    docs/adr/0003; a class the detector does not know is added so that it can be drawn)."""
     path = where / "base.vlp"
     if exp.detector:
         prelabel(video_path, path, PrelabelOptions(model=exp.model, classes=_detectable(exp)),
@@ -88,10 +78,9 @@ def _base_project(exp: Experiment, video_path: Path, where: Path
             _second_pass(project, video_path)
         with project.action("simulation classes", MACHINE):
             class_map = {i: project.add_class(n) for i, n in enumerate(exp.gt.class_names)}
-        prelabels = project.boxes(include_outside=False)
     finally:
         project.close()
-    return path, class_map, prelabels
+    return path, class_map
 
 
 def _detectable(exp: Experiment) -> tuple[str, ...]:
@@ -121,16 +110,17 @@ def _second_pass(project: Project, video_path: Path) -> None:
         committee.ensure(list(range(video.frame_count)))
 
 
-def run_experiment(exp: Experiment, progress: Callable[[str, float, float], None] | None = None
-                   ) -> dict:
+def run_experiment(exp: Experiment, progress: Callable[[Tally], None] | None = None) -> dict:
     """Replay everything and return the summary document (see `report.summarise`).
 
-    `progress(label, human_seconds, quality)` is called after every batch of every replay and
-    with seconds -1 when a replay ends."""
+    `progress(tally)` is called after every batch of every replay and when a replay or baseline
+    ends (finished, dropped by successive halving, or failed)."""
     factory = lambda view: exp.annotator(view, {})  # noqa: E731 (baselines draw GT class ids)
     manual = B.manual_cost(exp.gt, factory)
     budget = exp.budget or manual
-    tick = progress or (lambda label, seconds, quality: None)
+    tick = progress or (lambda tally: None)
+    specs = replay_specs(exp)
+    baselines = [b for b in exp.baselines if b != "detector-only" or exp.detector]
     with tempfile.TemporaryDirectory(dir=exp.workdir) as tmp:
         tmp = Path(tmp)
         video_path = cut_video(exp.video_path, *exp.cut, tmp / "cut.mp4") if exp.cut else exp.video_path
@@ -138,100 +128,90 @@ def run_experiment(exp: Experiment, progress: Callable[[str, float, float], None
             if video.frame_count != exp.gt.frame_count:
                 raise VideoError(f"the video has {video.frame_count} frames, the ground truth "
                                  f"{exp.gt.frame_count}", str(exp.video_path))
-            base, class_map, prelabels = _base_project(exp, video_path, tmp)
-            skipped: dict[str, str] = {}
-            records = _replay_strategies(exp, budget, base, video_path, class_map, tick, skipped)
-            records += _replay_baselines(exp, video, prelabels, factory, tick)
+        base, class_map = _base_project(exp, video_path, tmp)
+        lab = Lab(Setup(exp, base, video_path, class_map), min(exp.workers, len(specs) + len(baselines)))
+        try:
+            outcomes, baseline_runs = _halving(lab, specs, rungs(budget, exp.exhaustive), baselines, tick)
+        finally:
+            lab.shutdown()
+    skipped: dict[str, str] = {}
+    for o in outcomes:
+        if o.skipped:
+            skipped[o.spec.name] = o.skipped
+        elif o.failed:
+            skipped[o.spec.label] = o.failed
+    records = [RunRecord(o.spec.name, "strategy", o.spec.batch, o.spec.seed, o.points, o.dropped_at)
+               for o in outcomes if o.points]
+    records += [RunRecord(name, "baseline", None, 0, points) for name, points in baseline_runs.items()]
     meta = {"video": str(exp.video_path), "frames": exp.gt.frame_count,
             "cut": list(exp.cut) if exp.cut else None,
             "gt_boxes": exp.gt.box_count(), "budget": budget, "seeds": exp.seeds,
             "batches": list(exp.batches), "detector": exp.detector,
-            "time_model": exp.time_model.__dict__, "skipped": skipped}
+            "time_model": exp.time_model.__dict__, "skipped": skipped,
+            "schedule": {"exhaustive": exp.exhaustive, "rungs": rungs(budget, exp.exhaustive),
+                         "workers": exp.workers}}
     return summarise(records, manual, meta)
 
 
-BOX_SUFFIX = ":box"   # "hybrid:box": the strategy's single-box picks (`unit="box"`) instead of frames
-
-
-def strategy_params(name: str) -> tuple[str, dict]:
-    """A replay's strategy name and `next_batch` parameters: `NAME:box` asks for box picks,
-    `NAME@AGG` ranks frames by another aggregate of their boxes' scores (max, sum, mean)."""
-    params: dict = {}
-    if name.endswith(BOX_SUFFIX):
-        name, params["unit"] = name[:-len(BOX_SUFFIX)], "box"
-    if "@" in name:
-        name, params["aggregate"] = name.split("@", 1)
-    return name, params
-
-
-def replay_count(exp: Experiment) -> int:
-    """How many replays `run_experiment` makes (for a progress bar)."""
-    names = dict.fromkeys(["random", *exp.strategies])
-    runs = sum(len(exp.batches) * (exp.seeds if strategy_params(n)[0] in RANDOMISED else 1) for n in names)
-    return runs + sum(1 for b in exp.baselines if b != "detector-only" or exp.detector)
-
-
-def _replay_strategies(exp: Experiment, budget: float, base: Path, video_path: Path,
-                       class_map: dict[int, int], tick, skipped: dict[str, str]) -> list[RunRecord]:
-    """Every strategy at every batch size (and seed); a strategy this project cannot run is
-    recorded in `skipped` with the reason instead of stopping the experiment."""
-    records = []
-    for name in dict.fromkeys(["random", *exp.strategies]):   # random normalises the ALC
+def replay_specs(exp: Experiment) -> list[Spec]:
+    """Every strategy (random first: it normalises the ALC) at every batch size and seed."""
+    specs = []
+    for name in dict.fromkeys(["random", *exp.strategies]):
         for batch in exp.batches:
-            strategy, params = strategy_params(name)
-            for seed in range(exp.seeds if strategy in RANDOMISED else 1):
-                label = f"{name} k={batch}" + (f" seed {seed}" if exp.seeds > 1 else "")
-                path = _copy_project(base, base.with_name("run.vlp"))
-                session = ReviewSession.open(path, video_path, tracker=exp.tracker,
-                                             background=False)
-                try:
-                    annotator = exp.annotator(ShownFrames(exp.gt), class_map)
-                    run = run_loop(session, annotator, exp.gt, strategy, batch, budget, seed,
-                                   on_batch=lambda p, label=label: tick(label, p.seconds, p.quality),
-                                   **params)
-                except StrategyError as exc:   # e.g. committee without a second detector pass
-                    skipped[name] = str(exc)
-                    tick(label, -1, 0.0)
-                    break
-                except Exception as exc:  # noqa: BLE001 - one failed replay must not lose the others
-                    log.exception("replay %s failed", label)
-                    skipped[label] = f"failed: {type(exc).__name__}: {exc}"
-                    tick(label, -1, 0.0)
-                    continue
-                finally:
-                    session.close()
-                    path.unlink()
-                records.append(RunRecord(name, "strategy", batch, seed, run.curve.points))
-                tick(label, -1, run.curve.final.quality)
-            if name in skipped:
-                break
-    return records
+            for seed in range(exp.seeds if strategy_params(name)[0] in RANDOMISED else 1):
+                specs.append(Spec(name, batch, seed, f"{name} k={batch}" + (f" seed {seed}" if exp.seeds > 1 else "")))
+    return specs
 
 
-def _replay_baselines(exp: Experiment, video: FrameSource, prelabels: list[Box], factory,
-                      tick) -> list[RunRecord]:
-    records = []
-    for name in exp.baselines:
-        run = _baseline(name, exp, factory, video, prelabels)
-        if run is not None:
-            records.append(RunRecord(name, "baseline", None, 0, run.curve.points))
-            tick(name, -1, run.curve.final.quality)
-    return records
+def _halving(lab: Lab, specs: list[Spec], budgets: list[float], baselines: list[str],
+             progress: Callable[[Tally], None]) -> tuple[list[Outcome], dict[str, list]]:
+    """Advance every replay rung by rung, keeping the `survivors` of each; the baselines run
+    beside the first rung. `progress` hears of every batch and of every replay that ends."""
+    outcomes = {s: Outcome(s) for s in specs}
+    baseline_runs: dict[str, list] = {}
+    running = list(specs)
+    seconds: dict[Spec, float] = {}
+    by_label = {s.label: s for s in specs}
+    tally = Tally(len(specs) + len(baselines))
 
+    def tell(rung: int, label: str | None = None, at: float = 0.0, quality: float = 0.0) -> None:
+        if label is not None:   # a batch of replay `label` ended at `at` human seconds
+            spec = by_label[label]
+            tally.work_done += at - seconds.get(spec, 0.0)
+            seconds[spec] = at
+            tally.label, tally.seconds, tally.quality = label, at, quality
+        horizon = max((o.points[-1].seconds for o in outcomes.values() if o.finished and o.points), default=None)
+        active = [s for s in running if not outcomes[s].ended]
+        tally.work_planned = tally.work_done + planned(budgets, rung, active, seconds, horizon)
+        progress(tally)
 
-def _baseline(name: str, exp: Experiment, factory, video: FrameSource, prelabels: list[Box]):
-    gt = exp.gt
-    if name == "manual":
-        return B.fully_manual(gt, factory)
-    if name.startswith("interpolation-"):
-        return B.fixed_interpolation(gt, factory, int(name.split("-")[1]))
-    if name == "adaptive-interpolation":
-        return B.adaptive_interpolation(gt, factory)
-    if name == "tracker-only":
-        return B.tracker_only(gt, factory, video, exp.tracker)
-    if name == "detector-only":
-        return B.detector_only(gt, factory, prelabels) if exp.detector else None
-    raise ValueError(f"unknown baseline {name!r}")
+    for i, budget in enumerate(budgets):
+        tell(i)
+        requests = [("advance", s, budget) for s in running]
+        requests += [("baseline", name, 0.0) for name in (baselines if i == 0 else ())]
+        for k, result in lab.run(requests, lambda *a, i=i: tell(i, *a)):
+            kind, key, _ = requests[k]
+            if kind == "advance":
+                outcomes[key] = result
+                tally.ended += result.ended
+            elif result is not None:
+                baseline_runs[key] = result
+            tally.ended += kind == "baseline"
+            tell(i)
+        last = i == len(budgets) - 1
+        pool = [o for o in outcomes.values() if o.dropped_at is None and (o.spec in running or o.finished)]
+        keep = set() if last else survivors(pool, budget)
+        for s in running:
+            o = outcomes[s]
+            if s not in keep:
+                if not o.ended:   # the others were counted when they ended
+                    tally.ended += 1
+                    if not last:
+                        o.dropped_at = budget
+                lab.close(s)
+        running = [s for s in running if s in keep]
+    tell(len(budgets) - 1)
+    return list(outcomes.values()), baseline_runs
 
 
 def cut_video(src: Path, start: int, end: int, dst: Path) -> Path:

@@ -125,31 +125,52 @@ def _point(gt: GroundTruth, session, annotator: SimulatedAnnotator) -> CurvePoin
 QUALITY_STOP = 0.995
 
 
-def run_loop(session, annotator: SimulatedAnnotator, gt: GroundTruth, strategy: str,
-             batch: int, budget: float, seed: int = 0,
-             on_batch: Callable[[CurvePoint], None] | None = None, **params) -> LoopRun:
-    """Replay the loop until `budget` human seconds are spent, the queue runs dry, or the
-    quality reaches `QUALITY_STOP`.
+class Replay:
+    """The loop of one strategy on one session, run in stretches: `advance(budget)` goes on until
+    `budget` human seconds are spent, the queue runs dry, or the quality reaches `QUALITY_STOP`,
+    and can be called again with a larger budget (the strategy lab drops replays that are
+    clearly behind after the first stretch, `experiment.py`).
 
     `gt` is used only to score the whole video after each batch; the annotator sees ground truth
     only through its own `ShownFrames` view, for the frames the queue shows it. A batch whose
     picks were all answered before (a box the annotator left as it was, e.g. on an ignore region,
     comes back unverified) ends the run: the queue has nothing new to show."""
-    session.wait_idle()
-    curve = LearningCurve([_point(gt, session, annotator)])
-    answered: set[tuple[int, int | None]] = set()
-    batches = 0
-    while annotator.seconds < budget and curve.final.quality < QUALITY_STOP:
-        picks = session.next_batch(batch, strategy, seed=seed, **params)
-        keys = {(p.frame, p.track_id) for p in picks}
-        if not picks or keys <= answered:
-            break
-        answered |= keys
-        for pick in picks:
-            answer(session, pick, annotator)
+
+    def __init__(self, session, annotator: SimulatedAnnotator, gt: GroundTruth, strategy: str,
+                 batch: int, seed: int = 0, **params) -> None:
+        self.session, self.annotator, self.gt = session, annotator, gt
+        self.strategy, self.batch, self.seed, self.params = strategy, batch, seed, params
         session.wait_idle()
-        batches += 1
-        curve.add(_point(gt, session, annotator))
-        if on_batch:
-            on_batch(curve.final)
-    return LoopRun(strategy, batch, seed, curve, annotator, batches)
+        self.curve = LearningCurve([_point(gt, session, annotator)])
+        self.batches = 0
+        self.dry = False     # the queue had nothing new to show
+        self._answered: set[tuple[int, int | None]] = set()
+
+    @property
+    def finished(self) -> bool:
+        return self.dry or self.curve.final.quality >= QUALITY_STOP
+
+    def advance(self, budget: float, on_batch: Callable[[CurvePoint], None] | None = None) -> LoopRun:
+        while self.annotator.seconds < budget and not self.finished:
+            picks = self.session.next_batch(self.batch, self.strategy, seed=self.seed, **self.params)
+            keys = {(p.frame, p.track_id) for p in picks}
+            if not picks or keys <= self._answered:
+                self.dry = True
+                break
+            self._answered |= keys
+            for pick in picks:
+                answer(self.session, pick, self.annotator)
+            self.session.wait_idle()
+            self.batches += 1
+            self.curve.add(_point(self.gt, self.session, self.annotator))
+            if on_batch:
+                on_batch(self.curve.final)
+        return LoopRun(self.strategy, self.batch, self.seed, self.curve, self.annotator, self.batches)
+
+
+def run_loop(session, annotator: SimulatedAnnotator, gt: GroundTruth, strategy: str,
+             batch: int, budget: float, seed: int = 0,
+             on_batch: Callable[[CurvePoint], None] | None = None, **params) -> LoopRun:
+    """Replay the loop until `budget` human seconds are spent, the queue runs dry, or the
+    quality reaches `QUALITY_STOP` (`Replay`, in one stretch)."""
+    return Replay(session, annotator, gt, strategy, batch, seed, **params).advance(budget, on_batch)

@@ -31,6 +31,7 @@ class RunRecord:
     batch: int | None
     seed: int
     points: list[CurvePoint]
+    dropped_at: float | None = None   # successive halving stopped it at this many human seconds
 
     def xy(self, time_model: TimeModel | None = None) -> list[tuple[float, float]]:
         return [(time_model.seconds(p.actions) if time_model else p.seconds, p.quality)
@@ -93,13 +94,15 @@ def summarise(records: list[RunRecord], max_seconds: float, meta: dict | None = 
     missing = {b for _, b in strategy_keys} - set(random_area)
     if missing:
         raise ValueError(f"the random strategy was not run at batch sizes {sorted(missing)}")
-    raw = {k: float(np.mean([area(r.xy(), max_seconds) for r in groups[k]])) for k in strategy_keys}
-    best_name, best_batch = max(strategy_keys, key=lambda k: (raw[k], -k[1]))
+    complete = [k for k in strategy_keys if all(r.dropped_at is None for r in groups[k])]
+    raw = {k: float(np.mean([area(r.xy(), max_seconds) for r in groups[k]])) for k in complete}
+    best_name, best_batch = max(complete, key=lambda k: (raw[k], -k[1]))
     by_batch: dict[str, dict] = defaultdict(dict)
     results: dict[str, dict] = {}
     for (name, batch), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         entry = _entry(rs, random_area[batch if batch is not None else best_batch], max_seconds)
         entry["kind"] = rs[0].kind
+        entry["dropped_at"] = next((r.dropped_at for r in rs if r.dropped_at is not None), None)
         if batch is None or batch == best_batch:
             results[name] = entry
         if batch is not None:
@@ -121,18 +124,23 @@ def _s(v: float | None) -> str:
 
 
 def markdown_table(doc: dict) -> str:
-    """One row per strategy (at the recommended batch) and baseline, best ALC first."""
+    """One row per strategy (at the recommended batch) and baseline, best ALC first. A replay
+    that successive halving dropped shows its figures at the drop, "-" for what it had not
+    reached and for its ALC (the area of a curve cut short says nothing)."""
     head = ("| name | batch | ALC | s to 0.95 | s to 0.99 | s to 0.99 (35 s draw) | quality | "
             "R@0.5 | R@0.7 | P@0.5 | ID sw | looks | draws | fixes | deletes | ends | "
             "est. gap | stop at (est. / true) |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
-    ranked = sorted(doc["results"].items(), key=lambda kv: -kv[1]["alc"])
+    ranked = sorted(doc["results"].items(), key=lambda kv: (kv[1].get("dropped_at") is not None, -kv[1]["alc"]))
     for name, e in ranked:
         a = e["actions"]
+        dropped = e.get("dropped_at")
+        s = (lambda v: "-" if v is None else _s(v)) if dropped else _s   # dropped: not reached *yet*
         rows.append(
-            f"| {name} | {e['batch'] if e['batch'] is not None else '-'} | {e['alc']:.3f} | "
-            f"{_s(e['seconds_to_95'])} | {_s(e['seconds_to_99'])} | "
-            f"{_s(e['seconds_to_99_conventional'])} | {e['final_quality']:.4f} | "
+            f"| {name}{f' (dropped at {dropped:,.0f} s)' if dropped else ''} | "
+            f"{e['batch'] if e['batch'] is not None else '-'} | {'-' if dropped else format(e['alc'], '.3f')} | "
+            f"{s(e['seconds_to_95'])} | {s(e['seconds_to_99'])} | "
+            f"{s(e['seconds_to_99_conventional'])} | {e['final_quality']:.4f} | "
             f"{e['final_recall_50']:.4f} | {e['final_recall_70']:.4f} | "
             f"{e['final_precision_50']:.4f} | {e['final_id_switches']:.0f} | "
             + " | ".join(f"{a.get(k, 0):,.0f}" for k in ("look", "draw", "fix", "delete", "end"))
@@ -147,7 +155,7 @@ def _gap(e: dict) -> str:
 def _stop(e: dict) -> str:
     stop = e.get("stop")
     if stop is None:
-        return "" if e.get("calibration_mae") is None else "never"
+        return "" if e.get("calibration_mae") is None else "-" if e.get("dropped_at") else "never"
     return f"{stop['seconds']:,.0f} s ({stop['estimated_quality']:.3f} / {stop['true_quality']:.3f})"
 
 
@@ -157,18 +165,26 @@ def batch_table(doc: dict) -> str:
     rows = ["| strategy | " + " | ".join(f"ALC @ {b}" for b in batches) + " |",
             "|---|" + "---|" * len(batches)]
     for name, v in sorted(doc["by_batch"].items()):
-        rows.append(f"| {name} | " + " | ".join(
-            f"{v[str(b)]['alc']:.3f}" if str(b) in v else "-" for b in batches) + " |")
+        rows.append(f"| {name} | " + " | ".join(_batch_cell(v.get(str(b))) for b in batches) + " |")
     return "\n".join(rows)
+
+
+def _batch_cell(e: dict | None) -> str:
+    if e is None:
+        return "-"
+    return f"dropped at {e['dropped_at']:,.0f} s" if e.get("dropped_at") else f"{e['alc']:.3f}"
 
 
 def recommendation_line(doc: dict) -> str:
     rec = doc["recommendation"]
     reached = ("quality 0.99 not reached within the budget" if rec["seconds_to_99"] is None
                else f"quality 0.99 after {rec['seconds_to_99']:,.0f} s")
+    schedule = doc.get("schedule") or {}
+    how = ("every replay run to its end" if schedule.get("exhaustive", True) else
+           f"successive halving at {', '.join(f'{r:,.0f}' for r in schedule['rungs'][:-1])} s")
     return (f"recommended: strategy {rec['strategy']} with batch size {rec['batch']} "
             f"(normalised ALC {rec['alc']:.3f}; {reached}; fully manual "
-            f"{doc['manual_seconds']:,.0f} s)")
+            f"{doc['manual_seconds']:,.0f} s; {how})")
 
 
 def plot(doc: dict, out_dir: Path) -> list[Path]:

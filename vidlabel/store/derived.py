@@ -74,6 +74,29 @@ class DerivedTables(ActionLog):
     def frame_scores(self) -> dict[int, tuple[float, list]]:
         return {r[0]: (r[1], json.loads(r[2])) for r in self._conn.execute("SELECT * FROM frame_scores")}
 
+    # ------------------------------------------------------------------ stored answers
+    def revision(self) -> str:
+        """What every score is computed from, as one string: it changes with any action done,
+        undone or redone (boxes, tracks, frames, classes, ignore regions, the pre-labelling
+        record), any detection stored, and any re-propagation still pending."""
+        with self.lock:
+            rows = [tuple(self._conn.execute(sql).fetchone()) for sql in (
+                "SELECT COUNT(*), MAX(id), TOTAL(id * (state = 'done')) FROM actions",
+                "SELECT COUNT(*), MAX(id) FROM detections",
+                "SELECT COUNT(*) FROM detected_frames",
+                "SELECT COUNT(*) FROM pending_repairs")]
+        return json.dumps(rows)
+
+    def answer(self, key: str, revision: str) -> str | None:
+        """The answer stored under `key` if it was computed at `revision`, else None."""
+        row = self._conn.execute("SELECT value FROM answers WHERE key = ? AND revision = ?",
+                                 (key, revision)).fetchone()
+        return row[0] if row else None
+
+    def store_answer(self, key: str, revision: str, value: str) -> None:
+        with self._write_derived():
+            self._conn.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?)", (key, revision, value))
+
     # ------------------------------------------------------------------ raw detections
     def start_detection_run(self, model: str, params: dict) -> int:
         """A detection run is keyed by model and parameters, so a resumed run finds its frames."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import ProjectError, VideoError
 from ..video import FrameSource, VideoFile, open_video
 from .project import MACHINE, Project
-from .schema import SQLITE_MAGIC
+from .schema import is_project_file
 
 
 def create_project(video_path: str | Path, project_path: str | Path,
@@ -67,17 +67,6 @@ def relink_video(project: Project, new_path: str | Path, force: bool = False) ->
     with project.action("relink video", MACHINE, {"path": str(Path(new_path).resolve())}):
         project.set_video(video.ref(), video.index_bytes if isinstance(video, VideoFile) else None)
     return video
-
-
-def is_project_file(path: str | Path) -> bool:
-    """A `.vlp` file or any SQLite file (a project under another name); videos are neither."""
-    path = Path(path)
-    if not path.is_file():
-        return False
-    if path.suffix.lower() == ".vlp":
-        return True
-    with path.open("rb") as f:
-        return f.read(16) == SQLITE_MAGIC
 
 
 def user_projects_dir() -> Path:

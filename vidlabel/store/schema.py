@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import ProjectError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APPLICATION_ID = 0x76646C62  # "vdlb": marks a SQLite file as a vidlabel project
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -165,7 +165,21 @@ MIGRATIONS: dict[int, str] = {
        + _log_triggers(("tracks",))
        + "".join(f"UPDATE changes SET {side} = json_set({side}, '$.candidate', 0) "
                  f"WHERE tbl = 'tracks' AND {side} IS NOT NULL;" for side in ("before", "after")),
+    # Schema 7: answers of read-mostly commands (`vidlabel queue`), each with the revision of
+    # what it was computed from, so that asking again with nothing changed costs a lookup.
+    7: "CREATE TABLE answers(key TEXT PRIMARY KEY, revision TEXT NOT NULL, value TEXT NOT NULL);",
 }
+
+
+def is_project_file(path: str | Path) -> bool:
+    """A `.vlp` file or any SQLite file (a project under another name); videos are neither."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == ".vlp":
+        return True
+    with path.open("rb") as f:
+        return f.read(16) == SQLITE_MAGIC
 
 
 def check_header(path: Path) -> None:
