@@ -89,7 +89,7 @@ def main() -> None:
     project = build(args.workdir, args.frames)
     cli = [sys.executable, "-m", "vidlabel"]
     from vidlabel.store.project import Project
-    with Project.open(project, readonly=True) as p:
+    with Project.open(project) as p:   # for writing: a project of an older schema migrates
         print(f"project: {p.video.frame_count} frames, {p.box_count()} boxes, {len(p.tracks())} tracks")
     print(f"{'command':<44} {'wall s':>8}")
     row("python -c 'import vidlabel' (comparison)", wall([sys.executable, "-c", "import vidlabel"], args.repeat))

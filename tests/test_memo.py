@@ -94,3 +94,34 @@ def test_propagation_and_blending_equal_their_fresh_runs(video):
         assert propagate(video, start, range(1, 25)) == want_run
         assert track_between(video, start, end) == want_between
     assert MEMO.hits > 0
+
+
+def test_a_run_cancelled_while_its_tracker_is_built_leaves_no_half_built_tracker(video):
+    """A re-propagation job is cancelled by a frame read that raises (scheduler.py): the tracker
+    it was starting must not be kept for the next run."""
+    name = "csrt" if HAVE["csrt"] else "kcf"
+
+    class Cancelled(Exception):
+        pass
+
+    class Cancelling:
+        path, frame_count, width, height = video.path, video.frame_count, video.width, video.height
+
+        def __init__(self, reads: int) -> None:
+            self.reads = reads
+
+        def fingerprint(self) -> str:
+            return video.fingerprint()
+
+        def frame(self, index: int):
+            self.reads -= 1
+            if self.reads < 0:
+                raise Cancelled()
+            return video.frame(index)
+
+    source = Cancelling(reads=0)      # the init frame's read is cancelled
+    run = TrackerRun(source, name, 0, WALKER)
+    with pytest.raises(Cancelled):
+        run.update(1)
+    run.close()
+    assert remembered(video, name, [1, 2, 3]) == fresh(video, name, [1, 2, 3])

@@ -171,9 +171,10 @@ class TrackerRun:
         or a new one fed those frames again."""
         if self._live is None and self._run is not None:
             self._live = MEMO.take_live(self._key, self._run, len(self._fed))
-        if self._live is None:
-            self._live = create_tracker(self.name)
-            self._live.init(self.video.frame(self.frame), self.xywh)
+        if self._live is None:   # kept only once it has been fed everything: a read that
+            tracker = create_tracker(self.name)   # fails half way (a cancelled job) leaves nothing
+            tracker.init(self.video.frame(self.frame), self.xywh)
             for f in self._fed:
-                self._live.update(self.video.frame(f))
+                tracker.update(self.video.frame(f))
+            self._live = tracker
         return self._live
