@@ -277,8 +277,8 @@ def test_asking_the_queue_again_with_nothing_changed_reads_the_stored_answer(sam
     assert main(["queue", str(path), "-k", "3"]) == 0
     first = capsys.readouterr().out
     opened = []
-    real_open = ReviewSession.open.__func__
-    monkeypatch.setattr(ReviewSession, "open", classmethod(lambda cls, *a, **kw: opened.append(a) or real_open(cls, *a, **kw)))
+    real_init = ReviewSession.__init__
+    monkeypatch.setattr(ReviewSession, "__init__", lambda self, *a, **kw: opened.append(a) or real_init(self, *a, **kw))
     assert main(["queue", str(path), "-k", "3"]) == 0
     assert capsys.readouterr().out == first and not opened       # read back: no session, no scoring
     assert main(["queue", str(path), "-k", "4"]) == 0 and len(opened) == 1   # another question

@@ -34,12 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The answer stored in the project when nothing it depends on changed since (a lookup),
-    else the session's, stored for next time."""
+    else the session's, stored for next time. The project is opened (and checked) once."""
+    from ..store.files import open_project_video
     from ..store.project import Project
 
     with Project.open(args.project) as project:
         stored = project.answer(_key(args), project.revision())
-    print(stored if stored is not None else _answer(args))
+        if stored is None:
+            with open_project_video(project, args.video) as video:
+                stored = _answer(args, project, video)
+    print(stored)
     return 0
 
 
@@ -50,15 +54,13 @@ def _key(args: argparse.Namespace) -> str:
                        "threshold": args.threshold, "unit": args.unit, "aggregate": args.aggregate})
 
 
-def _answer(args: argparse.Namespace) -> str:
-    from ..review.session import (
-        ReviewSession,  # scoring libraries load only when it runs
-    )
+def _answer(args: argparse.Namespace, project, video) -> str:
+    from ..review.session import ReviewSession  # scoring libraries load only when it runs
 
     params = {"unit": args.unit} if args.unit != "frame" else {}
     if args.threshold is not None:
         params["threshold"] = args.threshold
-    with ReviewSession.open(args.project, args.video, background=False, aggregate=args.aggregate) as session:
+    with ReviewSession(project, video, background=False, aggregate=args.aggregate) as session:
         picks = session.next_batch(None if args.threshold is not None else args.k, args.strategy, **params)
         lines = []
         for p in picks:
@@ -72,5 +74,5 @@ def _answer(args: argparse.Namespace) -> str:
         lines.append(stopping_line(s))
         answer = "\n".join(lines)
         session.wait_idle()
-        session.project.store_answer(_key(args), session.project.revision(), answer)
+        project.store_answer(_key(args), project.revision(), answer)
     return answer
