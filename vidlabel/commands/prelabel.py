@@ -33,6 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fill the frames between detections with a single-object tracker (csrt, kcf, "
                         "mil, nano or auto) run from both ends; default: linear interpolation")
     p.add_argument("--device", help="inference device, e.g. cpu, 0 or cuda:0 (default: GPU if present)")
+    ray = p.add_argument_group("on a Ray cluster (docs/scale.md)")
+    ray.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                     help="detect on Ray workers: local:N starts Ray here with N CPUs; HOST:PORT or "
+                          "ray://HOST:PORT joins a cluster; alone, the cluster this machine is part "
+                          "of. Workers must read the videos by the same path")
+    ray.add_argument("--workers", type=int, metavar="N",
+                     help="detector workers (default: one per GPU, else one per CPU of the cluster)")
+    ray.add_argument("--chunk", type=int, metavar="FRAMES",
+                     help="frames per work unit (default: from the job's size and the workers, "
+                          "32 to 256)")
     p.set_defaults(func=run)
 
 
@@ -64,17 +74,42 @@ def run(args: argparse.Namespace) -> int:
     options = PrelabelOptions(model=args.model, classes=classes, conf=args.conf, start=args.start,
                               end=args.end, detect_every=args.detect_every, device=args.device,
                               tracker=args.tracker)
-    for video, project in zip(args.videos, project_paths(args.videos, args.output)):
-        s = prelabel(video, project, options)
-        first, end = s.frames
-        print(f"{s.project}: frames {first}..{end - 1}, detected on {s.detected_frames} "
-              + (f"({s.resumed_frames} already stored) " if s.resumed_frames else "")
-              + (f"at {s.detect_fps:.1f} frames/s" if s.detected_frames > s.resumed_frames else ""))
-        boxes = ", ".join(f"{k} {v}" for k, v in sorted(s.boxes.items())) or "none"
-        classes = ", ".join(f"{k} {v}" for k, v in s.tracks_by_class.most_common()) or "none"
-        state = "unchanged (already pre-labelled with these settings)" if s.unchanged else "written"
-        print(f"  {s.tracks} tracks by class: {classes}; boxes by source: {boxes}; {state}")
-        if s.candidates:
-            print(f"  {s.candidates} candidate tracks (the detector was unsure of them): offered to "
-                  "review, left out of exports until confirmed")
+    projects = project_paths(args.videos, args.output)
+    if args.ray:
+        return _run_on_ray(args, options, projects)
+    if args.workers is not None or args.chunk is not None:
+        raise VidlabelError("--workers and --chunk are for --ray")
+    for video, project in zip(args.videos, projects):
+        report(prelabel(video, project, options))
     return 0
+
+
+def _run_on_ray(args: argparse.Namespace, options, projects: list[Path]) -> int:
+    from tqdm import tqdm
+
+    from ..prelabelling.cluster import ClusterOptions, prelabel_cluster
+
+    for name in ("workers", "chunk"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise VidlabelError(f"--{name} must be 1 or more, got {value}")
+    run = prelabel_cluster(args.videos, projects, options, ClusterOptions(args.ray, args.workers, args.chunk),
+                           on_video=lambda s: report(s, tqdm.write))
+    print(f"{len(run.summaries)} videos on {run.workers} Ray workers in {run.wall_seconds:.1f} s "
+          f"({run.chunks} chunks; start-up {run.startup_seconds:.1f} s)")
+    return 0
+
+
+def report(s, write=print) -> None:
+    """A pre-labelled video's closing lines: what was detected, linked and written."""
+    first, end = s.frames
+    write(f"{s.project}: frames {first}..{end - 1}, detected on {s.detected_frames} "
+          + (f"({s.resumed_frames} already stored) " if s.resumed_frames else "")
+          + (f"at {s.detect_fps:.1f} frames/s" if s.detected_frames > s.resumed_frames else ""))
+    boxes = ", ".join(f"{k} {v}" for k, v in sorted(s.boxes.items())) or "none"
+    classes = ", ".join(f"{k} {v}" for k, v in s.tracks_by_class.most_common()) or "none"
+    state = "unchanged (already pre-labelled with these settings)" if s.unchanged else "written"
+    write(f"  {s.tracks} tracks by class: {classes}; boxes by source: {boxes}; {state}")
+    if s.candidates:
+        write(f"  {s.candidates} candidate tracks (the detector was unsure of them): offered to "
+              "review, left out of exports until confirmed")

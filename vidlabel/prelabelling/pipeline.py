@@ -89,6 +89,12 @@ def check_options(options: PrelabelOptions) -> None:
         resolve_tracker_name(options.tracker)
 
 
+def make_detector(options: PrelabelOptions) -> Detector:
+    """The detector these options ask for (loads the model: seconds, so only once checks passed)."""
+    return Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
+                    classes=options.classes, batch=options.batch)
+
+
 def _frame_range(options: PrelabelOptions, video: FrameSource) -> tuple[int, int]:
     check_options(options)
     n = video.frame_count
@@ -101,7 +107,7 @@ def _frame_range(options: PrelabelOptions, video: FrameSource) -> tuple[int, int
     return options.start, end
 
 
-def _store_detections(project: Project, run_id: int, batch: dict[int, list[Detection]],
+def store_detections(project: Project, run_id: int, batch: dict[int, list[Detection]],
                       names: list[str]) -> None:
     """Store one batch with class ids mapped by name to the project's classes (docs/adr/0003).
 
@@ -137,7 +143,7 @@ def detect_frames(project: Project, video: FrameSource, detector: Detector, fram
         if on_batch is not None:
             on_batch(stored, len(frames))
         for batch in detector.run(video, todo):
-            _store_detections(project, run_id, batch, detector.class_names)
+            store_detections(project, run_id, batch, detector.class_names)
             bar.update(len(batch))
             stored += len(batch)
             if on_batch is not None:
@@ -161,7 +167,7 @@ def check_replaceable(project: Project) -> None:
 def write_tracks(project: Project, tracks, end: int, record: PrelabelRecord, names: list[str]) -> int:
     """Replace the previous pre-labelling's tracks with these, in one machine action.
 
-    A track of a class the project lacks (`-(model index + 1)`, see `_store_detections`) adds
+    A track of a class the project lacks (`-(model index + 1)`, see `store_detections`) adds
     that class by its model name, in the same action, so one undo takes both back.
     """
     check_replaceable(project)
@@ -196,25 +202,31 @@ def tracker_gaps(video: FrameSource, tracker: str) -> GapFiller:
     return fill
 
 
-def prelabel(video_path: str | Path, project_path: str | Path, options: PrelabelOptions = PrelabelOptions(),
-             progress: bool = True) -> PrelabelSummary:
-    """Pre-label one video into one project (created if missing, resumed if present).
-
-    Everything that can refuse is checked before anything is written, cheapest first: the
-    settings, the video and the frame range, an existing project's human work, then the model.
-    A refusal therefore leaves no project behind and no detections in an existing one.
-    """
+def check_inputs(video_path: str | Path, project_path: str | Path,
+                 options: PrelabelOptions = PrelabelOptions()) -> tuple[int, int, int]:
+    """Everything that can refuse without the model, cheapest first: the settings, the video and
+    the frame range, an existing project's human work. Writes nothing; returns (start, end, the
+    video's frame count) so that a caller can compare what other machines see."""
     check_options(options)
     if Path(project_path).exists():
         project, video = open_or_create_project(video_path, project_path)
         with project, video:
-            _frame_range(options, video)
+            start, end = _frame_range(options, video)
             check_replaceable(project)
-    else:
-        with open_video(video_path) as video:
-            _frame_range(options, video)
-    detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
-                        classes=options.classes, batch=options.batch)
+            return start, end, video.frame_count
+    with open_video(video_path) as video:
+        return (*_frame_range(options, video), video.frame_count)
+
+
+def prelabel(video_path: str | Path, project_path: str | Path, options: PrelabelOptions = PrelabelOptions(),
+             progress: bool = True) -> PrelabelSummary:
+    """Pre-label one video into one project (created if missing, resumed if present).
+
+    Everything that can refuse is checked before anything is written (`check_inputs`, then the
+    model). A refusal therefore leaves no project behind and no detections in an existing one.
+    """
+    check_inputs(video_path, project_path, options)
+    detector = make_detector(options)
     if progress:
         print(f"model {detector.path}", file=sys.stderr)
     project, video = open_or_create_project(video_path, project_path)
@@ -232,11 +244,24 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
     start, end = _frame_range(options, video)
     check_replaceable(project)
     if detector is None:
-        detector = Detector(options.model, device=options.device, candidate_conf=options.candidate_conf,
-                            classes=options.classes, batch=options.batch)
+        detector = make_detector(options)
     frames = schedule(start, end, options.detect_every)
     run_id, resumed, seconds = detect_frames(project, video, detector, frames, progress, on_batch)
-    summary = PrelabelSummary(Path(project.path), (start, end), len(frames), resumed, seconds)
+    summary = PrelabelSummary(Path(project.path), (start, end), len(frames), resumed, seconds,
+                              model=detector.path)
+    return link_run(project, video, options, run_id, summary, detector.class_names, progress)
+
+
+def link_run(project: Project, video: FrameSource, options: PrelabelOptions, run_id: int,
+             summary: PrelabelSummary, names: list[str], progress: bool = False) -> PrelabelSummary:
+    """The second half: link a detection run whose frames are all stored into tracks, and count
+    what the project now holds into `summary`. `names` are the model's class names.
+
+    Separate from detecting because detections may come from elsewhere (`cluster.py`: Ray
+    workers); linking reads only the store, so the tracks are the same wherever they were detected.
+    """
+    start, end = summary.frames
+    frames = schedule(start, end, options.detect_every)
     params = LinkParams(accept_conf=options.conf)
     record = PrelabelRecord(run_id, (start, end), options.detect_every, asdict(params), options.tracker)
     previous = PrelabelRecord.read(project)
@@ -253,13 +278,13 @@ def prelabel_project(project: Project, video: FrameSource, options: PrelabelOpti
                   "tracks", file=sys.stderr, flush=True)
         tracks = link(dets, frames, video.fps, params,
                       tracker_gaps(video, options.tracker) if options.tracker else None)
-        write_tracks(project, tracks, end, record, detector.class_names)
+        write_tracks(project, tracks, end, record, names)
     made = set(PrelabelRecord.read(project).tracks)
     own = made - project.candidate_tracks()
-    summary.tracks, summary.candidates, summary.model = len(own), len(made - own), detector.path
-    names = project.class_names()
-    summary.tracks_by_class = Counter(names[t.class_id] for t in project.tracks()
-                                      if t.id in own and 0 <= t.class_id < len(names))
+    summary.tracks, summary.candidates = len(own), len(made - own)
+    classes = project.class_names()
+    summary.tracks_by_class = Counter(classes[t.class_id] for t in project.tracks()
+                                      if t.id in own and 0 <= t.class_id < len(classes))
     summary.boxes = Counter(b.source.value for b in project.boxes(frames=(start, end), include_outside=False)
                             if b.track_id in own)
     return summary

@@ -1,0 +1,405 @@
+"""Pre-labelling many videos on a Ray cluster: actors detect, one driver stores and links.
+
+Why this shape. Detection is the slow half and needs no project, so it is farmed out as work
+units of (video, contiguous frame range) to Ray actors that each load the model once (one model
+per actor, as Ultralytics advises for thread-safe inference) and decode their range with
+vidlabel's exact-index reader. They send back compact arrays, never frames. Everything that
+writes stays in the driver: one writer per project (SQLite allows no other), each chunk stored in
+one transaction as it arrives, a video linked as soon as its last chunk is stored while the
+workers go on with the next videos. Stored frames are skipped by the next run, so a killed driver
+resumes; an actor that dies is restarted by Ray and its chunk retried. Linking reads only the
+store (`pipeline.link_run`), so the tracks equal those of the single-process command.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datamodel import Detection
+from ..errors import PrelabelError, VidlabelError, one_line
+from ..store.files import open_or_create_project
+from ..video import FrameSource, open_video
+from .pipeline import (PrelabelOptions, PrelabelSummary, check_inputs, link_run, make_detector,
+                       schedule, store_detections)
+
+# A chunk is the unit of loss and of balance. At least CHUNK_MIN frames, so that the seek to its
+# first frame (decoding from the keyframe before it: up to one GOP) and Ray's per-call cost stay a
+# small share; at most CHUNK_MAX, so that a worker or driver killed loses at most that many frames
+# of detection (~10 s of one CPU at 40 ms a frame); in between, CHUNKS_PER_WORKER chunks per worker
+# so that the last chunks to finish leave the other workers idle for at most a quarter of a share.
+CHUNK_MIN, CHUNK_MAX, CHUNKS_PER_WORKER = 32, 256, 4
+# Chunks queued on each actor: one running, one waiting, so a worker never idles while the driver
+# stores or links.
+IN_FLIGHT = 2
+RETRIES = 3  # restarts of a dead actor, and retries of its chunk, before the job gives up
+READERS_KEPT = 2  # open videos per actor: consecutive chunks are mostly of the same video
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where to run: `address` is `local:N` (start Ray here with N CPUs), `auto` (the cluster this
+    machine belongs to, or RAY_ADDRESS), `HOST:PORT` of a head node, or a `ray://` client address.
+    A Ray the caller has already connected (`ray.init`) is used as it is."""
+
+    address: str = "auto"
+    workers: int | None = None  # detector actors; default one per GPU, else one per CPU
+    chunk: int | None = None    # frames per work unit; default `chunk_size`
+
+
+@dataclass
+class ClusterReport:
+    """What a cluster run did: per video its summary, and where the time went (`bench_cluster`)."""
+
+    summaries: list[PrelabelSummary]
+    workers: int
+    chunks: int = 0
+    wall_seconds: float = 0.0
+    startup_seconds: float = 0.0   # connecting, starting actors, loading models, checking videos
+    store_seconds: float = 0.0     # the driver's writing of detections
+    link_seconds: float = 0.0      # the driver's linking
+    worker_seconds: float = 0.0    # summed over chunks: decoding and detecting inside the actors
+    detect_wall_seconds: float = 0.0  # from the first chunk sent to the last one stored
+
+
+# ---------------------------------------------------------------- work units
+def chunk_size(frames: int, workers: int) -> int:
+    """Frames per work unit for a job of `frames` over `workers` (see CHUNK_MIN above)."""
+    return max(CHUNK_MIN, min(CHUNK_MAX, math.ceil(frames / max(1, workers * CHUNKS_PER_WORKER))))
+
+
+def split(frames: list[int], size: int) -> list[list[int]]:
+    """The frames still to detect, in order, as runs of at most `size`."""
+    return [frames[i:i + size] for i in range(0, len(frames), size)]
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A chunk's detections as arrays (what crosses the network): per frame its count, per
+    detection x, y, w, h, confidence (float64, exactly the floats the detector gave), the model's
+    class index and the class-score row (float32, as stored), or no scores at all."""
+
+    frames: np.ndarray
+    counts: np.ndarray
+    boxes: np.ndarray
+    classes: np.ndarray
+    scores: np.ndarray | None
+    seconds: float
+
+
+def pack(batch: dict[int, list[Detection]], seconds: float) -> Packed:
+    dets = [d for f in sorted(batch) for d in batch[f]]
+    with_scores = bool(dets) and all(d.class_scores is not None for d in dets)
+    return Packed(
+        np.array(sorted(batch), np.int64), np.array([len(batch[f]) for f in sorted(batch)], np.int64),
+        np.array([(d.x, d.y, d.w, d.h, d.confidence) for d in dets], np.float64).reshape(-1, 5),
+        np.array([d.class_id for d in dets], np.int64),
+        np.stack([np.asarray(d.class_scores, np.float32) for d in dets]) if with_scores else None,
+        seconds)
+
+
+def unpack(packed: Packed) -> dict[int, list[Detection]]:
+    out: dict[int, list[Detection]] = {}
+    k = 0
+    for frame, n in zip(packed.frames.tolist(), packed.counts.tolist()):
+        out[frame] = [Detection(frame, *map(float, packed.boxes[i]), int(packed.classes[i]),
+                                None if packed.scores is None else packed.scores[i])
+                      for i in range(k, k + n)]
+        k += n
+    return out
+
+
+# ---------------------------------------------------------------- the worker
+class DetectorWorker:
+    """One Ray actor: one loaded detector, the videos it last read kept open.
+
+    A user's error (no model, an unknown class, a frame that does not decode) is returned as
+    `(what, where)` rather than raised, so the driver prints it as one line and not as Ray's
+    remote traceback.
+    """
+
+    def __init__(self, options: PrelabelOptions) -> None:
+        self.error: tuple[str, str | None] | None = None
+        self.readers: dict[str, FrameSource] = {}
+        try:
+            self.detector = make_detector(options)
+        except VidlabelError as exc:
+            self.error = (exc.what, exc.where)
+
+    def describe(self) -> dict:
+        if self.error:
+            return {"error": self.error}
+        d = self.detector
+        return {"model": d.info.model, "params": {**d.info.params, "names": d.class_names},
+                "path": d.path, "names": d.class_names}
+
+    def check(self, videos: list[str]) -> tuple[str, list[int | str]]:
+        """This node's address, and per video its frame count or why it does not open."""
+        import ray
+
+        seen: list[int | str] = []
+        for path in videos:
+            try:
+                with open_video(path) as video:
+                    seen.append(video.frame_count)
+            except VidlabelError as exc:
+                seen.append(exc.what)
+        return ray.util.get_node_ip_address(), seen
+
+    def detect(self, path: str, frames: list[int]) -> Packed | tuple[str, str | None]:
+        started = time.perf_counter()
+        try:
+            batch: dict[int, list[Detection]] = {}
+            for part in self.detector.run(self._reader(path), frames):
+                batch.update(part)
+        except VidlabelError as exc:
+            return exc.what, exc.where or path
+        return pack(batch, time.perf_counter() - started)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def _reader(self, path: str) -> FrameSource:
+        if path not in self.readers:
+            while len(self.readers) >= READERS_KEPT:
+                self.readers.pop(next(iter(self.readers))).close()
+            self.readers[path] = open_video(path)
+        return self.readers[path]
+
+
+# ---------------------------------------------------------------- connecting
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise PrelabelError("--ray needs Ray, which is not installed here: pip install 'ray==2.60.0' "
+                            "(./run.sh installs it)") from None
+    return ray
+
+
+@contextmanager
+def connected(address: str) -> Iterator[object]:
+    """Ray, connected as `address` says for the duration (see `ClusterOptions`); a local Ray this
+    started is shut down after, a cluster is only disconnected from."""
+    ray = _import_ray()
+    kwargs = dict(logging_level=logging.WARNING, log_to_driver=False)
+    if address.startswith("local:"):
+        cpus = address.removeprefix("local:")
+        if not cpus.isdigit() or int(cpus) < 1:
+            raise PrelabelError(f"--ray local:N needs a number of CPUs of 1 or more, got {cpus!r}")
+        kwargs.update(num_cpus=int(cpus), include_dashboard=False)
+    else:
+        _reachable(address)
+        kwargs.update(address=address)
+    if ray.is_initialized():
+        yield ray
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no network calls nobody asked for
+    try:
+        ray.init(**kwargs)
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError here
+        raise PrelabelError(f"cannot connect to Ray: {one_line(exc)}", address) from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _reachable(address: str) -> None:
+    """A head node's HOST:PORT that does not answer fails in seconds, not after Ray's own long
+    retries."""
+    host, _, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as exc:
+        raise PrelabelError(f"no Ray cluster answers at this address ({exc.strerror or exc})",
+                            address) from None
+
+
+def _start_workers(ray, options: PrelabelOptions, wanted: int | None) -> list:
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0)) if str(options.device or "").lower() != "cpu" else 0
+    each = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
+    n = wanted or gpus or max(1, int(resources.get("CPU", 1)))
+    actor = ray.remote(max_restarts=RETRIES, max_task_retries=RETRIES, **each)(DetectorWorker)
+    return [actor.remote(options) for _ in range(n)]
+
+
+# ---------------------------------------------------------------- the driver
+@dataclass
+class _Job:
+    """One video's part of the run: its project, and its chunks still out."""
+
+    video: str
+    project: Path
+    frames: list[int]
+    run_id: int
+    resumed: int
+    todo: list[int]
+    out: int = 0
+    started: float = 0.0
+    seconds: float = 0.0
+    opened: tuple | None = field(default=None, repr=False)  # (project, video) while chunks arrive
+
+
+def prelabel_cluster(videos: list[str], projects: list[Path], options: PrelabelOptions = PrelabelOptions(),
+                     cluster: ClusterOptions = ClusterOptions(), progress: bool = True,
+                     on_video: Callable[[PrelabelSummary], None] | None = None,
+                     on_chunk: Callable[[int, int], None] | None = None) -> ClusterReport:
+    """Pre-label each video into its project on Ray; the projects equal `prelabel`'s.
+
+    Nothing is written before every video opens here and on every worker, Ray answers and the
+    model loads. `on_video(summary)` is called as each video is linked (others still detecting),
+    `on_chunk(frames stored, frames in all)` after each stored chunk.
+    """
+    started = time.perf_counter()
+    ranges = [check_inputs(v, p, options) for v, p in zip(videos, projects)]
+    paths = [str(Path(v).resolve()) for v in videos]
+    jobs: list[_Job] = []
+    with connected(cluster.address) as ray:
+        workers = _start_workers(ray, options, cluster.workers)
+        try:
+            model = _describe(ray, workers)
+            _check_on_workers(ray, workers, paths, [n for *_, n in ranges])
+            jobs = [_open_job(p, v, proj, options, r, model) for p, v, proj, r in zip(paths, videos, projects, ranges)]
+            report = ClusterReport([], len(workers), startup_seconds=time.perf_counter() - started)
+            size = cluster.chunk or chunk_size(sum(len(j.todo) for j in jobs), len(workers))
+            units = deque((j, c) for j in jobs for c in split(j.todo, size))
+            for j in jobs:
+                j.out = sum(1 for job, _ in units if job is j)
+            _drive(ray, workers, units, jobs, report, options, model, progress, on_video, on_chunk)
+        finally:
+            for w in workers:
+                ray.kill(w)
+            for j in jobs:
+                if j.opened is not None:
+                    for part in j.opened:
+                        part.close()
+    order = {j.project: k for k, j in enumerate(jobs)}
+    report.summaries.sort(key=lambda s: order[s.project])
+    report.wall_seconds = time.perf_counter() - started
+    return report
+
+
+def _describe(ray, workers: list) -> dict:
+    """The model as the workers loaded it: its key for the detection run, its class names."""
+    model = _get(ray, workers[0].describe.remote(), "starting a Ray worker")
+    if "error" in model:
+        raise PrelabelError(*model["error"])
+    return model
+
+
+def _check_on_workers(ray, workers: list, paths: list[str], counts: list[int]) -> None:
+    """Every worker must read every video by the same path and see the same frames as here."""
+    for node, seen in _get(ray, [w.check.remote(paths) for w in workers], "checking the videos"):
+        for path, expected, got in zip(paths, counts, seen):
+            if isinstance(got, str):
+                raise PrelabelError(f"the video does not open on Ray node {node}: {got}; workers "
+                                    "read videos by the same path (a shared folder)", path)
+            if got != expected:
+                raise PrelabelError(f"Ray node {node} sees {got} frames in this video, this machine "
+                                    f"{expected}: not the same file", path)
+
+
+def _open_job(path: str, video: str, project_path: Path, options: PrelabelOptions,
+              frame_range: tuple[int, int, int], model: dict) -> _Job:
+    """Create (or reopen) the project and find which of its frames are already stored."""
+    start, end, _ = frame_range
+    frames = schedule(start, end, options.detect_every)
+    project, source = open_or_create_project(video, project_path)
+    with project, source:
+        run_id = project.start_detection_run(model["model"], model["params"])
+        done = project.detected_frames(run_id)
+    todo = [f for f in frames if f not in done]
+    return _Job(path, Path(project_path), frames, run_id, len(frames) - len(todo), todo)
+
+
+def _drive(ray, workers: list, units: deque, jobs: list[_Job], report: ClusterReport,
+           options: PrelabelOptions, model: dict, progress: bool, on_video, on_chunk) -> None:
+    """Keep IN_FLIGHT chunks on every worker; store each as it comes back; link finished videos."""
+    from tqdm import tqdm
+
+    pending: dict = {}
+    stored, total = sum(j.resumed for j in jobs), sum(len(j.frames) for j in jobs)
+
+    def submit(worker) -> None:
+        if units:
+            job, frames = units.popleft()
+            job.started = job.started or time.perf_counter()
+            pending[worker.detect.remote(job.video, frames)] = (worker, job, frames)
+
+    with tqdm(total=total, initial=stored, unit="frame", desc=f"detect on Ray ({len(workers)} workers)",
+              disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
+        for job in [j for j in jobs if not j.todo]:
+            _finish(job, options, model, report, on_video)
+        for _ in range(IN_FLIGHT):
+            for w in workers:
+                submit(w)
+        first = time.perf_counter()
+        while pending:
+            [ready], _ = ray.wait(list(pending), num_returns=1)
+            worker, job, frames = pending.pop(ready)
+            result = _get(ray, ready, f"detecting frames {frames[0]}..{frames[-1]} of {job.video}")
+            submit(worker)
+            if isinstance(result, tuple):
+                raise PrelabelError(*result)
+            _store(job, result, model, report)
+            stored += len(frames)
+            bar.update(len(frames))
+            report.detect_wall_seconds = time.perf_counter() - first
+            if on_chunk is not None:
+                on_chunk(stored, total)
+            job.out -= 1
+            if job.out == 0:
+                job.seconds = time.perf_counter() - job.started
+                _finish(job, options, model, report, on_video)
+
+
+def _store(job: _Job, packed: Packed, model: dict, report: ClusterReport) -> None:
+    """One chunk, one transaction: a kill leaves it whole or absent."""
+    t = time.perf_counter()
+    if job.opened is None:
+        job.opened = open_or_create_project(job.video, job.project)
+    store_detections(job.opened[0], job.run_id, unpack(packed), model["names"])
+    report.store_seconds += time.perf_counter() - t
+    report.worker_seconds += packed.seconds
+    report.chunks += 1
+
+
+def _finish(job: _Job, options: PrelabelOptions, model: dict, report: ClusterReport, on_video) -> None:
+    t = time.perf_counter()
+    project, video = job.opened or open_or_create_project(job.video, job.project)
+    job.opened = None
+    with project, video:
+        summary = link_run(project, video, options, job.run_id, _summary(job, model), model["names"])
+    report.link_seconds += time.perf_counter() - t
+    report.summaries.append(summary)
+    if on_video is not None:
+        on_video(summary)
+
+
+def _summary(job: _Job, model: dict) -> PrelabelSummary:
+    start, end = job.frames[0], job.frames[-1] + 1
+    return PrelabelSummary(job.project, (start, end), len(job.frames), job.resumed, job.seconds,
+                           model=model["path"])
+
+
+def _get(ray, refs, doing: str):
+    """`ray.get`, with a worker that died past its retries, or a lost node, as one line."""
+    try:
+        return ray.get(refs)
+    except ray.exceptions.RayError as exc:
+        raise PrelabelError(f"a Ray worker failed while {doing}: {one_line(exc)}") from None
