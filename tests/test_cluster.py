@@ -166,6 +166,7 @@ def test_a_video_a_worker_cannot_read_is_named_with_its_node(local_ray):
     (["--ray", "local:two"], "--ray local:N needs a number of CPUs"),
     (["--ray", "local:2", "--workers", "0"], "--workers must be 1 or more"),
     (["--chunk", "8"], "--workers and --chunk are for --ray"),
+    (["--ray", "local:2", "--workers", "3"], "has room for 2 detector workers now (CPUs free), not 3"),
 ])
 def test_bad_cluster_input_is_one_line_and_writes_nothing(args, message, tmp_path, capsys):
     code = cli.main(["prelabel", str(SAMPLE), "-o", str(tmp_path / "p.vlp"), *args])

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "ray://HOST:PORT joins a cluster; alone, the cluster this machine is part "
                           "of. Workers must read the videos by the same path")
     ray.add_argument("--workers", type=int, metavar="N",
-                     help="detector workers (default: one per GPU, else one per CPU of the cluster)")
+                     help="detector workers (default: one per GPU, else one per CPU, free in the cluster)")
     ray.add_argument("--chunk", type=int, metavar="FRAMES",
                      help="frames per work unit (default: from the job's size and the workers, "
                           "32 to 256)")

@@ -45,6 +45,7 @@ CHUNK_MIN, CHUNK_MAX, CHUNKS_PER_WORKER = 32, 256, 4
 IN_FLIGHT = 2
 RETRIES = 3  # restarts of a dead actor, and retries of its chunk, before the job gives up
 READERS_KEPT = 2  # open videos per actor: consecutive chunks are mostly of the same video
+ROOM_WAIT = 10.0  # seconds to wait for free CPUs or GPUs before saying the cluster is full
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class ClusterOptions:
     A Ray the caller has already connected (`ray.init`) is used as it is."""
 
     address: str = "auto"
-    workers: int | None = None  # detector actors; default one per GPU, else one per CPU
+    workers: int | None = None  # detector actors; default one per free GPU, else per free CPU
     chunk: int | None = None    # frames per work unit; default `chunk_size`
 
 
@@ -268,10 +269,24 @@ def _reachable(address: str) -> None:
 
 
 def _start_workers(ray, options: PrelabelOptions, wanted: int | None) -> list:
-    resources = ray.cluster_resources()
-    gpus = int(resources.get("GPU", 0)) if str(options.device or "").lower() != "cpu" else 0
-    each = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
-    n = wanted or gpus or max(1, int(resources.get("CPU", 1)))
+    """`wanted` actors, by default one per GPU or else per CPU that is free: another driver's
+    workers keep theirs, and an actor asking for more than the cluster has would wait forever.
+    Resources of actors just ended come back within moments (Ray frees them asynchronously), so
+    room is awaited for up to ROOM_WAIT seconds before refusing."""
+    gpu = str(options.device or "").lower() != "cpu" and ray.cluster_resources().get("GPU", 0) > 0
+    each = {"num_gpus": 1, "num_cpus": 1} if gpu else {"num_cpus": 1}
+    deadline = time.monotonic() + ROOM_WAIT
+    while True:
+        free = ray.available_resources()
+        room = int(min(free.get("GPU", 0), free.get("CPU", 0)) if gpu else free.get("CPU", 0))
+        n = wanted or room
+        if 1 <= n <= room:
+            break
+        if time.monotonic() > deadline:
+            raise PrelabelError(f"the Ray cluster has room for {room} detector workers now "
+                                f"({'GPUs' if gpu else 'CPUs'} free), not {max(n, 1)}: other jobs hold the "
+                                "rest; ask for fewer, wait, or add nodes")
+        time.sleep(0.1)
     actor = ray.remote(max_restarts=RETRIES, max_task_retries=RETRIES, **each)(DetectorWorker)
     return [actor.remote(options) for _ in range(n)]
 
