@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_on_ray(args: argparse.Namespace, options, projects: list[Path]) -> int:
     from tqdm import tqdm
 
-    from ..prelabelling.cluster import ClusterOptions, prelabel_cluster
+    from ..prelabelling.cluster import ClusterOptions, prelabel_cluster, workers_text
 
     for name in ("workers", "chunk"):
         value = getattr(args, name)
@@ -95,7 +95,8 @@ def _run_on_ray(args: argparse.Namespace, options, projects: list[Path]) -> int:
             raise VidlabelError(f"--{name} must be 1 or more, got {value}")
     run = prelabel_cluster(args.videos, projects, options, ClusterOptions(args.ray, args.workers, args.chunk),
                            on_video=lambda s: report(s, tqdm.write))
-    print(f"{len(run.summaries)} videos on {run.workers} Ray workers in {run.wall_seconds:.1f} s "
+    videos = f"{len(run.summaries)} video{'' if len(run.summaries) == 1 else 's'}"
+    print(f"{videos} on Ray ({workers_text(run.workers)}) in {run.wall_seconds:.1f} s "
           f"({run.chunks} chunks; start-up {run.startup_seconds:.1f} s)")
     return 0
 

@@ -74,6 +74,11 @@ class ClusterReport:
     detect_wall_seconds: float = 0.0  # from the first chunk sent to the last one stored
 
 
+def workers_text(n: int) -> str:
+    """How the bar and the closing line count workers: 1 worker, 2 workers."""
+    return f"{n} worker{'' if n == 1 else 's'}"
+
+
 # ---------------------------------------------------------------- work units
 def chunk_size(frames: int, workers: int) -> int:
     """Frames per work unit for a job of `frames` over `workers` (see CHUNK_MIN above)."""
@@ -399,7 +404,7 @@ def _drive(ray, workers: list, units: deque, jobs: list[_Job], report: ClusterRe
             job.started = job.started or time.perf_counter()
             pending[worker.detect.remote(job.video, frames)] = (worker, job, frames)
 
-    with tqdm(total=total, initial=stored, unit="frame", desc=f"detect on Ray ({len(workers)} workers)",
+    with tqdm(total=total, initial=stored, unit="frame", desc=f"detect on Ray ({workers_text(len(workers))})",
               disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
         for job in [j for j in jobs if not j.todo]:
             _finish(job, options, model, report, on_video)
