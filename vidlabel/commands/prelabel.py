@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..datamodel import ACCEPT_THRESHOLD
 from ..errors import VidlabelError
+
+if TYPE_CHECKING:  # the pipeline loads only when the command runs (tests/test_cli_startup.py)
+    from ..prelabelling.pipeline import PrelabelOptions, PrelabelSummary
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_on_ray(args: argparse.Namespace, options, projects: list[Path]) -> int:
+def _run_on_ray(args: argparse.Namespace, options: PrelabelOptions, projects: list[Path]) -> int:
     from tqdm import tqdm
 
     from ..prelabelling.cluster import ClusterOptions, prelabel_cluster, workers_text
@@ -101,7 +106,7 @@ def _run_on_ray(args: argparse.Namespace, options, projects: list[Path]) -> int:
     return 0
 
 
-def report(s, write=print) -> None:
+def report(s: PrelabelSummary, write: Callable[[str], None] = print) -> None:
     """A pre-labelled video's closing lines: what was detected, linked and written."""
     first, end = s.frames
     write(f"{s.project}: frames {first}..{end - 1}, detected on {s.detected_frames} "

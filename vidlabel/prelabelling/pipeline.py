@@ -108,7 +108,7 @@ def _frame_range(options: PrelabelOptions, video: FrameSource) -> tuple[int, int
 
 
 def store_detections(project: Project, run_id: int, batch: dict[int, list[Detection]],
-                      names: list[str]) -> None:
+                     names: list[str]) -> None:
     """Store one batch with class ids mapped by name to the project's classes (docs/adr/0003).
 
     A class the project lacks is not added here: most of a detector's 80 classes appear only
