@@ -1,14 +1,15 @@
 """Pre-labelling on Ray against the single-process command, same clips, same run.
 
-Four clips (the bundled sample and the first `--frames` frames of every shared sequence) go
-through `vidlabel prelabel` in one process, then through `--ray local:1` and `--ray local:2`
-(a fresh local Ray each, start-up included). Printed per run: wall time and frames/s, the
-start-up (Ray, actors, model loads, the video check on every worker), the driver's share (its
-storing and linking, and the store cost per frame), and the idle time per chunk: what a worker
-spends per chunk not detecting (Ray's call, the seek to the chunk's first frame, waiting for the
-driver, the tail), `(workers x detect wall - worker seconds) / chunks`. A Ray round trip of a
-chunk's typical payload to an idle actor is measured on its own. `docs/scale.md` builds its
-throughput model on these figures.
+Four clips (the bundled sample and the first `--frames` frames of every shared sequence) go through
+`vidlabel prelabel` in one process, then through `--ray local:1` and `--ray local:2` (a fresh local
+Ray each, start-up included): first inside this process for the breakdown, then as whole `vidlabel
+prelabel` processes, the way a user runs them. Printed per run: wall time and frames/s, the start-up
+(Ray, actors, model loads, the video check on every worker), the driver's share (its storing and
+linking, and the store cost per frame), and the idle time per chunk: what a worker spends per chunk
+not detecting (Ray's call, the seek to the chunk's first frame, waiting for the driver, the tail),
+`(workers x detect wall - worker seconds) / chunks`. A Ray round trip of a chunk's typical payload
+to an idle actor is measured on its own. `docs/scale.md` builds its throughput model on these
+figures.
 
     python benchmarks/bench_cluster.py [--frames 150] [--model PATH] [--chunk N]
 """
@@ -64,6 +65,18 @@ def single_process(clips: list[Path], out: Path, options: PrelabelOptions) -> di
     started = time.perf_counter()
     detect = sum(prelabel(c, out / f"{c.name}.vlp", options, progress=False).detect_seconds for c in clips)
     return {"wall": time.perf_counter() - started, "detect": detect}
+
+
+def whole_process(clips: list[Path], out: Path, extra: list[str]) -> float:
+    """Wall seconds of the command as a user runs it: a fresh process, imports included."""
+    import subprocess
+
+    out.mkdir()
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "vidlabel", "prelabel", *map(str, clips), "-o", str(out),
+                    "--classes", "person,car", *extra], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
 
 def ray_round_trip(calls: int = 50) -> float:
@@ -136,6 +149,11 @@ def main() -> None:
         print(f"\n2 workers against 1: {after[1] / after[2]:.2f}x faster after start-up, "
               f"{runs[1].wall_seconds / runs[2].wall_seconds:.2f}x in all; Ray with 1 worker against "
               f"the single process: {base['wall'] / runs[1].wall_seconds:.2f}x")
+        print("\nwhole processes, `vidlabel prelabel CLIPS -o DIR --classes person,car [--ray local:W]`:")
+        for name, extra in (("single process", []), ("Ray, 1 worker", ["--ray", "local:1"]),
+                            ("Ray, 2 workers", ["--ray", "local:2"])):
+            wall = whole_process(clips, tmp / f"cli-{len(extra)}-{extra[-1] if extra else ''}", extra)
+            print(f"  {name:<16}{wall:>7.1f} s  {total / wall:>6.1f} frames/s", flush=True)
         trip = ray_round_trip()
         print(f"\nRay round trip of one chunk's payload (64 frames x 20 candidates) to an idle actor: "
               f"{1000 * trip:.1f} ms median")

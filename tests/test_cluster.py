@@ -15,7 +15,8 @@ import pytest
 from vidlabel import cli
 from vidlabel.errors import PrelabelError
 from vidlabel.prelabelling.cluster import (ClusterOptions, _check_on_workers, _start_workers, chunk_size,
-                                           pack, prelabel_cluster, split, unpack)
+                                           pack, prelabel_cluster, unpack)
+from vidlabel.prelabelling.detector import runs
 from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel
 from vidlabel.store.project import Project
 
@@ -71,7 +72,8 @@ def _projects(folder: Path, videos: list[Path]) -> list[Path]:
 
 def test_chunks_cover_every_frame_once_and_keep_workers_busy():
     frames = list(range(0, 1000, 3))
-    assert sum(split(frames, 50), []) == frames and max(map(len, split(frames, 50))) == 50
+    parts = list(runs(frames, 50))
+    assert sum(parts, []) == frames and max(map(len, parts)) == 50
     assert chunk_size(100_000, 8) == 256 and chunk_size(10, 8) == 32 and chunk_size(4_000, 4) == 250
 
 

@@ -31,6 +31,7 @@ from ..datamodel import Detection
 from ..errors import PrelabelError, VidlabelError, one_line
 from ..store.files import open_or_create_project
 from ..video import FrameSource, open_video
+from .detector import runs
 from .pipeline import (PrelabelOptions, PrelabelSummary, check_inputs, link_run, make_detector,
                        schedule, store_detections)
 
@@ -83,11 +84,6 @@ def workers_text(n: int) -> str:
 def chunk_size(frames: int, workers: int) -> int:
     """Frames per work unit for a job of `frames` over `workers` (see CHUNK_MIN above)."""
     return max(CHUNK_MIN, min(CHUNK_MAX, math.ceil(frames / max(1, workers * CHUNKS_PER_WORKER))))
-
-
-def split(frames: list[int], size: int) -> list[list[int]]:
-    """The frames still to detect, in order, as runs of at most `size`."""
-    return [frames[i:i + size] for i in range(0, len(frames), size)]
 
 
 @dataclass(frozen=True)
@@ -335,9 +331,11 @@ def prelabel_cluster(videos: list[str], projects: list[Path], options: PrelabelO
             jobs = [_open_job(p, v, proj, options, r, model) for p, v, proj, r in zip(paths, videos, projects, ranges)]
             report = ClusterReport([], len(workers), startup_seconds=time.perf_counter() - started)
             size = cluster.chunk or chunk_size(sum(len(j.todo) for j in jobs), len(workers))
-            units = deque((j, c) for j in jobs for c in split(j.todo, size))
+            units: deque = deque()
             for j in jobs:
-                j.out = sum(1 for job, _ in units if job is j)
+                parts = list(runs(j.todo, size))
+                j.out = len(parts)
+                units.extend((j, part) for part in parts)
             _drive(ray, workers, units, jobs, report, options, model, progress, on_video, on_chunk)
         finally:
             for w in workers:

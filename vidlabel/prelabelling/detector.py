@@ -166,7 +166,7 @@ class Detector:
         The next batch is decoded in a background thread while the model runs on this one (PyAV
         and the inference engines release the GIL), so decoding costs little wall time.
         """
-        batches = _chunks(sorted(set(frames)), self.batch)
+        batches = runs(sorted(set(frames)), self.batch)
 
         def decode(indices: list[int]) -> list[np.ndarray]:
             return [video.frame(i) for i in indices]
@@ -201,7 +201,8 @@ def _on_gpu(device: str | None) -> bool:
     return torch.cuda.is_available()
 
 
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+def runs(items: list[int], size: int) -> Iterator[list[int]]:
+    """`items` in order, as consecutive runs of at most `size` (batches here, Ray's chunks too)."""
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
