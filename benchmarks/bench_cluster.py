@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("VIDLABEL_OFFLINE", "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from vidlabel.prelabelling.cluster import ClusterOptions, pack, prelabel_cluster  # noqa: E402
+from vidlabel.prelabelling.cluster import ClusterOptions, prelabel_cluster  # noqa: E402
+from vidlabel.prelabelling.cluster_worker import pack  # noqa: E402
 from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel  # noqa: E402
 from vidlabel.video import open_video  # noqa: E402
 

@@ -14,8 +14,8 @@ import pytest
 
 from vidlabel import cli
 from vidlabel.errors import PrelabelError
-from vidlabel.prelabelling.cluster import (ClusterOptions, _check_on_workers, _start_workers, chunk_size,
-                                           pack, prelabel_cluster, unpack)
+from vidlabel.prelabelling.cluster import ClusterOptions, _check_on_workers, _start_workers, prelabel_cluster
+from vidlabel.prelabelling.cluster_worker import chunk_size, pack, unpack
 from vidlabel.prelabelling.detector import runs
 from vidlabel.prelabelling.pipeline import PrelabelOptions, prelabel
 from vidlabel.store.project import Project

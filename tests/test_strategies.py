@@ -10,12 +10,12 @@ import pytest
 from vidlabel.datamodel import Detection, Source
 from vidlabel.errors import StrategyError
 from vidlabel.review.signals import BoxScore, FrameState
+from vidlabel.review.committee import detector_disagreement
 from vidlabel.review.strategies import (
     MIXED_SHARES,
     STRATEGIES,
     MixedStrategy,
     Pool,
-    detector_disagreement,
     make_strategy,
 )
 

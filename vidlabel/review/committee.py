@@ -15,15 +15,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..datamodel import Detection
+import numpy as np
+
+from ..datamodel import Detection, iou_matrix
 from ..errors import CommitteeError, ModelNotFoundError
 from ..store.project import Project
 from ..video import FrameSource
 from ..weights import resolve_detector
-from .strategies import detector_disagreement
 
 # Second members to try, in order; the first that is not the primary run's model is used.
 COMMITTEE_MODELS = ("yolov8n_int8_openvino_model", "yolo11n_int8_openvino_model", "yolov8n.pt", "yolo11n.pt")
+
+
+def detector_disagreement(a: list[Detection], b: list[Detection], threshold: float) -> tuple[float, list[str]]:
+    """How much two detector passes disagree on one frame: 1 - (sum of matched IoU) / max(n_a, n_b).
+
+    Only candidates at or above the accept threshold vote: below it both passes are expected to
+    produce noise. 0 when both agree box for box (or both see nothing), 1 when nothing matches.
+    """
+    a = [d for d in a if d.confidence >= threshold]
+    b = [d for d in b if d.confidence >= threshold]
+    if not a and not b:
+        return 0.0, []
+    matched = 0.0
+    if a and b:
+        iou = iou_matrix(np.array([d.xywh for d in a]), np.array([d.xywh for d in b]))
+        from scipy.optimize import (
+            linear_sum_assignment,  # not at import: `vidlabel --help`
+        )
+
+        rows, cols = linear_sum_assignment(-iou)
+        matched = float(iou[rows, cols].sum())
+    score = 1.0 - matched / max(len(a), len(b))
+    return score, [f"detectors disagree: {len(a)} vs {len(b)} boxes, agreement {1 - score:.2f}"]
 
 
 def _same_model(a: str, b: str) -> bool:
