@@ -65,6 +65,9 @@ CASES = [
     ("mot", f"1,{2 ** 64},10,20,30,40,1,1,1\n", "is too large", "bad.txt:1"),
     ("mot", "1,1,10,20,1e308,40,1,1,1\n", "far beyond the 768x576 image", "bad.txt:1"),
     ("coco", coco([ann(bbox=[1e308, 2, 3, 4])]), "far beyond the 768x576 image", "annotations[0]"),
+    ("mot", "1,1,768,20,30,40,1,1,1\n", "lies wholly outside the 768x576 image", "bad.txt:1"),
+    ("mot", "1,1,-50,20,30,40,1,1,1\n", "lies wholly outside the 768x576 image", "bad.txt:1"),
+    ("coco", coco([ann(bbox=[10, 600, 30, 40])]), "lies wholly outside the 768x576 image", "annotations[0]"),
     ("coco", coco([ann(score=7.5)]), "score must be between 0 and 1", "annotations[0]"),
     ("coco", coco([ann(score=-2)]), "score must be between 0 and 1", "annotations[0]"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -10,7 +12,7 @@ from vidlabel.formats import export_projects
 from vidlabel.formats.common import ExportOptions, clip_box
 from vidlabel.formats.yolo import split_chunks
 
-from .formats_data import rich_project
+from .formats_data import full_disk, rich_project
 
 
 def read_labels(root, split):
@@ -81,10 +83,8 @@ def test_ultralytics_accepts_the_dataset(tmp_path):
 
 
 def test_failed_yolo_export_leaves_nothing(tmp_path, monkeypatch):
-    import cv2
-
     with rich_project(tmp_path / "a.vlp") as a:
-        monkeypatch.setattr(cv2, "imwrite", lambda *args, **kw: False)
-        with pytest.raises(VidlabelError, match="cannot write frame image"):
+        monkeypatch.setattr(Path, "write_bytes", full_disk)
+        with pytest.raises(VidlabelError, match="cannot write the export: No space left on device"):
             export_projects([a], "yolo", tmp_path / "ds")
     assert not [p for p in tmp_path.iterdir() if not p.name.startswith("a.vlp")]

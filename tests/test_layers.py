@@ -29,7 +29,7 @@ def test_the_package_keeps_its_layer_contracts():
 
 @pytest.mark.parametrize("module, line, contract", [
     ("review/stopping.py", "from ..simulation import metrics", "layers"),
-    ("video.py", "from .store import project", "layers"),
+    ("video/source.py", "from ..store import project", "layers"),
     ("store/project.py", "import PyQt6.QtCore", "Only the GUI imports Qt"),
 ])
 def test_a_deliberate_violation_breaks_a_contract(tmp_path, module, line, contract):

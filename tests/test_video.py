@@ -112,11 +112,9 @@ def test_an_image_of_another_size_in_a_folder_is_one_clear_error(tmp_path):
 
     for i, f in enumerate(synthetic_frames(4)):
         cv2.imwrite(str(tmp_path / f"{i + 1}.png"), f if i != 2 else cv2.resize(f, (80, 48)))
-    with open_video(tmp_path) as v:
-        v.frame(1)
-        with pytest.raises(VideoError, match="image is 80x48 but the folder's first image is 160x96") as err:
-            v.frame(2)
-        assert "3.png" in str(err.value)
+    with pytest.raises(VideoError, match="image is 80x48 but the folder's first image is 160x96") as err:
+        open_video(tmp_path)   # at open (from the image headers), before anything is written
+    assert "3.png" in str(err.value)
 
 
 def test_rotation_metadata_is_honoured(tmp_path):

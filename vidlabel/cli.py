@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import sqlite3
 import sys
 import traceback
 
@@ -53,6 +54,16 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"vidlabel: error: {exc.strerror or type(exc).__name__}{where}", file=sys.stderr)
+        return 2
+    except sqlite3.OperationalError as exc:
+        # SQLite's word for the same refusals (EFBIG, ENOSPC, EIO) while writing a project. The
+        # step that failed was one transaction, rolled back: the project holds every earlier step.
+        if args.verbose:
+            traceback.print_exc()
+        hint = " (is the disk full?)" if "I/O" in str(exc) else ""
+        again = "; free space and run it again: it goes on where it stopped" if args.command == "prelabel" else ""
+        print(f"vidlabel: error: the project could not be written: {exc}{hint}; the step that "
+              f"failed was not kept{again}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vidlabel: interrupted", file=sys.stderr)

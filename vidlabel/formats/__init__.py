@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VidlabelError
-from ..store.project import HUMAN, MACHINE, Project, place_new_file, unique_temp_name
+from ..store.project import HUMAN, MACHINE, Project
+from ..store.temps import place_new_file, remove_project_files, remove_stale_temps, unique_temp_name
 from . import coco, mot, yolo  # noqa: F401  (each module registers its format)
 from .common import ClassMap, ExportOptions, ImportOptions, ImportTarget
 from .registry import EXPORTERS, IMPORTERS
@@ -52,7 +54,11 @@ def export_projects(projects: Sequence[Project], fmt: str, out: str | Path,
         if path is not None:
             check_output(path, options.overwrite)
     videos = export_videos(projects, options)
-    EXPORTERS[fmt](videos, Path(out), options)
+    try:
+        EXPORTERS[fmt](videos, Path(out), options)
+    except OSError as exc:   # a full disk, a read-only folder: said of the output, not of a temporary
+        raise VidlabelError(f"cannot write the export: {exc.strerror or exc}; nothing was written",
+                            str(out)) from None
     boxes = [b for v in videos for f in v.frames for b in f.boxes]
     names = projects[0].class_names()
     return ExportSummary(sum(len(v.frames) for v in videos), len(boxes), sum(b.verified for b in boxes),
@@ -86,10 +92,12 @@ def import_annotations(video_path: str | Path, gt_path: str | Path, project_path
     classes = ClassMap(options.classes or (), fixed=options.classes is not None)
     parsed = IMPORTERS[fmt](gt_path, target, classes, options)
 
+    remove_stale_temps(project_path)
     tmp = unique_temp_name(project_path, ".importing")
-    project, video = create_project(video_path, tmp, parsed.classes)
-    video.close()
+    project = None
     try:
+        project, video = create_project(video_path, tmp, parsed.classes)
+        video.close()
         actor = MACHINE if options.as_prelabels else HUMAN
         with project.action(f"import {fmt}", actor, {"file": str(gt_path.resolve()), "format": fmt,
                                                      "boxes": len(parsed.boxes)}):
@@ -100,18 +108,12 @@ def import_annotations(video_path: str | Path, gt_path: str | Path, project_path
                 project.add_ignore_region(region)
             for frame in sorted(set(parsed.verified_frames)):
                 project.set_frame_verified(frame)
-        project.close()   # folds the write-ahead log into the file (Project.close)
-        if Path(f"{tmp}-wal").exists() and Path(f"{tmp}-wal").stat().st_size:
-            raise VidlabelError("the imported project could not be written completely (disk full?)",
-                                str(project_path))
+        project.close(whole=True)
         place_new_file(tmp, project_path)
     except BaseException:
-        project.close()
-        _remove_project_files(tmp)
+        if project is not None:
+            with suppress(Exception):   # the first failure is the one to report
+                project.close()
+        remove_project_files(tmp)
         raise
     return Project.open(project_path)
-
-
-def _remove_project_files(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal", ".creating"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)

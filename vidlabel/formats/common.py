@@ -19,6 +19,7 @@ from pathlib import Path
 from ..datamodel import Box, IgnoreRegion, Source
 from ..errors import FormatError, VidlabelError
 from ..store.project import Project
+from ..store.temps import remove_stale_temps, temp_prefix
 
 FRAME_SELECTIONS = ("all", "annotated", "verified")
 
@@ -82,12 +83,18 @@ class ExportVideo:
     frames: list[ExportFrame]
 
 
+def in_image(item: Box | IgnoreRegion, width: int, height: int) -> bool:
+    """Whether any of a box or region is inside the image: one wholly off it (a box that drifted
+    off) is no label, so no export writes it and no import accepts it (`box_geometry`)."""
+    return item.x < width and item.y < height and item.x + item.w > 0 and item.y + item.h > 0
+
+
 def clip_box(box: Box, width: int, height: int) -> Box | None:
     """The part of `box` inside the image, or None when nothing of it is inside."""
+    if not in_image(box, width, height):
+        return None
     x1, y1 = max(box.x, 0.0), max(box.y, 0.0)
     x2, y2 = min(box.x + box.w, float(width)), min(box.y + box.h, float(height))
-    if x2 <= x1 or y2 <= y1:
-        return None
     return box.with_(x=x1, y=y1, w=x2 - x1, h=y2 - y1)
 
 
@@ -102,14 +109,15 @@ def select(project: Project, options: ExportOptions) -> list[ExportFrame]:
             continue
         if options.min_score is not None and box.confidence < options.min_score:
             continue
+        if not in_image(box, ref.width, ref.height):
+            continue
         if options.clip:
             box = clip_box(box, ref.width, ref.height)
-            if box is None:
-                continue
         by_frame.setdefault(box.frame, []).append(box)
     regions: dict[int, list[IgnoreRegion]] = {}
     for region in project.ignore_regions():
-        regions.setdefault(region.frame, []).append(region)
+        if in_image(region, ref.width, ref.height):
+            regions.setdefault(region.frame, []).append(region)
     verified = set(project.verified_frames())
     if options.frames == "all":
         indices = range(ref.frame_count)
@@ -167,8 +175,12 @@ def write_frame_images(video: ExportVideo, path_of: Callable[[int], Path]) -> No
 
     with open_project_video(video.project) as source:
         for index, image in source.frames_at(sorted(wanted)):
-            if not cv2.imwrite(str(path_of(index)), image, [cv2.IMWRITE_JPEG_QUALITY, 95]):
-                raise VidlabelError("cannot write frame image", str(path_of(index)))
+            # Encoded here and written by Python, so that a full disk is an OSError that names
+            # its cause (cv2.imwrite only returns False).
+            ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            if not ok:
+                raise VidlabelError("cannot encode frame image", f"frame {index}")
+            path_of(index).write_bytes(jpeg.tobytes())
 
 
 # ---------------------------------------------------------------------- atomic writes
@@ -183,7 +195,8 @@ def _default_mode(base: int) -> int:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a file under a temporary name and rename it: a failed export leaves no half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -212,13 +225,14 @@ def atomic_folder(path: Path, overwrite: bool = False) -> Iterator[Path]:
     the new one is complete."""
     check_output(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    remove_stale_temps(path)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         os.chmod(tmp, _default_mode(0o777))
         yield tmp
         old = None
         if path.is_dir():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=temp_prefix(path), suffix=".old", dir=path.parent))
             os.replace(path, old)
         elif path.exists():
             path.unlink()
@@ -361,9 +375,10 @@ def score(value: object, where: str) -> float:
 
 def box_geometry(values: Sequence[object], where: str, size: tuple[int, int] | None = None
                  ) -> tuple[float, float, float, float]:
-    """`x, y, w, h` with positive size. Boxes past the image edge are legal (PETS09 has some,
-    and a project may hold a box that drifted off), but with the image's `size` a box and its
-    position must stay within ten image sizes: one of 1e308 pixels is a broken file."""
+    """`x, y, w, h` with positive size. Boxes past the image edge are legal (PETS09 has some),
+    but with the image's `size` part of a box must be in the image (vidlabel's exports leave
+    out a box that drifted off wholly, `select`), and a box and its position must stay within
+    ten image sizes: one of 1e308 pixels is a broken file."""
     x, y, w, h = (finite_number(v, name, where) for v, name in zip(values, ("x", "y", "width", "height")))
     if w <= 0 or h <= 0:
         raise FormatError(f"box width and height must be > 0, got w={w:g} h={h:g}", where)
@@ -372,4 +387,7 @@ def box_geometry(values: Sequence[object], where: str, size: tuple[int, int] | N
         if max(w, abs(x)) > 10 * width or max(h, abs(y)) > 10 * height:
             raise FormatError(f"box ({x:g}, {y:g}, {w:g}, {h:g}) is far beyond the {width}x{height} "
                               "image", where)
+        if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+            raise FormatError(f"box ({x:g}, {y:g}, {w:g}, {h:g}) lies wholly outside the "
+                              f"{width}x{height} image: nothing of it can be seen", where)
     return x, y, w, h

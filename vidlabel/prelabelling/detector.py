@@ -85,16 +85,17 @@ class Detector:
         self.candidate_conf = candidate_conf
         self.imgsz = imgsz
         self.batch = max(1, int(batch))
-        self._model = self._load(self.path)
+        self._model, names = self._load(self.path)
         self.inference_batch = self.batch if _on_gpu(device) else 1
-        names = self._model.names  # for exported models each access builds a predictor: read once
         self.class_names: list[str] = [names[i] for i in sorted(names)]
         self.class_indices = self._class_indices(classes)
         self._predictor = _predictor_class()
 
     # ------------------------------------------------------------------ loading
     @staticmethod
-    def _load(path: str):
+    def _load(path: str) -> tuple[object, dict[int, str]]:
+        """The model and its class names. Reading the names builds the inference backend of an
+        exported model (OpenVINO, ONNX), so a broken export fails here, inside the one error."""
         quiet_ultralytics()
         from ultralytics import YOLO
 
@@ -104,7 +105,8 @@ class Detector:
         to_download = not p.exists()  # resolve_detector chose an Ultralytics asset to fetch
         try:
             # `task="detect"` because exported models (OpenVINO, ONNX) may not say what they are.
-            return YOLO(path, task="detect")
+            model = YOLO(path, task="detect")
+            return model, model.names  # for exported models each access builds a predictor: read once
         except Exception as exc:  # Ultralytics raises many types for a bad file; one clear error here
             if to_download and not p.exists():
                 raise ModelNotFoundError(f"{missing_default_message()} (downloading {p.name} failed: "

@@ -22,11 +22,12 @@ def create_project(video_path: str | Path, project_path: str | Path,
                    classes: Iterable[str] = ()) -> tuple[Project, FrameSource]:
     """A new project for a video, with the video's frame index cached in it."""
     video = open_video(video_path)
-    project = Project.create(project_path, video.ref(), classes)
-    if isinstance(video, VideoFile):
-        with project.action("index video", MACHINE):
-            project.set_video(video.ref(), video.index_bytes)
-    return project, video
+    try:
+        index = video.index_bytes if isinstance(video, VideoFile) else None
+        return Project.create(project_path, video.ref(), classes, index), video
+    except BaseException:
+        video.close()
+        raise
 
 
 def open_project_video(project: Project, path: str | Path | None = None) -> FrameSource:

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import sqlite3
 import threading
 import time
+from contextlib import suppress
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,38 +36,9 @@ from .annotations import AnnotationTables
 from .derived import DerivedTables
 from .log import HUMAN, MACHINE
 from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, check_header, read_only_uri, schema_version
+from .temps import place_new_file, remove_project_files, remove_stale_temps, unique_temp_name
 
 __all__ = ["HUMAN", "MACHINE", "Project"]
-
-
-def unique_temp_name(path: Path, suffix: str) -> Path:
-    """A hidden name beside `path` that no other process uses: two commands making the same
-    project must not share (and delete) one temporary file."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
-
-
-def place_new_file(tmp: Path, path: Path) -> None:
-    """Give a finished file its real name: synced to disk first, then linked atomically and never
-    over another file, so of two processes creating one project exactly one wins and the other
-    gets a clear error. (Where the file system has no hard links, a rename after a check.)"""
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    try:
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise ProjectError("project file already exists", str(path)) from None
-        except OSError:   # no hard links here (FAT, some network file systems)
-            if path.exists():
-                raise ProjectError("project file already exists", str(path)) from None
-            os.rename(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)   # the new name itself survives a power cut
-    finally:
-        os.close(folder)
 
 
 class Project(AnnotationTables, DerivedTables):
@@ -88,30 +59,42 @@ class Project(AnnotationTables, DerivedTables):
     # ------------------------------------------------------------------ opening and closing
     @classmethod
     def create(cls, path: str | Path, video: VideoRef | None = None,
-               classes: Iterable[str] = ()) -> "Project":
-        """Create a new project file; refuses to overwrite an existing file."""
+               classes: Iterable[str] = (), video_index: bytes | None = None) -> "Project":
+        """Create a new project file; refuses to overwrite an existing file.
+
+        The whole first state (schema, video, its frame index, classes) is written and folded into
+        one file under a temporary name, and only then given its real name: a full disk or a kill
+        at any point leaves nothing under `path`, never a project without its video."""
         path = Path(path)
         if path.exists():
             raise ProjectError("project file already exists", str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(path)
         tmp = unique_temp_name(path, ".creating")
-        conn = sqlite3.connect(tmp, isolation_level=None)
         try:
-            conn.executescript(
-                f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA journal_mode = DELETE;"
-                "BEGIN; " + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION + 1))
-                + f"INSERT INTO meta VALUES ('created', '{time.time()}'); COMMIT;"
-                f"PRAGMA user_version = {SCHEMA_VERSION};")
-        finally:
-            conn.close()
-        place_new_file(tmp, path)  # a half-created project never appears under its real name
-        project = cls.open(path)
-        with project.action("create", MACHINE):
-            if video is not None:
-                project.set_video(video)
-            for name in classes:
-                project.add_class(name)
-        return project
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.executescript(
+                    f"PRAGMA application_id = {APPLICATION_ID}; PRAGMA journal_mode = DELETE;"
+                    "BEGIN; " + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION + 1))
+                    + f"INSERT INTO meta VALUES ('created', '{time.time()}'); COMMIT;"
+                    f"PRAGMA user_version = {SCHEMA_VERSION};")
+            finally:
+                conn.close()
+            project = cls.open(tmp)
+            try:
+                with project.action("create", MACHINE):
+                    if video is not None:
+                        project.set_video(video, video_index)
+                    for name in classes:
+                        project.add_class(name)
+            finally:
+                project.close(whole=True)
+            place_new_file(tmp, path)  # a half-created project never appears under its real name
+        except BaseException:
+            remove_project_files(tmp)
+            raise
+        return cls.open(path)
 
     @classmethod
     def open(cls, path: str | Path, readonly: bool = False) -> "Project":
@@ -171,19 +154,37 @@ class Project(AnnotationTables, DerivedTables):
                     self._conn.execute("ROLLBACK")
                 raise
 
-    def close(self) -> None:
+    def close(self, whole: bool = False) -> None:
         """Close; a writer first folds the write-ahead log into the project file and empties it,
         so that the `.vlp` alone holds every edit (a closed project is one file to copy). The
         checkpoint waits (busy timeout) for readers of other connections to finish; one that never
-        does leaves the latest edits in the `-wal` file, still safe, folded in at the next open."""
-        if self._conn is not None:
-            if not self.readonly:
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._conn.close()
-            self._conn = None  # type: ignore[assignment]
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # releases the flock
-            self._lock_fd = None
+        does leaves the latest edits in the `-wal` file, still safe, folded in at the next open.
+        `whole`: raise unless the file alone holds everything, as it must before a temporary
+        project is given its real name (only the main file is renamed)."""
+        try:
+            if self._conn is not None and not self.readonly:
+                self._fold_log()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None  # type: ignore[assignment]
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # releases the flock
+                self._lock_fd = None
+        wal = Path(f"{self.path}-wal")
+        if whole and wal.exists() and wal.stat().st_size:
+            raise ProjectError("the project could not be written completely (disk full?)", str(self.path))
+
+    def _fold_log(self) -> None:
+        """Fold the write-ahead log into the file and leave the file in rollback-journal mode, so
+        that readers (`info`, `export`, a read-only open) need no `-wal`/`-shm` files and leave
+        none behind. Switching needs no other connection open; when one is (another process
+        reading), the file stays in WAL mode, which is as safe, and the next writer's close tries
+        again. A full disk raises here, with every committed edit still in the log."""
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._conn.execute("PRAGMA busy_timeout = 0")   # never wait for a reader to go
+        with suppress(sqlite3.OperationalError):
+            self._conn.execute("PRAGMA journal_mode = DELETE")
 
     def __enter__(self) -> "Project":
         return self

@@ -214,6 +214,10 @@ def schema_version(path: Path) -> int:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
+            # Rows that point at nothing (a box of a class or track that does not exist) can only
+            # come from a file altered outside vidlabel (every write here checks its keys); read
+            # on, they would leak into exports as unknown categories.
+            dangling = conn.execute("PRAGMA foreign_key_check").fetchone() if check == "ok" else None
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -222,4 +226,8 @@ def schema_version(path: Path) -> int:
         raise ProjectError(f"project file is corrupt: {check}", str(path))
     if app_id != APPLICATION_ID:
         raise ProjectError("SQLite file is not a vidlabel project", str(path))
+    if dangling is not None:
+        table, row, parent, _ = dangling
+        raise ProjectError(f"project file was altered: row {row} of {table} refers to a missing "
+                           f"{parent} entry", str(path))
     return version
