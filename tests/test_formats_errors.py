@@ -168,3 +168,54 @@ def test_export_refuses_a_min_score_that_filters_nothing_or_everything(tmp_path,
     err = capsys.readouterr().err
     assert code == 2 and "--min-score must be between 0 and 1" in err and err.count("\n") == 1
     assert not (tmp_path / "x.json").exists()
+
+
+# ---------------------------------------------------------------- any bytes at all (hypothesis)
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+cells = st.one_of(st.integers(-5, 120).map(str), st.integers().map(str),
+                  st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                  st.sampled_from(["", " ", "x", "1e308", "-1", "nan", "0x10", "1_0"]))
+mot_rows = st.lists(st.lists(cells, min_size=0, max_size=11).map(",".join), max_size=6).map("\n".join)
+json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5)),
+                           lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                   st.dictionaries(st.text(max_size=5), inner, max_size=4)),
+                           max_leaves=12)
+coco_files = st.builds(
+    lambda images, annotations, categories: json.dumps({"images": images, "annotations": annotations,
+                                                        "categories": categories}),
+    st.lists(st.fixed_dictionaries({"id": st.integers(-2, 3), "frame_index": st.integers(-2, 90)},
+                                   optional={"width": st.integers(0, 2000), "file_name": st.text(max_size=8)}),
+             max_size=3),
+    st.lists(st.fixed_dictionaries({"id": st.integers(0, 3), "image_id": st.integers(0, 3),
+                                    "category_id": st.integers(0, 3),
+                                    "bbox": st.lists(st.one_of(st.floats(), st.integers(-900, 900), json_values),
+                                                     max_size=5)},
+                                   optional={"score": st.floats(), "track_id": json_values,
+                                             "iscrowd": json_values, "occluded": json_values}),
+             max_size=4),
+    st.lists(st.fixed_dictionaries({"id": st.integers(0, 3), "name": st.one_of(st.text(max_size=6), json_values)}),
+             max_size=3))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(mot_rows.map(lambda t: ("mot", t)), coco_files.map(lambda t: ("coco", t))))
+def test_any_file_is_imported_whole_or_refused_with_one_line_and_nothing_made(tmp_path_factory, data):
+    """Whatever the file holds: a project with every box, or one FormatError naming the file
+    and nothing at the output path (never another exception: that would be a traceback)."""
+    fmt, content = data
+    folder = tmp_path_factory.mktemp("any")
+    source = folder / ("in.json" if fmt == "coco" else "in.txt")
+    source.write_text(content)
+    try:
+        project = import_annotations(SAMPLE, source, folder / "p.vlp", fmt)
+    except FormatError as exc:
+        event(f"{fmt} refused")
+        assert "\n" not in str(exc) and str(source) in str(exc)
+        assert sorted(p.name for p in folder.iterdir()) == [source.name]
+    else:
+        event(f"{fmt} imported")
+        project.close()
+        assert sorted(p.name for p in folder.iterdir()) == sorted([source.name, "p.vlp"])
+    assert source.read_text() == content
