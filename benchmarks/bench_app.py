@@ -210,6 +210,16 @@ def ui_thread_costs(window, app, frames: int) -> None:
     print(f"  {'rank the queue, stopping guidance':<34} {percentiles(reports)}")
 
 
+def dwell(app, seconds: float = 0.3) -> None:
+    """The person's seconds on an item, during which the event loop runs as it would: the
+    queue panel's rebuilt rows and the timeline are laid out and painted then, not at the next
+    key press (a fraction of the 2-10 s a person looks at an item)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.005)
+
+
 def next_items(app, path: Path, prefetch: bool, n: int = 30) -> None:
     """Going to the next queue item (N) as the person sees it (seek, decode, boxes, canvas and
     timeline painted), once the session is ready: the person spends their seconds on an item
@@ -227,7 +237,7 @@ def next_items(app, path: Path, prefetch: bool, n: int = 30) -> None:
         c.accept_frame()
         while not c.session.wait_idle(0.001):   # its rescored queue, delivered to the window
             app.processEvents()
-        app.processEvents()
+        dwell(app)
         c.prefetcher.idle()     # the person's seconds on the item
         t0 = time.perf_counter()
         window.walker.next()

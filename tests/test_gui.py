@@ -515,3 +515,18 @@ def test_the_next_queue_items_are_decoded_before_the_person_asks(qtbot, machine_
     key(qtbot, window, Qt.Key.Key_N)
     assert c.prefetcher.idle(PATIENCE_S)
     assert all(c.video.cached(c.frame + d) for d in (1, 2, 3) if c.frame + d < c.frame_count)
+
+
+def test_the_uncertainty_sparkline_is_one_bar_per_column_coloured_by_its_value():
+    """Built as one image (it used to be 700 bars painted one by one at every queue change)."""
+    from vidlabel.gui import theme
+    from vidlabel.gui.timeline import sparkline
+
+    image = sparkline(np.array([0.0, 0.5, 1.0]), 10)
+    lit = [[image.pixelColor(x, y).alpha() == 255 for y in range(10)] for x in range(3)]
+    assert [sum(column) for column in lit] == [0, 5, 10]
+    assert all(column[-1] for column in lit[1:])   # bars stand on the bottom edge
+    hot = image.pixelColor(2, 9)
+    assert (hot.red(), hot.green(), hot.blue()) == (theme.UNCERTAIN.red(), theme.UNCERTAIN.green(),
+                                                    theme.UNCERTAIN.blue())
+    assert theme.heat_colour(1.0) == theme.UNCERTAIN and theme.heat_colour(0.0) == theme.CALM

@@ -10,7 +10,7 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from .bars import VALUE_ROLE, BarDelegate
-from .theme import heat
+from .theme import heat_colour
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -30,7 +30,7 @@ class QueuePanel(QWidget):
         for col in (0, 1):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setColumnWidth(2, 92)
-        self.tree.setItemDelegateForColumn(2, BarDelegate(heat, self.tree))
+        self.tree.setItemDelegateForColumn(2, BarDelegate(heat_colour, self.tree))
         self.tree.itemClicked.connect(lambda item, _col: self.frameChosen.emit(item.data(1, Qt.ItemDataRole.UserRole)))
         self.empty = QLabel("Nothing to review yet: pre-label the video (Jobs menu) to get a ranked queue.")
         self.empty.setWordWrap(True)

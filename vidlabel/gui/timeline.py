@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QFont, QPainter, QPen, QPixmap, QPolygonF
+from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from . import theme
@@ -30,6 +30,20 @@ def column_max(values: np.ndarray, columns: int) -> np.ndarray:
     edges = np.minimum(edges, len(values))
     starts = np.minimum(edges[:-1], len(values) - 1)
     return np.maximum.reduceat(values, starts)
+
+
+def sparkline(values: np.ndarray, height: int) -> QImage:
+    """One bar per pixel column, its height and colour both the uncertainty (calm frames stay
+    dim, the frames that need a person stand out in orange-red), as one image built with numpy:
+    drawing 700 bars one by one took 14 ms of every step to the next queue item, whose accept
+    had just changed the scores."""
+    rows = np.arange(height)[::-1, None]   # 0 at the bottom
+    lit = rows < np.rint(values * height)[None, :]
+    rgba = np.zeros((height, len(values), 4), np.uint8)
+    rgba[..., :3] = theme.heat(values)[None, :, :]
+    rgba[..., 3] = np.where(lit, 255, 0)
+    image = QImage(rgba.data, len(values), height, 4 * len(values), QImage.Format.Format_RGBA8888)
+    return image.copy()   # own its pixels: `rgba` goes away with this frame
 
 
 def nice_step(n: int, most: int) -> int:
@@ -133,15 +147,7 @@ class Timeline(QWidget):
         columns = max(1, int(t.width()))
         col = column_max(self.scores, columns)
         if col.any():
-            # one bar per pixel column, its height and colour both the uncertainty: calm frames
-            # stay dim, the frames that need a person stand out in orange-red
-            bar_w = spark.width() / columns
-            for i in np.flatnonzero(col > 0):
-                v = float(col[i])
-                colour = theme.heat(v)
-                x = spark.left() + i * bar_w
-                p.fillRect(QRectF(x, spark.bottom() - v * spark.height(), max(bar_w, 1.0),
-                                  v * spark.height()), colour)
+            p.drawImage(spark, sparkline(col, max(1, round(spark.height() * pixmap.devicePixelRatio()))))
         # verified frames: a strip of green under the sparkline
         ticks = QRectF(t.left(), spark.bottom() + 2, t.width(), TICKS_H)
         p.fillRect(ticks, QColor("#232428"))
