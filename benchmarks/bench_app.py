@@ -210,10 +210,11 @@ def ui_thread_costs(window, app, frames: int) -> None:
     print(f"  {'rank the queue, stopping guidance':<34} {percentiles(reports)}")
 
 
-def dwell(app, seconds: float = 0.3) -> None:
+def dwell(app, seconds: float = 1.0) -> None:
     """The person's seconds on an item, during which the event loop runs as it would: the
-    queue panel's rebuilt rows and the timeline are laid out and painted then, not at the next
-    key press (a fraction of the 2-10 s a person looks at an item)."""
+    queue panel's rebuilt rows, the timeline and the background refresh of the docks that the
+    accept asked for (120 ms of debounce, then a pass over every box) land then, not at the
+    next key press. One second, under the 2-10 s a person looks at an item."""
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         app.processEvents()

@@ -74,7 +74,7 @@ class Navigator(QObject):
         return self.project.class_names()
 
     def frame_verified(self) -> bool:
-        return self.frame in self.verified_frames()
+        return self.project.frame_is_verified(self.frame)
 
     # -- moving -------------------------------------------------------------------------------
     def seek(self, frame: int) -> None:

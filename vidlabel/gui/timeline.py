@@ -86,21 +86,18 @@ class Timeline(QWidget):
         self.verified = np.zeros(self.frame_count, bool)
         self._changed()
 
-    def set_scores(self, scores: dict[int, float]) -> None:
+    def set_scores(self, scores: np.ndarray) -> None:
+        """Per-frame scores (one per frame), shown relative to the highest."""
         arr = np.zeros(self.frame_count)
-        if scores:
-            idx = np.fromiter(scores.keys(), int, len(scores))
-            val = np.fromiter(scores.values(), float, len(scores))
-            ok = (idx >= 0) & (idx < self.frame_count)
-            arr[idx[ok]] = val[ok]
+        arr[:min(len(scores), self.frame_count)] = scores[:self.frame_count]
         top = arr.max() if arr.size else 0.0
         self.scores = arr / top if top > 0 else arr
         self._changed()
 
-    def set_verified(self, frames: list[int]) -> None:
+    def set_verified(self, verified: np.ndarray) -> None:
+        """Per-frame verified flags (one per frame)."""
         self.verified = np.zeros(self.frame_count, bool)
-        idx = np.asarray([f for f in frames if 0 <= f < self.frame_count], int)
-        self.verified[idx] = True
+        self.verified[:min(len(verified), self.frame_count)] = verified[:self.frame_count]
         self._changed()
 
     def set_picks(self, frames: list[int]) -> None:

@@ -22,6 +22,7 @@ class TracksPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._shown: tuple | None = None   # what the rows show (see set_tracks)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["track", "class", "frames", "boxes", "verified"])
         self.tree.setRootIsDecorated(False)
@@ -39,6 +40,12 @@ class TracksPanel(QWidget):
         layout.addWidget(self.tree)
 
     def set_tracks(self, tracks: list[TrackSummary], class_names: list[str], selected: int | None) -> None:
+        """The rows, rebuilt only when what they show changed (a refresh after each edit most
+        often finds the same tracks; rebuilding 40 rows costs 5 ms of the UI thread)."""
+        shown = (list(tracks), list(class_names), selected)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.tree.setSortingEnabled(False)
         self.tree.clear()
         for t in tracks:

@@ -260,6 +260,11 @@ class AnnotationTables(ActionLog):
     def verified_frames(self) -> list[int]:
         return [r[0] for r in self._conn.execute("SELECT frame FROM frames WHERE verified = 1 ORDER BY frame")]
 
+    def frame_is_verified(self, frame: int) -> bool:
+        """One frame's flag (the app asks at every step; the list of all of them grows with the work)."""
+        row = self._conn.execute("SELECT 1 FROM frames WHERE frame = ? AND verified = 1", (frame,)).fetchone()
+        return row is not None
+
     # ------------------------------------------------------------------ summaries (read-only)
     def track_spans(self) -> list[tuple[int, int, int, int, int, int]]:
         """`(track_id, class_id, first, last, boxes, verified)` of every track with a visible box.
