@@ -177,8 +177,11 @@ def _forward_pass(dets: dict[int, list[Detection]], frames: list[int], fps: floa
     for cls in classes:
         tracker = BYTETracker(args)
         by_id: dict[int, _Tracklet] = {}
-        for f in frames:
+        for k, f in enumerate(frames):
             frame_dets = [d for d in dets.get(f, []) if d.class_id == cls and d.confidence > p.low_conf]
+            if not frame_dets and not tracker.tracked_stracks and not tracker.lost_stracks:
+                continue  # an update with nothing to match and nothing to age changes nothing
+            tracker.frame_id = k  # but its clock: `update` counts frames (track ages, activation)
             out = tracker.update(tracker_input(frame_dets))
             for row in out.reshape(-1, 8):
                 tid, idx = int(row[4]), int(row[7])
