@@ -193,3 +193,88 @@ def test_a_replay_stops_once_the_video_is_good_enough(tmp_path):
         session.close()
         video.close()
         project.close()
+
+
+class TallyAnnotator:
+    """An annotator written elsewhere: its own judgement (IoU 0.6, no identity memory) and its own
+    prices (2 s a look, 10 s a draw, 3 s any other edit), built on nothing of vidlabel's but the
+    `Decision` values and the ground truth it was given."""
+
+    PRICES = {"look": 2.0, "draw": 10.0}
+
+    def __init__(self, gt) -> None:
+        from collections import Counter
+
+        self.gt, self.actions, self.track_calls, self.remembered = gt, Counter(), 0, 0
+
+    @property
+    def seconds(self) -> float:
+        return sum(n * self.PRICES.get(k, 3.0) for k, n in self.actions.items())
+
+    def _frame(self, frame, boxes, only=None):
+        from vidlabel import Decision, EditKind
+        from vidlabel.datamodel import iou_xywh
+
+        objs, out, matched = self.gt.objects(frame), [], set()
+        for b in boxes:
+            if b.outside or (only is not None and b.track_id != only):
+                continue
+            self.actions["look"] += 1
+            best = max(objs, key=lambda o: iou_xywh(b.xywh, o.xywh), default=None)
+            if best is None or iou_xywh(b.xywh, best.xywh) < 0.1:
+                out.append(Decision(EditKind.DELETE, frame, b.track_id))
+                continue
+            matched.add(best.object_id)
+            kind = EditKind.CHECK if iou_xywh(b.xywh, best.xywh) >= 0.6 else EditKind.FIX
+            out.append(Decision(kind, frame, b.track_id, best.xywh, 0, best.object_id))
+        if only is None:
+            out += [Decision(EditKind.DRAW, frame, None, o.xywh, 0, o.object_id)
+                    for o in objs if o.object_id not in matched]
+            out.append(Decision(EditKind.ACCEPT, frame))
+        return out
+
+    def review_frame(self, frame, boxes):
+        return self._frame(frame, boxes)
+
+    def review_box(self, frame, track_id, boxes):
+        return self._frame(frame, boxes, only=track_id)
+
+    def review_track(self, track_id, crops):
+        self.track_calls += 1
+        return [d for f, b in crops.items() for d in self._frame(f, [b], only=track_id)]
+
+    def count(self, kind: str) -> None:
+        self.actions[str(kind)] += 1
+
+    def remember(self, track_id: int, object_id: int) -> None:
+        self.remembered += 1
+
+
+@pytest.mark.parametrize("strategy", ["hybrid", "tracks-first"])
+def test_any_annotator_drives_the_loop_with_its_own_prices(tmp_path, strategy):
+    """The loop takes any object of the `Annotator` protocol: its answers are carried out, its
+    prices make the curve's seconds and the budget, and vidlabel's stopping estimate still runs."""
+    from vidlabel import Annotator
+
+    from .reviewkit import sample_project
+
+    gt = load_ground_truth(SAMPLE_GT, 80)
+    project, video, _ = sample_project(tmp_path, SAMPLE, SAMPLE_GT, shift=14.0)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    annotator = TallyAnnotator(gt)
+    assert isinstance(annotator, Annotator)
+    try:
+        run = run_loop(session, annotator, gt, strategy, 4, budget=250)
+    finally:
+        session.close()
+        video.close()
+        project.close()
+    points = run.curve.points
+    assert run.annotator is annotator and annotator.actions["look"] > 0
+    assert points[-1].seconds == annotator.seconds >= 250 > points[-2].seconds
+    assert [p.seconds for p in points] == sorted(p.seconds for p in points)
+    assert points[-1].quality > points[0].quality
+    assert all(p.estimated is not None for p in points)
+    assert annotator.remembered > 0
+    if strategy == "tracks-first":
+        assert annotator.track_calls > 0

@@ -34,10 +34,12 @@ _EXPORTS = {
     "ExportOptions": "formats.common", "ImportOptions": "formats.common",
     # simulation
     "run_loop": "simulation.loop", "SimulatedAnnotator": "simulation.annotator",
+    "Annotator": "simulation.annotator", "Decision": "simulation.annotator",
+    "GroundTruth": "simulation.groundtruth", "ShownFrames": "simulation.groundtruth",
 }
-__all__ = ["Box", "Detection", "EditKind", "ExportOptions", "IgnoreRegion", "ImportOptions",
-    "Pick", "PrelabelOptions", "Project", "QueueUpdate", "ReviewSession", "STRATEGIES",
-    "SimulatedAnnotator", "Source", "TimeModel", "VideoRef", "VidlabelError", "create_project",
+__all__ = ["Annotator", "Box", "Decision", "Detection", "EditKind", "ExportOptions", "GroundTruth", "IgnoreRegion",
+    "ImportOptions", "Pick", "PrelabelOptions", "Project", "QueueUpdate", "ReviewSession", "STRATEGIES",
+    "ShownFrames", "SimulatedAnnotator", "Source", "TimeModel", "VideoRef", "VidlabelError", "create_project",
     "export_projects", "human_seconds", "import_annotations", "interpolate", "open_video",
     "prelabel", "propagate", "run_loop", "track_between"]
 
@@ -64,7 +66,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing of it runs
     from .review.effort import TimeModel, human_seconds
     from .review.session import QueueUpdate, ReviewSession
     from .review.strategies import STRATEGIES, Pick
-    from .simulation.annotator import SimulatedAnnotator
+    from .simulation.annotator import Annotator, Decision, SimulatedAnnotator
+    from .simulation.groundtruth import GroundTruth, ShownFrames
     from .simulation.loop import run_loop
     from .store.files import create_project
     from .store.project import Project

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -51,8 +52,44 @@ class Decision:
     shown_as: int | None = None
 
 
+@runtime_checkable
+class Annotator(Protocol):
+    """What the annotation loop asks of a person (docs/loop-api.md, "Your own annotator").
+
+    The loop (`loop.run_loop`) shows a pick by calling one `review_*` method with the boxes the
+    tool shows, carries out the returned decisions through `ReviewSession`, and calls `count`
+    for each one that applied (a box may be gone by then), so an annotator pays for its edits by
+    its own prices, and for its looks in the `review_*` call that looked. `seconds` is what it has
+    spent: the loop's budget and every learning curve read it. `remember` tells it which track now
+    stands for the ground-truth object of a decision (it may ignore it). `SimulatedAnnotator` is
+    one implementation; an evaluation written elsewhere can bring its own, with its own prices
+    and judgement, and still use vidlabel's queue, track picks and stopping unchanged.
+    """
+
+    @property
+    def seconds(self) -> float: ...
+
+    @property
+    def actions(self) -> Mapping[str, int]: ...
+
+    def review_frame(self, frame: int, boxes: list[Box]) -> list[Decision]:
+        """Every box of a shown frame: corrections, draws, then an `accept` of the frame."""
+
+    def review_box(self, frame: int, track_id: int, boxes: list[Box]) -> list[Decision]:
+        """One box of a frame (`track_id`'s); `boxes` is the whole frame, for context."""
+
+    def review_track(self, track_id: int, crops: Mapping[int, Box]) -> list[Decision]:
+        """A track's box on a few frames: delete the track, wrong from a frame, or per crop."""
+
+    def count(self, kind: str) -> None:
+        """One decision of this kind was carried out: pay for it."""
+
+    def remember(self, track_id: int, object_id: int) -> None:
+        """`track_id` now stands for the object `object_id` of a decision."""
+
+
 class SimulatedAnnotator:
-    """A careful person answering picks from ground truth of shown frames only."""
+    """A careful person answering picks from ground truth of shown frames only (an `Annotator`)."""
 
     def __init__(self, view: ShownFrames, time_model: TimeModel = EXTREME_CLICKING,
                  class_map: Mapping[int, int] | None = None) -> None:
@@ -88,6 +125,7 @@ class SimulatedAnnotator:
     def review_frame(self, frame: int, boxes: list[Box]) -> list[Decision]:
         """Everything a careful person does on a shown frame; pays a look per box shown and per
         object drawn. Ends with `accept` (the frame is complete and right)."""
+        self.view.show(frame)
         objs, ignore = self.view.objects(frame), self.view.ignore(frame)
         boxes = [b for b in boxes if not b.outside]
         decisions = self._judge(frame, boxes, objs, ignore)
@@ -111,6 +149,7 @@ class SimulatedAnnotator:
         boxes = [b for b in boxes if not b.outside]
         if not any(b.track_id == track_id for b in boxes):
             return []
+        self.view.show(frame)
         self.actions["look"] += 1
         decisions = self._judge(frame, boxes, self.view.objects(frame), self.view.ignore(frame))
         return [d for d in decisions if d.shown_as == track_id]

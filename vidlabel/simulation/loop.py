@@ -1,4 +1,4 @@
-"""The annotation loop replayed with the simulated annotator, through the public loop API only.
+"""The annotation loop replayed with an annotator (any `Annotator`), through the public loop API only.
 
 queue -> the annotator corrects the batch -> re-propagation and re-scoring settle -> quality of the
 whole video is recorded -> repeat, until the budget of human seconds is spent or the queue is
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..datamodel import Box, EditKind, iou_xywh
 from ..errors import VidlabelError
-from .annotator import PASS_IOU, Decision, SimulatedAnnotator
+from .annotator import PASS_IOU, Annotator, Decision
 from .curves import CurvePoint, LearningCurve
 from .groundtruth import GroundTruth
 from .metrics import score
@@ -22,13 +22,13 @@ from .metrics import score
 
 @dataclass
 class LoopRun:
-    """One replay: its learning curve, the annotator (actions, seconds) and the frames shown."""
+    """One replay: its learning curve, the annotator (actions, seconds) and the batches shown."""
 
     strategy: str
     batch: int
     seed: int
     curve: LearningCurve
-    annotator: SimulatedAnnotator
+    annotator: Annotator
     batches: int
 
 
@@ -37,7 +37,7 @@ def _current(session, frame: int, track_id: int) -> Box | None:
     return next((b for b in session.boxes(frame, candidates=True) if b.track_id == track_id), None)
 
 
-def apply_decision(session, d: Decision, annotator: SimulatedAnnotator,
+def apply_decision(session, d: Decision, annotator: Annotator,
                    frame_review: bool = False) -> None:
     """Carry out one decision with the correction API, and pay for it only if it applied.
 
@@ -75,7 +75,7 @@ def apply_decision(session, d: Decision, annotator: SimulatedAnnotator,
         annotator.remember(d.target_track if d.kind == EditKind.RETRACK else d.track_id, d.object_id)
 
 
-def answer_track(session, pick, annotator: SimulatedAnnotator) -> None:
+def answer_track(session, pick, annotator: Annotator) -> None:
     """A track pick: the track's boxes on the crop frames, one decision for the track."""
     crops = {f: b for f in pick.crops if (b := _current(session, f, pick.track_id)) is not None and not b.outside}
     if not crops:
@@ -97,12 +97,11 @@ def answer_track(session, pick, annotator: SimulatedAnnotator) -> None:
         session.accept_stretch(pick.track_id, checks)
 
 
-def answer(session, pick, annotator: SimulatedAnnotator) -> None:
+def answer(session, pick, annotator: Annotator) -> None:
     """The annotator's answer to one pick: a track's crops, the whole frame, or one box."""
     if pick.crops:
         answer_track(session, pick, annotator)
         return
-    annotator.view.show(pick.frame)
     boxes = session.boxes(pick.frame)
     if pick.track_id is not None:
         decisions = annotator.review_box(pick.frame, pick.track_id, boxes)
@@ -112,7 +111,7 @@ def answer(session, pick, annotator: SimulatedAnnotator) -> None:
         apply_decision(session, d, annotator, frame_review=pick.track_id is None)
 
 
-def _point(gt: GroundTruth, session, annotator: SimulatedAnnotator) -> CurvePoint:
+def _point(gt: GroundTruth, session, annotator: Annotator) -> CurvePoint:
     """The true quality after a batch, beside what the session estimates it is (at target 0.99)."""
     q = score(gt, session.all_boxes())
     guess = session.stopping(0.99)
@@ -136,7 +135,7 @@ class Replay:
     picks were all answered before (a box the annotator left as it was, e.g. on an ignore region,
     comes back unverified) ends the run: the queue has nothing new to show."""
 
-    def __init__(self, session, annotator: SimulatedAnnotator, gt: GroundTruth, strategy: str,
+    def __init__(self, session, annotator: Annotator, gt: GroundTruth, strategy: str,
                  batch: int, seed: int = 0, **params) -> None:
         self.session, self.annotator, self.gt = session, annotator, gt
         self.strategy, self.batch, self.seed, self.params = strategy, batch, seed, params
@@ -168,7 +167,7 @@ class Replay:
         return LoopRun(self.strategy, self.batch, self.seed, self.curve, self.annotator, self.batches)
 
 
-def run_loop(session, annotator: SimulatedAnnotator, gt: GroundTruth, strategy: str,
+def run_loop(session, annotator: Annotator, gt: GroundTruth, strategy: str,
              batch: int, budget: float, seed: int = 0,
              on_batch: Callable[[CurvePoint], None] | None = None, **params) -> LoopRun:
     """Replay the loop until `budget` human seconds are spent, the queue runs dry, or the
