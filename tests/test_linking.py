@@ -177,3 +177,19 @@ def test_a_second_box_of_the_same_object_is_suppressed_as_a_whole_track():
     beside = walker(range(40), 32, 3, conf=0.8)                        # IoU ~0.16: someone else
     tracks = link(merge(person, loose, beside), range(40), FPS)
     assert sorted((round(t.boxes[0][0]), round(t.boxes[0][2])) for t in tracks) == [(10, 30), (32, 30)]
+
+
+def test_a_gap_where_the_object_turned_is_left_empty_not_interpolated():
+    """2 s unseen, and the walker came back the way it went: the fragments are one object (merged),
+    but a straight line across the gap is where neither side's motion puts it, so the gap frames
+    get no box (a track gap for review) rather than boxes beside the person."""
+    going = walker(range(0, 20), 10, 4)                                       # right, to x = 86
+    back = {f: Detection(f, 120 - 4 * (f - 40), 100.0, 30.0, 80.0, 0.8, 0) for f in range(40, 61)}
+    tracks = link(merge(going, back), range(61), FPS)
+    assert len(tracks) == 1
+    t = tracks[0]
+    assert t.frames == list(range(0, 20)) + list(range(40, 61))
+    assert set(t.sources) == {Source.DETECTOR}
+    # smoothing does not reach across the empty frames: the walk on each side stays straight
+    box = dict(zip(t.frames, t.boxes))
+    assert box[19][0] == pytest.approx(86, abs=0.5) and box[40][0] == pytest.approx(120, abs=0.5)
