@@ -9,9 +9,10 @@ For every sequence it finds (default: each folder of `../shared/data` with `vide
   Roboflow's `trackers` (SORT, ByteTrack, OC-SORT, BoT-SORT, C-BIoU) fed the SAME detections
   (vidlabel's stored candidates of the scored class with conf >= 0.1; package defaults, BoT-SORT
   with its motion compensation on the real frames), so that the comparison is about linking alone.
-  The variants keep the detections and change only what the guideline wants boxed: "no one under
-  60 px" drops ground truth shorter than 60 px, "left third out" drops ground truth centred in
-  the left third of the image; a box there is then a false positive, as it is for an annotator.
+  The variants of a sequence of people keep the detections and change only what the guideline
+  wants boxed: "no one under 60 px" drops ground truth shorter than 60 px, "left third out"
+  drops ground truth centred in the left third of the image; a box there is then a false
+  positive, as it is for an annotator.
 * throughput as a user runs it: whole processes on the same video with the same weights,
   started one after the other and alternated `--repeat` times (the order rotates every round),
   of `vidlabel prelabel VIDEO -o P.vlp --model M`, of a four-line `YOLO(M).track(VIDEO,
@@ -191,8 +192,10 @@ def sequence(folder: Path) -> Sequence | None:
 
 
 def guideline_variants(seq: Sequence) -> dict[str, np.ndarray]:
-    """The ground truth as written, and as two other guidelines would have it."""
+    """The ground truth as written, and for people as two other guidelines would have it."""
     gt = seq.gt
+    if seq.score_class != "person":
+        return {seq.name: gt}
     centre_x = gt[:, 2] + gt[:, 4] / 2
     out = {seq.name: gt,
            f"{seq.name}, no one under {MIN_HEIGHT} px": gt[gt[:, 5] >= MIN_HEIGHT],
@@ -215,7 +218,7 @@ def quality_rows(seq: Sequence, project: Path) -> dict[str, np.ndarray]:
 def print_quality(title: str, gt: np.ndarray, runs: dict[str, np.ndarray]) -> dict[str, dict]:
     scores = {name: mot_scores(gt, rows) for name, rows in runs.items()}
     online = {k: v for k, v in scores.items() if not k.startswith(("vidlabel", " "))}
-    print(f"\n{title}: {len(gt)} ground-truth boxes")
+    print(f"\n{title}: {len(gt)} ground-truth boxes", flush=True)
     print(f"  {'':<30} {'MOTA':>7} {'IDF1':>7} {'IDsw':>6} {'FP':>6} {'FN':>6}")
     for name, s in scores.items():
         print(f"  {name:<30} {s['mota']:7.3f} {s['idf1']:7.3f} {s['num_switches']:6.0f} "

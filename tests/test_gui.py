@@ -503,6 +503,68 @@ def test_a_candidate_track_is_asked_about_first_and_enter_keeps_it(qtbot, video,
         window.close()
 
 
+def _candidate_window(qtbot, video, tmp_path, monkeypatch):
+    """The sample with jittered ground truth and one candidate track (a small box on frames 20-59)."""
+    project, frames = open_or_create_project(video, classes=("person",))
+    with project.action("prelabel", MACHINE):
+        put_jittered_ground_truth(project, SAMPLE_GT, np.random.default_rng(0))
+        cand = project.new_track(candidate=True)
+        for f in range(20, 60):
+            project.put_box(Box(f, cand, 0, 600.0 + f, 40.0, 12.0, 26.0, confidence=0.2 + 0.01 * (f % 7)))
+    project.close(), frames.close()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    application()
+    window = open_window(video)
+    show(qtbot, window)
+    settle(qtbot, window)
+    return window, cand
+
+
+def test_a_track_pick_is_a_filmstrip_of_clickable_crops_accepted_at_once(qtbot, video, tmp_path, monkeypatch):
+    """N on a track pick shows its crops side by side (why it was picked above them); a click on
+    a crop opens that frame with the track selected; Ctrl+Enter accepts every crop in one action
+    and pays one look per crop."""
+    from vidlabel.review.effort import human_seconds
+
+    window, cand = _candidate_window(qtbot, video, tmp_path, monkeypatch)
+    try:
+        key(qtbot, window, Qt.Key.Key_N)
+        pick = window.c.track_pick
+        assert pick is not None and pick.track_id == cand and len(pick.crops) >= 2
+        strip = window.filmstrip
+        assert strip.isVisible() and sorted(strip.buttons) == sorted(pick.crops)
+        assert "candidate track" in strip.title.text() and "picked because" in strip.title.text()
+        assert strip.buttons[window.c.frame].isChecked()
+        second = sorted(pick.crops)[1]
+        qtbot.mouseClick(strip.buttons[second], Qt.MouseButton.LeftButton)
+        assert (window.c.frame, window.c.selected_track) == (second, cand)
+        assert strip.buttons[second].isChecked()
+        key(qtbot, window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        settle(qtbot, window)
+        assert not window.c.project.candidate_tracks() and not strip.isVisible()
+        verified = [b.frame for b in window.c.project.boxes(track_id=cand) if b.verified]
+        assert sorted(verified) == sorted(pick.crops)
+        assert human_seconds(window.c.project) == len(pick.crops)   # a look per crop, nothing else
+    finally:
+        window.close()
+
+
+def test_deleting_a_track_from_its_filmstrip_pays_for_every_crop_looked_at(qtbot, video, tmp_path, monkeypatch):
+    from vidlabel.review.effort import human_seconds
+
+    window, cand = _candidate_window(qtbot, video, tmp_path, monkeypatch)
+    try:
+        key(qtbot, window, Qt.Key.Key_N)
+        crops = len(window.c.track_pick.crops)
+        key(qtbot, window, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
+        settle(qtbot, window)
+        assert cand not in {t.id for t in window.c.project.tracks()}
+        assert not window.filmstrip.isVisible()
+        assert human_seconds(window.c.project) == crops + 1     # the looks, and one delete
+    finally:
+        window.close()
+
+
 def test_the_next_queue_items_are_decoded_before_the_person_asks(qtbot, machine_window):
     """The app decodes ahead the queue's frames and the current frame's neighbours, into the
     cache its own reads use (vidlabel.prefetch)."""

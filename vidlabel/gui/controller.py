@@ -46,6 +46,7 @@ class Controller(Navigator):
     message = pyqtSignal(str)           # a one-line status for the person
     machineWrote = pyqtSignal(object)   # frames a background re-propagation rewrote (any thread)
     queueChanged = pyqtSignal(object)   # a QueueUpdate newer than the person's latest edit
+    trackPickChanged = pyqtSignal(object)  # the track pick being answered (the filmstrip's), or None
     _queueRanked = pyqtSignal(object, object)  # (session, QueueUpdate) from the scoring thread
 
     def __init__(self, project: Project, video: FrameSource, session_video: Callable[[], FrameSource],
@@ -53,6 +54,7 @@ class Controller(Navigator):
         super().__init__(project, video, parent)
         self.session: ReviewSession | None = None
         self.picks: list[Pick] = []      # the latest queue (best first)
+        self.track_pick: Pick | None = None  # the queue's track pick the person is answering
         self.ready = False               # the first queue of this session arrived
         self._edit_revision = 0          # the scoring revision of the person's latest edit
         self._no_session = ""            # why there is no session, if starting it failed
@@ -175,18 +177,59 @@ class Controller(Navigator):
             self._edit(lambda: self.session.delete_box(box.id))
             self.select(None)
 
+    # -- a track pick: its crops, and the answers that settle it ------------------------------
+    def set_track_pick(self, pick: Pick | None) -> None:
+        """The queue item being answered, when it is a track pick (None ends it)."""
+        pick = pick if pick is not None and pick.crops else None
+        if pick != self.track_pick:
+            self.track_pick = pick
+            self.trackPickChanged.emit(pick)
+
+    def track_pick_boxes(self) -> list[Box]:
+        """The track pick's boxes on its crop frames (a candidate track's too), in frame order."""
+        pick = self.track_pick
+        if pick is None:
+            return []
+        return [b for f in pick.crops
+                for b in self.project.boxes(frame=f, track_id=pick.track_id, include_outside=False)]
+
+    def _looked_at(self, track_id: int) -> int:
+        """How many of the track's boxes the person looked at to decide: every crop of the track
+        pick they answer, else the one box on screen (what `human_seconds` charges)."""
+        if self.track_pick is not None and self.track_pick.track_id == track_id:
+            return max(1, len(self.track_pick_boxes()))
+        return 1
+
+    def accept_track_pick(self) -> None:
+        """Every crop of the track pick is right: those boxes are verified, in one action."""
+        if self.track_pick is None:
+            self.message.emit("no track pick to accept: N goes to the next queue item")
+            return
+        track, frames = self.track_pick.track_id, [b.frame for b in self.track_pick_boxes()]
+        if self._edit(lambda: self.session.accept_stretch(track, frames)) is not None:
+            self.message.emit(f"track {track}: {len(frames)} crops accepted")
+            self.set_track_pick(None)
+
+    def _settles_track_pick(self, track_id: int) -> None:
+        if self.track_pick is not None and self.track_pick.track_id == track_id:
+            self.set_track_pick(None)
+
     def delete_selected_track(self) -> None:
         """The selected track is false as a whole: all its machine boxes go, in one action."""
         if (box := self._need_box()) is not None:
-            if self._edit(lambda: self.session.delete_track(box.track_id)) is not None:
+            shown = self._looked_at(box.track_id)
+            if self._edit(lambda: self.session.delete_track(box.track_id, shown=shown)) is not None:
                 self.message.emit(f"deleted track {box.track_id} (its verified boxes stay)")
+                self._settles_track_pick(box.track_id)
             self.select(None)
 
     def wrong_from_here(self) -> None:
         """The selected track left its object on this frame: its machine boxes from here go."""
         if (box := self._need_box()) is not None:
-            if self._edit(lambda: self.session.wrong_from_here(box.track_id, self.frame)) is not None:
+            shown = self._looked_at(box.track_id)
+            if self._edit(lambda: self.session.wrong_from_here(box.track_id, self.frame, shown=shown)) is not None:
                 self.message.emit(f"track {box.track_id}: machine boxes from frame {self.frame} on deleted")
+                self._settles_track_pick(box.track_id)
             self.select(None)
 
     def accept_selected(self) -> None:

@@ -108,11 +108,13 @@ class QueueWalker:
                 return
         self.c.seek(frame)
         self.c.select(None)
+        self.c.set_track_pick(None)
         self.panel.highlight(frame)
 
     def _show(self, rank: int, pick) -> None:
         self.c.seek(pick.frame)
         self.c.select(pick.flagged_track)   # nothing selected from before survives the jump
+        self.c.set_track_pick(pick)         # a track pick's crops appear in the filmstrip
         self.panel.highlight(pick.frame)
         why = "; ".join(pick.reasons) or "spread: checked for coverage"
         about = f" · track {pick.flagged_track}" if pick.flagged_track is not None else ""

@@ -17,6 +17,7 @@ from .canvas import FrameCanvas
 from .classes_panel import ClassesPanel
 from .controller import Controller
 from .export_dialog import ExportDialog
+from .filmstrip import Filmstrip, crop
 from .help_overlay import HelpOverlay
 from .menus import bind_actions, build_menus
 from .prelabel_dialog import PrelabelDialog
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.timeline)
+        self._central = layout
         self.setCentralWidget(central)
         self.help = HelpOverlay(keys, self.canvas)
 
@@ -83,6 +85,10 @@ class MainWindow(QMainWindow):
 
         self.actions_by_name: dict[str, QAction] = bind_actions(self, self._handlers(), keys)
         self.play_button = build_menus(self, self.actions_by_name, keys)
+        self.filmstrip = Filmstrip([(label, self.actions_by_name[name]) for name, label in (
+            ("accept_track_pick", "✓ Accept all crops"), ("delete_track", "Delete track"),
+            ("wrong_from_here", "Wrong from the selected crop"))])
+        self._central.insertWidget(1, self.filmstrip)
         self._wire()
 
         self.refresher = Refresher(controller.project.path, self)
@@ -102,7 +108,7 @@ class MainWindow(QMainWindow):
             "previous_in_queue": self.walker.previous,
             "accept_frame_and_next": self.accept_and_next, "accept_box": c.accept_selected,
             "delete_box": c.delete_selected, "delete_track": c.delete_selected_track,
-            "wrong_from_here": c.wrong_from_here, "undo": c.undo, "redo": c.redo,
+            "wrong_from_here": c.wrong_from_here, "accept_track_pick": c.accept_track_pick, "undo": c.undo, "redo": c.redo,
             "set_track_id": self._ask_track_id, "merge_tracks": self._ask_merge,
             "split_track": c.split_here, "mark_outside": c.mark_outside,
             "toggle_occluded": c.toggle_occluded, "deselect": self._escape,
@@ -129,6 +135,9 @@ class MainWindow(QMainWindow):
         c.playingChanged.connect(lambda on: self.play_button.setText("❚❚  Pause" if on else "▶  Play"))
         c.message.connect(self.show_message)
         c.queueChanged.connect(self._show_queue)
+        c.trackPickChanged.connect(self._show_track_pick)
+        c.frameChanged.connect(self.filmstrip.mark)
+        self.filmstrip.cropChosen.connect(self._open_crop)
         self.canvas.boxDrawn.connect(c.draw_box)
         self.canvas.boxEdited.connect(c.move_box)
         self.canvas.boxClicked.connect(c.select)
@@ -181,6 +190,25 @@ class MainWindow(QMainWindow):
         self.queue_panel.highlight(self.c.frame)
         self.timeline.set_picks([p.frame for p in update.picks])
         self.stats_panel.set_guidance(update.stopping)
+
+    def _show_track_pick(self, pick) -> None:
+        """The filmstrip of the track pick the queue jumped to (hidden when there is none)."""
+        if pick is None:
+            self.filmstrip.clear()
+            return
+        crops = [(b.frame, crop(self.c.video.frame(b.frame), b.xywh), f"frame {b.frame} · {b.confidence:.2f}")
+                 for b in self.c.track_pick_boxes()]
+        kind = "candidate track" if pick.track_id in self.c.project.candidate_tracks() else "track"
+        why = "; ".join(pick.reasons) or "least sure of its boxes"
+        self.filmstrip.show_crops(f"<b>{kind} {pick.track_id}</b>: is it one wanted object on every crop? "
+                                  f"· {len(crops)} crops · picked because: {why}", crops)
+        self.filmstrip.mark(self.c.frame)
+
+    def _open_crop(self, frame: int) -> None:
+        if self.c.track_pick is not None:
+            self.c.seek(frame)
+            self.c.select(self.c.track_pick.track_id)
+            self.filmstrip.mark(frame)
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text or HINT)
