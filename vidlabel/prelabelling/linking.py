@@ -31,7 +31,7 @@ video, so after a standard online pass it can do what no online tracker can:
 5. **Gaps filled** by linear interpolation (or a single-object tracker when the caller passes a
    `gap_filler`), with a confidence that halves every second away from the nearest detection,
    on the frames where the line is also where the object's own motion on each side of the gap
-   puts it (`_motion_agrees`); elsewhere the gap stays empty, a question for review rather
+   puts it (`motion.motion_agrees`); elsewhere the gap stays empty, a question for review rather
    than a box beside the object. **Ends marked**: an `outside` box on the frame after a track's
    last box, never a ghost box.
 6. **Trajectories smoothed** over a fraction of a second on both sides (see `smoothing.py`).
@@ -52,6 +52,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..datamodel import (ACCEPT_THRESHOLD, SAME_OBJECT_IOU, Box, Detection, Source, best_overlap,
                          iou_matrix, lerp_xywh)
+from .motion import Tracklet, motion_agrees, predict, side_motion
 from .smoothing import smooth_track
 
 INFEASIBLE = 1e6
@@ -104,26 +105,6 @@ class LinkedTrack:
         return out
 
 
-@dataclass
-class _Tracklet:
-    """Detector boxes only (frame -> detection); gaps are filled after merging."""
-
-    class_id: int
-    dets: dict[int, Detection]
-
-    @property
-    def frames(self) -> list[int]:
-        return sorted(self.dets)
-
-    @property
-    def first_frame(self) -> int:
-        return min(self.dets)
-
-    @property
-    def last_frame(self) -> int:
-        return max(self.dets)
-
-
 class FilledBox(Protocol):
     """One machine box for a gap frame (`vidlabel.propagation.propagate.PropagatedBox` is one)."""
 
@@ -163,7 +144,7 @@ def tracker_input(dets: Sequence[Detection]) -> _Batch:
 
 
 def _forward_pass(dets: dict[int, list[Detection]], frames: list[int], fps: float, step: int,
-                  p: LinkParams) -> list[_Tracklet]:
+                  p: LinkParams) -> list[Tracklet]:
     """ByteTrack over the detected frames, per class; returns which detections each track took."""
     from ..weights import quiet_ultralytics
 
@@ -176,10 +157,10 @@ def _forward_pass(dets: dict[int, list[Detection]], frames: list[int], fps: floa
     # ByteTrack starts a track only from a detection at or above new_track_thresh: a class
     # without one can never have a track, so its pass (a tracker update per frame) is skipped.
     classes = sorted({d.class_id for f in frames for d in dets.get(f, []) if d.confidence >= p.accept_conf})
-    tracklets: list[_Tracklet] = []
+    tracklets: list[Tracklet] = []
     for cls in classes:
         tracker = BYTETracker(args)
-        by_id: dict[int, _Tracklet] = {}
+        by_id: dict[int, Tracklet] = {}
         for k, f in enumerate(frames):
             frame_dets = [d for d in dets.get(f, []) if d.class_id == cls and d.confidence > p.low_conf]
             if not frame_dets and not tracker.tracked_stracks and not tracker.lost_stracks:
@@ -188,37 +169,13 @@ def _forward_pass(dets: dict[int, list[Detection]], frames: list[int], fps: floa
             out = tracker.update(tracker_input(frame_dets))
             for row in out.reshape(-1, 8):
                 tid, idx = int(row[4]), int(row[7])
-                by_id.setdefault(tid, _Tracklet(cls, {})).dets[f] = frame_dets[idx]
+                by_id.setdefault(tid, Tracklet(cls, {})).dets[f] = frame_dets[idx]
         tracklets.extend(by_id[k] for k in sorted(by_id))
     return tracklets
 
 
-# ---------------------------------------------------------------------------------- motion model
-def _predict(t: _Tracklet, target: int, fps: float, from_end: bool) -> np.ndarray:
-    """The tracklet's box at `target`, extrapolated from its last (or first) second of motion
-    (`_side_motion`)."""
-    anchor = t.last_frame if from_end else t.first_frame
-    return _side_motion(t, anchor, fps, before=from_end)(target)
-
-
-def _side_motion(t: _Tracklet, edge: int, fps: float, before: bool) -> Callable[[int], np.ndarray]:
-    """The box at any frame from the second of detections ending (`before`) or starting at
-    `edge`: a straight-line fit of the box centre, with `edge`'s box size. People and vehicles
-    move smoothly over a second, while single boxes jitter."""
-    fps = max(1.0, fps)
-    window = sorted(f for f in t.dets if (edge - fps <= f <= edge if before else edge <= f <= edge + fps))
-    a = np.array([t.dets[f].xywh for f in window], np.float64)
-    cx, cy = a[:, 0] + a[:, 2] / 2, a[:, 1] + a[:, 3] / 2
-    w, h = t.dets[edge].w, t.dets[edge].h
-    if len(window) < 2:
-        return lambda f: np.array([cx[0] - w / 2, cy[0] - h / 2, w, h])
-    fr = np.array(window, np.float64)
-    px, py = np.polyfit(fr, cx, 1), np.polyfit(fr, cy, 1)
-    return lambda f: np.array([np.polyval(px, f) - w / 2, np.polyval(py, f) - h / 2, w, h])
-
-
 # ---------------------------------------------------------------------------------- extension
-def _extend(tracklets: list[_Tracklet], dets: dict[int, list[Detection]], frames: list[int],
+def _extend(tracklets: list[Tracklet], dets: dict[int, list[Detection]], frames: list[int],
             fps: float, p: LinkParams, backward: bool) -> None:
     """Grow every tracklet frame by frame over detections no track has claimed.
 
@@ -243,7 +200,7 @@ def _extend(tracklets: list[_Tracklet], dets: dict[int, list[Detection]], frames
         free = [d for d in dets.get(f, []) if id(d) not in claimed and d.confidence > p.low_conf]
         if not want or not free:
             continue
-        pred = np.array([_predict(tracklets[k], f, fps, from_end=not backward) for k in want])
+        pred = np.array([predict(tracklets[k], f, fps, from_end=not backward) for k in want])
         iou = iou_matrix(pred, np.array([d.xywh for d in free]))
         same_class = np.array([[d.class_id == tracklets[k].class_id for d in free] for k in want])
         iou = np.where(same_class, iou, 0.0)
@@ -255,7 +212,7 @@ def _extend(tracklets: list[_Tracklet], dets: dict[int, list[Detection]], frames
 
 
 # ---------------------------------------------------------------------------------- merging
-def _merge_cost(a: _Tracklet, b: _Tracklet, fps: float, p: LinkParams) -> float:
+def _merge_cost(a: Tracklet, b: Tracklet, fps: float, p: LinkParams) -> float:
     """How well `b` continues `a` across the gap: < 1 is plausible, lower is better."""
     gap = b.first_frame - a.last_frame
     if gap <= 0 or gap > p.max_gap_seconds * fps + 1 or a.class_id != b.class_id:
@@ -264,8 +221,8 @@ def _merge_cost(a: _Tracklet, b: _Tracklet, fps: float, p: LinkParams) -> float:
     ratio = max(last.h, first.h) / min(last.h, first.h)
     if ratio > p.merge_size_ratio:
         return INFEASIBLE
-    pa = _predict(a, b.first_frame, fps, from_end=True)
-    pb = _predict(b, a.last_frame, fps, from_end=False)
+    pa = predict(a, b.first_frame, fps, from_end=True)
+    pb = predict(b, a.last_frame, fps, from_end=False)
     err_b = np.hypot(*(pa[:2] + pa[2:] / 2 - np.array(first.xywh[:2]) - np.array(first.xywh[2:]) / 2))
     err_a = np.hypot(*(pb[:2] + pb[2:] / 2 - np.array(last.xywh[:2]) - np.array(last.xywh[2:]) / 2))
     error = (err_a + err_b) / 2 / ((last.h + first.h) / 2)
@@ -273,7 +230,7 @@ def _merge_cost(a: _Tracklet, b: _Tracklet, fps: float, p: LinkParams) -> float:
     return float(error / allowed)
 
 
-def _merge(tracklets: list[_Tracklet], fps: float, p: LinkParams) -> list[_Tracklet]:
+def _merge(tracklets: list[Tracklet], fps: float, p: LinkParams) -> list[Tracklet]:
     """Join fragments end-to-start with one assignment; repeat until nothing more joins."""
     while True:
         n = len(tracklets)
@@ -292,7 +249,7 @@ def _merge(tracklets: list[_Tracklet], fps: float, p: LinkParams) -> list[_Track
         heads = sorted(set(range(n)) - set(nxt.values()), key=lambda k: tracklets[k].first_frame)
         merged = []
         for h in heads:
-            t = _Tracklet(tracklets[h].class_id, dict(tracklets[h].dets))
+            t = Tracklet(tracklets[h].class_id, dict(tracklets[h].dets))
             k = h
             while k in nxt:
                 k = nxt[k]
@@ -302,11 +259,11 @@ def _merge(tracklets: list[_Tracklet], fps: float, p: LinkParams) -> list[_Track
 
 
 # ---------------------------------------------------------------------------------- output
-def _evidence(t: _Tracklet) -> float:
+def _evidence(t: Tracklet) -> float:
     return float(sum(d.confidence for d in t.dets.values()))
 
 
-def _suppress_duplicates(tracklets: list[_Tracklet]) -> list[_Tracklet]:
+def _suppress_duplicates(tracklets: list[Tracklet]) -> list[Tracklet]:
     """Whole-track non-maximum suppression (module docstring, step 4), strongest first."""
     order = sorted(range(len(tracklets)), key=lambda k: (-_evidence(tracklets[k]), k))
     same = np.zeros((len(tracklets), len(tracklets)), int)   # [a, b]: frames a's box is b's object
@@ -328,25 +285,11 @@ def _suppress_duplicates(tracklets: list[_Tracklet]) -> list[_Tracklet]:
     return [tracklets[k] for k in sorted(kept)]
 
 
-def _is_candidate(t: _Tracklet, p: LinkParams) -> bool:
+def _is_candidate(t: Tracklet, p: LinkParams) -> bool:
     return float(np.median([d.confidence for d in t.dets.values()])) < p.confirm_conf
 
 
-def _motion_agrees(box: np.ndarray, *predictions: np.ndarray, min_iou: float) -> bool:
-    """Whether an interpolated box is where the object's own motion on both sides of the gap
-    says it is (each side's prediction overlaps it at `min_iou`).
-
-    Interpolation is a guess that the object kept moving in a line. It holds over a short gap or
-    for steady motion (a far pedestrian at 7 fps), and fails over a long one where the object
-    turned, stopped or was occluded (a person near the camera at 30 fps): there a box placed on
-    the line lands beside the object, a false box plus a miss under an IoU-0.5 evaluation and a
-    fix for the person. Where the sides disagree the frame is left empty: a track gap, which
-    review asks about (`signals.track_gap`).
-    """
-    return float(iou_matrix(box[None], np.array(predictions)).min()) >= min_iou
-
-
-def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps: float,
+def _fill(t: Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps: float,
           p: LinkParams, gap_filler: GapFiller | None) -> LinkedTrack:
     """Detector boxes plus every frame between them.
 
@@ -381,7 +324,7 @@ def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps
                 add(filled.frame, filled.xywh, filled.confidence, filled.source)
             continue
         anchor = da
-        forward, backward = _side_motion(t, a, fps, before=True), _side_motion(t, b, fps, before=False)
+        forward, backward = side_motion(t, a, fps, before=True), side_motion(t, b, fps, before=False)
         for f in range(a + 1, b):
             box = np.array(lerp_xywh(anchor.frame, anchor.xywh, b, db.xywh, f))
             snap = best_overlap(box, [d for d in dets.get(f, []) if id(d) not in claimed
@@ -390,7 +333,7 @@ def _fill(t: _Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps
                 claimed.add(id(snap))
                 anchor = snap
                 add(f, snap.xywh, snap.confidence, Source.DETECTOR)
-            elif _motion_agrees(box, forward(f), backward(f), min_iou=p.extend_iou):
+            elif motion_agrees(box, forward(f), backward(f), min_iou=p.extend_iou):
                 near = min(f - anchor.frame, b - f) / fps
                 add(f, box, min(anchor.confidence, db.confidence) * 0.5 ** near, Source.INTERPOLATED)
     return out
