@@ -30,10 +30,11 @@ video, so after a standard online pass it can do what no online tracker can:
    object the stronger track already follows, making a duplicate track).
 5. **Gaps filled** by linear interpolation (or a single-object tracker when the caller passes a
    `gap_filler`), with a confidence that halves every second away from the nearest detection,
-   on the frames where the line is also where the object's own motion on each side of the gap
-   puts it (`motion.motion_agrees`); elsewhere the gap stays empty, a question for review rather
-   than a box beside the object. **Ends marked**: an `outside` box on the frame after a track's
-   last box, never a ghost box.
+   and **ends marked**: an `outside` box on the frame after a track's last box, never a ghost box.
+   Every gap is filled, even where the line is off the object (a person near the camera who
+   turned during a second-long occlusion): a misplaced box costs a person one fix that keeps
+   the track's identity, an empty frame a drawn box on a new track and the deletes of what
+   re-propagation then makes of it (docs/BENCHMARKS.md, "Pre-labels on every sequence").
 6. **Trajectories smoothed** over a fraction of a second on both sides (see `smoothing.py`).
 
 Everything is deterministic: the same detections and parameters give the same tracks, which is
@@ -52,7 +53,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..datamodel import (ACCEPT_THRESHOLD, SAME_OBJECT_IOU, Box, Detection, Source, best_overlap,
                          iou_matrix, lerp_xywh)
-from .motion import Tracklet, motion_agrees, predict, side_motion
+from .motion import Tracklet, predict
 from .smoothing import smooth_track
 
 INFEASIBLE = 1e6
@@ -324,7 +325,6 @@ def _fill(t: Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps:
                 add(filled.frame, filled.xywh, filled.confidence, filled.source)
             continue
         anchor = da
-        forward, backward = side_motion(t, a, fps, before=True), side_motion(t, b, fps, before=False)
         for f in range(a + 1, b):
             box = np.array(lerp_xywh(anchor.frame, anchor.xywh, b, db.xywh, f))
             snap = best_overlap(box, [d for d in dets.get(f, []) if id(d) not in claimed
@@ -333,7 +333,7 @@ def _fill(t: Tracklet, dets: dict[int, list[Detection]], claimed: set[int], fps:
                 claimed.add(id(snap))
                 anchor = snap
                 add(f, snap.xywh, snap.confidence, Source.DETECTOR)
-            elif motion_agrees(box, forward(f), backward(f), min_iou=p.extend_iou):
+            else:
                 near = min(f - anchor.frame, b - f) / fps
                 add(f, box, min(anchor.confidence, db.confidence) * 0.5 ** near, Source.INTERPOLATED)
     return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datamodel import Detection, iou_matrix
+from ..datamodel import Detection
 
 
 @dataclass
@@ -57,17 +57,3 @@ def side_motion(t: Tracklet, edge: int, fps: float, before: bool) -> Callable[[i
     fr = np.array(window, np.float64)
     px, py = np.polyfit(fr, cx, 1), np.polyfit(fr, cy, 1)
     return lambda f: np.array([np.polyval(px, f) - w / 2, np.polyval(py, f) - h / 2, w, h])
-
-
-def motion_agrees(box: np.ndarray, *predictions: np.ndarray, min_iou: float) -> bool:
-    """Whether an interpolated box is where the object's own motion on both sides of the gap
-    says it is (each side's prediction overlaps it at `min_iou`).
-
-    Interpolation is a guess that the object kept moving in a line. It holds over a short gap or
-    for steady motion (a far pedestrian at 7 fps), and fails over a long one where the object
-    turned, stopped or was occluded (a person near the camera at 30 fps): there a box placed on
-    the line lands beside the object, a false box plus a miss under an IoU-0.5 evaluation and a
-    fix for the person. Where the sides disagree the frame is left empty: a track gap, which
-    review asks about (`signals.track_gap`).
-    """
-    return float(iou_matrix(box[None], np.array(predictions)).min()) >= min_iou

@@ -22,7 +22,7 @@ def smooth_track(track: LinkedTrack, fps: float, sigma_seconds: float) -> None:
     drag the first and last boxes of a moving object back towards the middle of the track.
     Sources and confidences stay: the evidence is unchanged, only its geometry is denoised. The
     sums are 1-D convolutions over every frame from the track's first to its last, a frame the
-    track has no box on (a gap left empty, `motion.motion_agrees`) weighing nothing.
+    track has no box on (a gap in an imported track) weighing nothing.
     """
     sigma = sigma_seconds * fps
     if sigma <= 0 or len(track.frames) < 3:
