@@ -32,9 +32,9 @@ video, so after a standard online pass it can do what no online tracker can:
    `gap_filler`), with a confidence that halves every second away from the nearest detection,
    and **ends marked**: an `outside` box on the frame after a track's last box, never a ghost box.
    Every gap is filled, even where the line is off the object (a person near the camera who
-   turned during a second-long occlusion): a misplaced box costs a person one fix that keeps
-   the track's identity, an empty frame a drawn box on a new track and the deletes of what
-   re-propagation then makes of it (docs/BENCHMARKS.md, "Pre-labels on every sequence").
+   turned during a second-long occlusion): leaving such frames empty raised MOTA but made the
+   annotation loop dearer, a misplaced box being one fix that keeps the track's identity
+   (docs/BENCHMARKS.md, "Pre-labels on every sequence").
 6. **Trajectories smoothed** over a fraction of a second on both sides (see `smoothing.py`).
 
 Everything is deterministic: the same detections and parameters give the same tracks, which is
