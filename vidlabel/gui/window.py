@@ -50,7 +50,6 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.timeline)
-        self._central = layout
         self.setCentralWidget(central)
         self.help = HelpOverlay(keys, self.canvas)
 
@@ -88,7 +87,7 @@ class MainWindow(QMainWindow):
         self.filmstrip = Filmstrip([(label, self.actions_by_name[name]) for name, label in (
             ("accept_track_pick", "✓ Accept all crops"), ("delete_track", "Delete track"),
             ("wrong_from_here", "Wrong from the selected crop"))])
-        self._central.insertWidget(1, self.filmstrip)
+        layout.insertWidget(1, self.filmstrip)   # between the canvas and the timeline
         self._wire()
 
         self.refresher = Refresher(controller.project.path, self)

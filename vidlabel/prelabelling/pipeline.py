@@ -231,7 +231,7 @@ class DecodeCheck:
 
     It runs in a thread while the model loads: loading is mostly importing torch and compiling
     the model on one core, decoding is FFmpeg's work outside the GIL, so together they take the
-    time of the longer one (PETS09: 2.9 s instead of 4.5). Its progress bar appears only once the
+    time of the longer one (PETS09: 3.0 s instead of 4.4). Its progress bar appears only once the
     model is loaded, so that a model error stays the one line printed.
     """
 
