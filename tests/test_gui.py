@@ -565,6 +565,39 @@ def test_deleting_a_track_from_its_filmstrip_pays_for_every_crop_looked_at(qtbot
         window.close()
 
 
+def test_narrowing_down_where_a_track_changes_then_splitting_there(qtbot, video, tmp_path, monkeypatch):
+    """B on a crop past the change adds the track's box halfway back to the filmstrip (one more
+    look); opening the first crop past the change and narrowing again brings it to neighbouring
+    frames, where X splits the track: the tail is a new track, and the person pays every crop
+    looked at plus one fix."""
+    from vidlabel.review.effort import human_seconds
+
+    window, cand = _candidate_window(qtbot, video, tmp_path, monkeypatch)
+    change = 41   # say the small box leaves its person on frame 41
+    try:
+        key(qtbot, window, Qt.Key.Key_N)
+        c, strip = window.c, window.filmstrip
+        for _ in range(10):
+            past = min(f for f in c.track_pick.crops if f >= change)
+            qtbot.mouseClick(strip.buttons[past], Qt.MouseButton.LeftButton)
+            before = len(c.track_pick.crops)
+            key(qtbot, window, Qt.Key.Key_B)
+            if len(c.track_pick.crops) == before:
+                break
+            assert len(strip.buttons) == before + 1
+        assert c.frame == change and change - 1 in c.track_pick.crops
+        assert "changes at frame 41" in window.message_label.text()
+        crops = len(c.track_pick.crops)
+        key(qtbot, window, Qt.Key.Key_X)
+        settle(qtbot, window)
+        assert max(b.frame for b in c.project.boxes(track_id=cand)) == change - 1
+        assert c.selected_track != cand and min(b.frame for b in c.project.boxes(track_id=c.selected_track)) == change
+        assert not strip.isVisible()
+        assert human_seconds(c.project) == crops + 4
+    finally:
+        window.close()
+
+
 def test_the_next_queue_items_are_decoded_before_the_person_asks(qtbot, machine_window):
     """The app decodes ahead the queue's frames and the current frame's neighbours, into the
     cache its own reads use (vidlabel.prefetch)."""

@@ -278,3 +278,42 @@ def test_any_annotator_drives_the_loop_with_its_own_prices(tmp_path, strategy):
     assert annotator.remembered > 0
     if strategy == "tracks-first":
         assert annotator.track_calls > 0
+
+
+def test_a_track_pick_narrows_down_where_a_track_changed_and_splits_there(tmp_path):
+    """A track that jumps to another person at frame 41: shown its first and last crops, the
+    annotator says it changes; the tool halves the stretch between the two, one look per crop,
+    and the split lands exactly on frame 41 (not on the crop where it was seen), paid as the
+    looks plus one fix, the same sum the action log charges."""
+    from vidlabel.datamodel import Box, Source
+    from vidlabel.review.effort import human_seconds
+    from vidlabel.review.strategies import Pick
+    from vidlabel.simulation.loop import answer_track
+
+    from .reviewkit import sample_project
+
+    project, video, tracks = sample_project(tmp_path, SAMPLE, SAMPLE_GT, shift=0.0)
+    a, b = tracks[9], tracks[13]
+    with project.action("import", "machine"):   # from frame 41 track a follows person 13
+        for box in project.boxes(track_id=a, frames=(41, 80)):
+            project.delete_box(box.id)
+        for box in project.boxes(track_id=b, frames=(41, 80)):
+            project.delete_box(box.id)
+            project.put_box(Box(box.frame, a, 0, *box.xywh, confidence=0.7, source=Source.TRACKER))
+    gt = load_ground_truth(SAMPLE_GT, 80)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        annotator = SimulatedAnnotator(ShownFrames(gt))
+        answer_track(session, Pick(0, 1.0, (), a, None, a, (0, 79)), annotator)
+        session.wait_idle()
+        assert max(x.frame for x in project.boxes(track_id=a)) == 40
+        tail = {x.track_id for x in project.boxes(frames=(41, 80))} - set(tracks.values())
+        assert len(tail) == 1 and min(x.frame for x in project.boxes(track_id=tail.pop())) == 41
+        probes = annotator.actions["look"] - 2
+        assert 0 < probes <= 7                 # log2 of the 78 frames between the crops
+        assert annotator.actions["fix"] == 1   # the split
+        assert human_seconds(project) == pytest.approx(annotator.seconds)
+    finally:
+        session.close()
+        video.close()
+        project.close()

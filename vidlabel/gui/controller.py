@@ -22,6 +22,7 @@ is already on its way.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
@@ -252,10 +253,34 @@ class Controller(Navigator):
                 self.select(keep)
 
     def split_here(self) -> None:
+        """The selected track is on another object from this frame on: the rest is a new track."""
         if (box := self._need_box()) is not None:
-            edit = self._edit(lambda: self.session.split_track(box.track_id, self.frame))
+            shown = self._looked_at(box.track_id)
+            edit = self._edit(lambda: self.session.split_track(box.track_id, self.frame, shown=shown))
             if isinstance(edit, Edit):
+                self._settles_track_pick(box.track_id)
                 self.select(edit.track_ids[-1])
+
+    def narrow_track_pick(self) -> None:
+        """Where did the track change object? The open crop is past the change: the track's box
+        halfway between the crop before it and this one joins the filmstrip (one more look).
+        Open it and narrow again from whichever crop is the first one past the change, until
+        the change lies between neighbouring frames; then split (X) or delete from there."""
+        pick = self.track_pick
+        if pick is None:
+            self.message.emit("no track pick: open one from the queue, then a crop past the change")
+            return
+        earlier = [f for f in pick.crops if f < self.frame]
+        frames = [b.frame for b in self.project.boxes(track_id=pick.track_id, include_outside=False)
+                  if (earlier[-1] if earlier else -1) < b.frame < self.frame]
+        if not frames:
+            self.message.emit(f"track {pick.track_id} changes at frame {self.frame}: X splits it "
+                              "here, Ctrl+Delete deletes it from here")
+            return
+        middle = frames[len(frames) // 2]
+        self.set_track_pick(replace(pick, crops=tuple(sorted({*pick.crops, middle}))))
+        self.message.emit(f"track {pick.track_id} on frame {middle} added to the filmstrip: open "
+                          "the first crop past the change and narrow again")
 
     def mark_outside(self) -> None:
         if (box := self._need_box()) is not None:

@@ -34,6 +34,7 @@ DESCRIPTIONS: dict[str, str] = {
     "delete_track": "delete the selected track (all its machine boxes)",
     "wrong_from_here": "the selected track is wrong from here: delete its machine boxes from this frame on",
     "accept_track_pick": "accept every crop of the track pick in the filmstrip",
+    "narrow_track_pick": "the open crop is past where the track changed: show the frame halfway back",
     "undo": "undo",
     "redo": "redo",
     "repropagate": "re-propagate the selected track from this frame",

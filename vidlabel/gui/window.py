@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.play_button = build_menus(self, self.actions_by_name, keys)
         self.filmstrip = Filmstrip([(label, self.actions_by_name[name]) for name, label in (
             ("accept_track_pick", "✓ Accept all crops"), ("delete_track", "Delete track"),
+            ("narrow_track_pick", "Where did it change?"), ("split_track", "Split at the selected crop"),
             ("wrong_from_here", "Wrong from the selected crop"))])
         layout.insertWidget(1, self.filmstrip)   # between the canvas and the timeline
         self._wire()
@@ -107,7 +108,8 @@ class MainWindow(QMainWindow):
             "previous_in_queue": self.walker.previous,
             "accept_frame_and_next": self.accept_and_next, "accept_box": c.accept_selected,
             "delete_box": c.delete_selected, "delete_track": c.delete_selected_track,
-            "wrong_from_here": c.wrong_from_here, "accept_track_pick": c.accept_track_pick, "undo": c.undo, "redo": c.redo,
+            "wrong_from_here": c.wrong_from_here, "accept_track_pick": c.accept_track_pick,
+            "narrow_track_pick": c.narrow_track_pick, "undo": c.undo, "redo": c.redo,
             "set_track_id": self._ask_track_id, "merge_tracks": self._ask_merge,
             "split_track": c.split_here, "mark_outside": c.mark_outside,
             "toggle_occluded": c.toggle_occluded, "deselect": self._escape,

@@ -60,7 +60,7 @@ MEANINGS: dict[EditKind, EditMeaning] = {
     EditKind.CLASS: EditMeaning(),
     EditKind.RETRACK: EditMeaning(repropagates=True, one_frame=False, says_wrong=True, charge="fix"),
     EditKind.MERGE: EditMeaning(repropagates=True),
-    EditKind.SPLIT: EditMeaning(),
+    EditKind.SPLIT: EditMeaning(says_wrong=True, charge="fix", looks="shown"),
     EditKind.END: EditMeaning(repropagates=True, charge="end"),
     EditKind.ACCEPT: EditMeaning(one_frame=True, says_right=True, looks="frame"),
     EditKind.INTERPOLATE: EditMeaning(),

@@ -108,12 +108,15 @@ class TrackEdits:
             self.project.delete_track(other)
         return self._done(Edit(aid, EditKind.MERGE, min([b.frame for b in moved] or [0]), (keep, other)))
 
-    def split_track(self, track_id: int, frame: int) -> Edit:
-        """Boxes of the track from `frame` on become a new track (fixing an identity switch)."""
+    def split_track(self, track_id: int, frame: int, shown: int = 1) -> Edit:
+        """Boxes of the track from `frame` on become a new track (fixing an identity switch).
+        `shown`: the boxes the person looked at to see that it changed there (a track pick's
+        crops from the change on), one look each."""
         self._check_track(track_id)
         later = self.project.boxes(track_id=track_id, frames=(frame, 1 << 62))
         candidate = track_id in self.project.candidate_tracks()   # a split says nothing of that
-        with self.project.action(EditKind.SPLIT, HUMAN, {"track": track_id, "frame": frame}) as aid:
+        with self.project.action(EditKind.SPLIT, HUMAN, {"track": track_id, "frame": frame,
+                                                         "shown": shown}) as aid:
             new = self.project.new_track(candidate=candidate)
             for b in later:
                 self.project.delete_box(b.id)

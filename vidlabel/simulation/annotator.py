@@ -114,7 +114,7 @@ class SimulatedAnnotator:
 
     def count(self, kind: str) -> None:
         """Pay for one applied decision (`accept` and `retrack` map to no or to `fix` cost)."""
-        if kind in (EditKind.RETRACK, EditKind.WRONG_FROM_HERE):
+        if kind in (EditKind.RETRACK, EditKind.WRONG_FROM_HERE, EditKind.SPLIT):
             kind = EditKind.FIX
         elif kind == EditKind.DELETE_TRACK:
             kind = EditKind.DELETE
@@ -156,32 +156,41 @@ class SimulatedAnnotator:
 
     def review_track(self, track_id: int, crops: Mapping[int, Box]) -> list[Decision]:
         """A track pick: look at the track's box on each crop frame (1 s each), then one decision
-        for the track. On no wanted object in any crop: delete the track. On one object and then
-        on none or on another: wrong from there. Otherwise each crop is accepted or fixed."""
+        for the track. On no wanted object in any crop (and standing for none it remembers):
+        delete the track. Otherwise the crops on the track's object (the one it remembers the
+        track for, else the first crop's) are accepted or fixed, up to the first crop where the
+        track is on another object (`split` there: the tail is a real object under the wrong id)
+        or on nothing (`wrong from here`: the tail goes). Crops before the track's object first
+        appears are left to the frame review. A single crop answers "still the same object?"
+        while the tool narrows down where a track changed (`loop.answer_track`)."""
         self.actions["look"] += len(crops)
-        on: dict[int, GTBox | None] = {}
-        for frame, box in sorted(crops.items()):
-            self.view.show(frame)
-            objs = self.view.objects(frame)
-            iou = iou_matrix([box.xywh], [o.xywh for o in objs])[0] if objs else np.zeros(0)
-            on[frame] = objs[int(iou.argmax())] if len(iou) and iou.max() >= MEANT_FOR_IOU else None
-        first = min(on)
-        if all(o is None for o in on.values()):
-            return [Decision(EditKind.DELETE_TRACK, first, track_id)]
-        seen = [o for o in on.values() if o is not None][0].object_id
-        started = False
-        for frame in sorted(on):
-            o = on[frame]
-            started = started or o is not None
-            if started and (o is None or o.object_id != seen):
-                return [Decision(EditKind.WRONG_FROM_HERE, frame, track_id, object_id=seen)]
+        on = {frame: self._under(frame, box) for frame, box in sorted(crops.items())}
+        seen = self.object_of.get(track_id)
+        known = seen is not None
+        if not known:
+            if all(o is None for o in on.values()):
+                return [Decision(EditKind.DELETE_TRACK, min(on), track_id)]
+            seen = next(o for o in on.values() if o is not None).object_id
         out = []
-        for frame, o in sorted(on.items()):
-            if o is None:
-                continue   # before the object appears: left to the frame review
-            kind = EditKind.CHECK if iou_matrix([crops[frame].xywh], [o.xywh])[0, 0] >= PASS_IOU else EditKind.FIX
-            out.append(Decision(kind, frame, track_id, o.xywh, self._cls(o), o.object_id))
+        for frame, o in on.items():
+            if o is not None and o.object_id == seen:
+                kind = EditKind.CHECK if iou_matrix([crops[frame].xywh], [o.xywh])[0, 0] >= PASS_IOU else EditKind.FIX
+                out.append(Decision(kind, frame, track_id, o.xywh, self._cls(o), o.object_id))
+            elif out or known:
+                kind = EditKind.WRONG_FROM_HERE if o is None else EditKind.SPLIT
+                out.append(Decision(kind, frame, track_id, object_id=seen))
+                break
         return out
+
+    def _under(self, frame: int, box: Box) -> GTBox | None:
+        """The wanted object a box is meant for on a shown frame (overlap at least
+        MEANT_FOR_IOU), or None."""
+        self.view.show(frame)
+        objs = self.view.objects(frame)
+        if not objs:
+            return None
+        iou = iou_matrix([box.xywh], [o.xywh for o in objs])[0]
+        return objs[int(iou.argmax())] if iou.max() >= MEANT_FOR_IOU else None
 
     def inspect(self, frame: int, boxes: list[Box]) -> tuple[int, int]:
         """Look at a shown frame without correcting it (a baseline scanning for its worst frame):

@@ -75,26 +75,59 @@ def apply_decision(session, d: Decision, annotator: Annotator,
         annotator.remember(d.target_track if d.kind == EditKind.RETRACK else d.track_id, d.object_id)
 
 
+CHANGES = (EditKind.SPLIT, EditKind.WRONG_FROM_HERE)
+
+
 def answer_track(session, pick, annotator: Annotator) -> None:
-    """A track pick: the track's boxes on the crop frames, one decision for the track."""
-    crops = {f: b for f in pick.crops if (b := _current(session, f, pick.track_id)) is not None and not b.outside}
+    """A track pick: the track's boxes on the crop frames, one decision for the track.
+
+    Where the annotator says the track changes object at a crop, the tool narrows down the
+    frame it changed on, as the app's filmstrip does (`Controller.narrow_track_pick`): it shows
+    the track's box halfway between the last crop still on the object and the first one past
+    it, and halves again by the answer, one look per crop, until the two are neighbours; the
+    split (or the deletion of the tail) is made there, not at a crop that may lie frames later."""
+    track = pick.track_id
+    crops = {f: b for f in pick.crops if (b := _current(session, f, track)) is not None and not b.outside}
     if not crops:
         return
-    decisions = annotator.review_track(pick.track_id, crops)
-    checks = [d.frame for d in decisions if d.kind == EditKind.CHECK]
+    decisions = annotator.review_track(track, crops)
+    if any(d.kind == EditKind.DELETE_TRACK for d in decisions):
+        session.delete_track(track, shown=len(crops))
+        annotator.count(EditKind.DELETE_TRACK)
+        return
+    change = next((d for d in decisions if d.kind in CHANGES), None)
+    _settle_crops(session, track, [d for d in decisions if d.kind in (EditKind.CHECK, EditKind.FIX)], annotator)
+    if change is None:
+        return
+    last_right = max((d.frame for d in decisions if d.kind in (EditKind.CHECK, EditKind.FIX)), default=-1)
+    shown = len([f for f in crops if f >= change.frame])
+    while between := [b.frame for b in session.project.boxes(track_id=track, frames=(last_right + 1, change.frame))
+                      if not b.outside]:
+        middle = between[len(between) // 2]
+        answer = annotator.review_track(track, {middle: _current(session, middle, track)})
+        if answer and answer[0].kind in CHANGES:
+            change, shown = answer[0], shown + 1
+        else:
+            _settle_crops(session, track, answer, annotator)
+            last_right = middle
+    if change.kind == EditKind.SPLIT:
+        session.split_track(track, change.frame, shown=shown)
+    else:
+        session.wrong_from_here(track, change.frame, shown=shown)
+    annotator.count(change.kind)
+
+
+def _settle_crops(session, track: int, decisions: list[Decision], annotator: Annotator) -> None:
+    """The crops on the track's own object: fixed where the box is off, the rest accepted."""
     for d in decisions:
-        if d.kind == EditKind.DELETE_TRACK:
-            session.delete_track(d.track_id, shown=len(crops))
-        elif d.kind == EditKind.WRONG_FROM_HERE:
-            session.wrong_from_here(d.track_id, d.frame, shown=len(crops))
-        elif d.kind == EditKind.FIX:
-            session.move_box(_current(session, d.frame, d.track_id).id, d.xywh)
-        if d.kind != EditKind.CHECK:
+        if d.kind == EditKind.FIX:
+            session.move_box(_current(session, d.frame, track).id, d.xywh)
             annotator.count(d.kind)
-        if d.object_id is not None and d.kind in (EditKind.CHECK, EditKind.FIX):
-            annotator.remember(d.track_id, d.object_id)
+        if d.object_id is not None:
+            annotator.remember(track, d.object_id)
+    checks = [d.frame for d in decisions if d.kind == EditKind.CHECK]
     if checks:
-        session.accept_stretch(pick.track_id, checks)
+        session.accept_stretch(track, checks)
 
 
 def answer(session, pick, annotator: Annotator) -> None:
