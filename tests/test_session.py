@@ -10,7 +10,7 @@ import pytest
 from vidlabel.errors import VidlabelError
 from vidlabel.review.scorer import Scorer
 from vidlabel.review.session import STRATEGIES, Pick, ReviewSession
-from vidlabel.review.stopping import ErrorModel
+from vidlabel.review.error_model import EVIDENCE, FEATURES, ErrorModel
 from vidlabel.store.project import HUMAN, Project
 
 from .conftest import SAMPLE, SAMPLE_GT
@@ -378,13 +378,39 @@ def test_a_failed_start_up_scoring_is_reported_not_silent(sample, monkeypatch):
     session.close()
 
 
+def _features(evidence: float, **signals: float) -> list[float]:
+    row = [0.0] * FEATURES
+    row[EVIDENCE] = evidence
+    for i, name in enumerate(("least_confidence", "near_threshold")):
+        row[i] = signals.get(name, 0.0)
+    return row
+
+
 def test_expected_errors_are_the_sum_of_the_box_probabilities():
     model = ErrorModel()
     for score, wrong in [(0.1, False), (0.5, True), (0.55, False), (0.9, True), (1.0, True)]:
-        model.observe(score, wrong)
-    scores = np.linspace(0, 1, 41)
-    assert model.expected(scores) == pytest.approx(sum(model.probability(s) for s in scores))
-    assert model.expected([]) == 0
+        model.observe(_features(score), wrong)
+    rows = np.array([_features(s) for s in np.linspace(0, 1, 41)])
+    assert not model.learned
+    assert model.expected(rows) == pytest.approx(sum(model.probabilities(r)[0] for r in rows))
+    assert model.expected(np.zeros((0, FEATURES))) == 0
+
+
+def test_the_error_model_learns_which_boxes_are_wrong_from_verdicts_whatever_the_prior_says():
+    """Verdicts say low-confidence boxes are wrong while the hand-weighted evidence says
+    nothing (0.5 for all): once there are enough of both kinds, the learned model ranks by
+    confidence, and its mean probability on the examples is their error rate (calibration)."""
+    rng = np.random.default_rng(0)
+    model = ErrorModel()
+    conf = rng.uniform(0, 1, 400)
+    wrong = rng.uniform(0, 1, 400) < 1 - conf
+    for c, w in zip(conf, wrong):
+        model.observe(_features(0.5, least_confidence=1 - c), bool(w))
+    assert model.learned
+    p = model.probabilities(np.array([_features(0.5, least_confidence=1 - c) for c in (0.9, 0.5, 0.1)]))
+    assert p[0] < 0.3 < p[1] < 0.7 < p[2]
+    fitted = model.probabilities(np.array(model.x))
+    assert fitted.mean() == pytest.approx(wrong.mean(), abs=0.01)
 
 
 def test_deleting_a_drawn_box_takes_back_what_was_propagated_from_it(sample):

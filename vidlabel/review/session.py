@@ -37,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..datamodel import Box, EditKind
 from ..propagation.scheduler import Anchor, Repropagator
 from ..store.files import open_project_video
@@ -46,9 +48,10 @@ from .committee import Committee
 from .corrections import Editor
 from .edits import Edit, meaning
 from .effort import human_seconds
+from .error_model import FEATURES, ErrorModel, box_features
 from .scorer import Scorer
-from .signals import FrameState
-from .stopping import ErrorModel, error_evidence, estimate_missed, guidance
+from .signals import BoxScore, FrameState
+from .stopping import estimate_missed, guidance
 from .strategies import STRATEGIES, Pick, Pool, make_strategy, queue
 from .track_review import LearnsTracks
 from .worker import ScoringWorker
@@ -84,7 +87,7 @@ class ReviewSession(LearnsTracks, Editor):
         self._committees: dict[str | None, Committee] = {}
         self._scored = threading.Event()
         self._told_errors = 0   # scoring failures already passed on to the watchers
-        self._evidence: dict[int, tuple[FrameState, list[float]]] = {}  # see _frame_evidence
+        self._evidence: dict[int, tuple[FrameState, np.ndarray]] = {}  # see _frame_features
         self.scoring = ScoringWorker(self._report, background=background)
         kw = {} if max_span is None else {"max_span": max_span}
         self.repropagator = Repropagator(project, video, tracker=tracker, background=background,
@@ -190,10 +193,10 @@ class ReviewSession(LearnsTracks, Editor):
             return
         touched = [b for b in state.boxes if not b.verified and
                    (edit.kind == EditKind.ACCEPT or b.track_id in edit.track_ids[:1])]
-        for b in touched:
-            verdict = meaning(edit.kind)
-            if verdict.says_wrong or verdict.says_right:
-                self.errors.observe(error_evidence(b, self.scorer.weights), verdict.says_wrong)
+        verdict = meaning(edit.kind)
+        if verdict.says_wrong or verdict.says_right:
+            for b in touched:
+                self.errors.observe(self._features(b), verdict.says_wrong)
 
     def _machine_wrote(self, track_id: int, frames: set[int]) -> None:
         """A re-propagation wrote `frames` (in its worker): rescore them, then say so."""
@@ -286,33 +289,38 @@ class ReviewSession(LearnsTracks, Editor):
         states = self.scorer.frames()
         frames = self.scorer.frame_count
         verified = len(self.project.verified_frames())
-        unverified_scores: list[float] = []
-        for s in states.values():
-            if not s.verified:
-                unverified_scores += self._frame_evidence(s)
+        unverified = [self._frame_features(s) for s in states.values() if not s.verified]
+        features = np.vstack(unverified) if unverified else np.zeros((0, FEATURES))
         unclaimed = sum(sig.value for s in states.values() if not s.verified
                         for sig in s.extra if sig.name == "unmatched_detection")
         kinds = Counter(a.kind for a in self.project.actions(actor=HUMAN))
         missed = estimate_missed(kinds[EditKind.DRAW], verified, frames - verified, unclaimed)
         seconds = human_seconds(self.project)
-        g = guidance(self.errors.probabilities(unverified_scores), sum(len(s.boxes) for s in states.values()),
+        g = guidance(self.errors.probabilities(features), sum(len(s.boxes) for s in states.values()),
                      missed, kinds, seconds, verified, frames - verified, target)
         wrong = g["errors_left"]["wrong_boxes"]
         return {**g, "human_seconds": seconds,
                 "estimated_remaining_errors": wrong + missed,
                 "estimated_wrong_boxes": wrong,
                 "estimated_missed_objects": missed,
-                "unverified_boxes": len(unverified_scores),
+                "unverified_boxes": len(features),
                 "verified_frames": verified,
                 "frames": frames}
 
-    def _frame_evidence(self, state: FrameState) -> list[float]:
-        """`error_evidence` of a frame's unverified boxes, remembered for as long as the frame's
-        state object stays the same: after an edit all but a few hundred of 30,000 do, so the
-        guidance after each edit does not recompute 100,000 boxes."""
+    def _features(self, score: BoxScore) -> list[float]:
+        """`box_features` of a scored box, from the scorer's mirror of the project's boxes."""
+        mirror = self.scorer.mirror
+        box = mirror.boxes.get(score.frame, {}).get(score.track_id)
+        return box_features(score, box, len(mirror.track_frames.get(score.track_id, ())), self._size(),
+                            self.scorer.weights)
+
+    def _frame_features(self, state: FrameState) -> np.ndarray:
+        """The error model's features of a frame's unverified boxes, remembered for as long as
+        the frame's state object stays the same: after an edit all but a few hundred of 30,000
+        do, so the guidance after each edit does not recompute 100,000 boxes."""
         cached = self._evidence.get(state.frame)
         if cached is not None and cached[0] is state:
             return cached[1]
-        values = [error_evidence(b, self.scorer.weights) for b in state.boxes if not b.verified]
+        values = np.array([self._features(b) for b in state.boxes if not b.verified], dtype=float).reshape(-1, FEATURES)
         self._evidence[state.frame] = (state, values)
         return values
