@@ -193,3 +193,22 @@ def test_smoothing_does_not_reach_across_frames_a_track_has_no_box_on():
     box = dict(zip(t.frames, t.boxes))
     assert t.frames == frames
     assert box[19][0] == pytest.approx(86, abs=0.5) and box[40][0] == pytest.approx(120, abs=0.5)
+
+
+def test_bot_sort_benchmarked_on_vidlabel_s_detections_compensates_camera_motion():
+    """The benchmark feeds Ultralytics' BoT-SORT `tracker_input`: its motion compensation reads
+    the detections' corner boxes (to mask them out of the image); without them it silently fell
+    back to no compensation, which flattered vidlabel on a moving camera."""
+    from ultralytics.trackers.utils.gmc import GMC
+
+    from vidlabel.prelabelling.linking import tracker_input
+
+    batch = tracker_input([Detection(0, 10.0, 20.0, 30.0, 40.0, 0.9, 0)])
+    assert batch.xyxy.tolist() == [[10.0, 20.0, 40.0, 60.0]]
+    rng = np.random.default_rng(0)
+    image = (rng.uniform(0, 255, (120, 160, 3))).astype(np.uint8)
+    gmc = GMC("sparseOptFlow", downscale=1)
+    gmc.apply(image, batch.xyxy)
+    shifted = np.roll(image, 3, axis=1)   # the camera pans 3 px
+    warp = gmc.apply(shifted, batch.xyxy)
+    assert warp[0, 2] == pytest.approx(3.0, abs=0.5)

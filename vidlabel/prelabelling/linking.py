@@ -122,10 +122,16 @@ track; `candidates` are the unclaimed detections of those frames, which it may s
 
 # ---------------------------------------------------------------------------------- forward pass
 class _Batch:
-    """The slice of a results object `BYTETracker.update` reads: conf, cls, centre xywh, masks."""
+    """The slice of a results object `BYTETracker.update` reads: conf, cls, centre xywh, masks,
+    and the corner boxes BoT-SORT's motion compensation masks out of the image."""
 
     def __init__(self, xywh: np.ndarray, conf: np.ndarray, cls: np.ndarray) -> None:
         self.xywh, self.conf, self.cls = xywh, conf, cls
+
+    @property
+    def xyxy(self) -> np.ndarray:
+        half = self.xywh[:, 2:] / 2
+        return np.hstack([self.xywh[:, :2] - half, self.xywh[:, :2] + half])
 
     def __len__(self) -> int:
         return len(self.conf)
