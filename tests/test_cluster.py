@@ -96,7 +96,9 @@ def test_two_workers_give_the_single_process_projects(local_ray, videos, single,
     run = prelabel_cluster([str(v) for v in videos], _projects(tmp_path, videos), OPTIONS,
                            ClusterOptions(chunk=CHUNK), progress=False, on_video=seen.append)
     assert run.workers == 2 and run.chunks == 5 + 3
-    assert [s.project for s in seen] == _projects(tmp_path, videos)   # linked as each finished
+    # each video linked as soon as its last chunk is in: in the order they finish, which two
+    # workers on a busy machine do not fix
+    assert sorted(s.project for s in seen) == sorted(_projects(tmp_path, videos))
     assert [_state(s.project) for s in run.summaries] == single
     again = prelabel_cluster([str(v) for v in videos], _projects(tmp_path, videos), OPTIONS,
                              ClusterOptions(chunk=CHUNK), progress=False)
