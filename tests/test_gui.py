@@ -598,6 +598,34 @@ def test_narrowing_down_where_a_track_changes_then_splitting_there(qtbot, video,
         window.close()
 
 
+def test_moving_a_track_s_tail_to_the_track_whose_object_it_follows(qtbot, video, tmp_path, monkeypatch):
+    """Shift+X asks which track the selected track's boxes from this frame on belong to, and
+    moves them there (where that track has no box) in one action: one look and a fix."""
+    from PyQt6.QtWidgets import QInputDialog
+
+    from vidlabel.review.effort import human_seconds
+
+    window, cand = _candidate_window(qtbot, video, tmp_path, monkeypatch)
+    try:
+        c = window.c
+        ends = {t.id: max(b.frame for b in boxes) for t in c.project.tracks()
+                if t.id != cand and (boxes := c.project.boxes(track_id=t.id, include_outside=False))}
+        target = min(ends, key=ends.get)          # the person who leaves first (frame 46)
+        assert 40 < ends[target] < 59
+        monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *a, **k: (target, True)))
+        c.seek(40)
+        c.select(cand)
+        key(qtbot, window, Qt.Key.Key_X, Qt.KeyboardModifier.ShiftModifier)
+        settle(qtbot, window)
+        assert max(b.frame for b in c.project.boxes(track_id=cand)) == 39
+        moved = [b.frame for b in c.project.boxes(track_id=target) if b.frame > ends[target]]
+        assert moved == list(range(ends[target] + 1, 60))
+        assert c.selected_track == target
+        assert human_seconds(c.project) == 1 + 4
+    finally:
+        window.close()
+
+
 def test_the_next_queue_items_are_decoded_before_the_person_asks(qtbot, machine_window):
     """The app decodes ahead the queue's frames and the current frame's neighbours, into the
     cache its own reads use (vidlabel.prefetch)."""

@@ -233,6 +233,18 @@ class Controller(Navigator):
                 self._settles_track_pick(box.track_id)
             self.select(None)
 
+    def move_tail(self, to_track: int) -> None:
+        """The selected track follows track `to_track`'s object from this frame on (two tracks
+        that took over each other's object): its machine boxes from here move to that track
+        where it has no box, in one action."""
+        if (box := self._need_box()) is not None:
+            shown = self._looked_at(box.track_id)
+            edit = self._edit(lambda: self.session.wrong_from_here(box.track_id, self.frame, to_track, shown=shown))
+            if edit is not None:
+                self.message.emit(f"track {box.track_id}: machine boxes from frame {self.frame} on moved to track {to_track}")
+                self._settles_track_pick(box.track_id)
+                self.select(to_track)
+
     def accept_selected(self) -> None:
         if (box := self._need_box()) is not None:
             self._edit(lambda: self.session.accept_box(box.id))

@@ -42,6 +42,7 @@ DESCRIPTIONS: dict[str, str] = {
     "set_track_id": "give the selected box another track id",
     "merge_tracks": "merge the selected track into another track",
     "split_track": "split the selected track here (new id from this frame on)",
+    "move_tail": "the selected track's boxes from here on belong to another track (asks which)",
     "mark_outside": "the selected track leaves view here",
     "toggle_occluded": "toggle occluded on the selected box",
     "deselect": "close the key overlay, else clear the selection",

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.filmstrip = Filmstrip([(label, self.actions_by_name[name]) for name, label in (
             ("accept_track_pick", "✓ Accept all crops"), ("delete_track", "Delete track"),
             ("narrow_track_pick", "Where did it change?"), ("split_track", "Split at the selected crop"),
+            ("move_tail", "Tail to another track"),
             ("wrong_from_here", "Wrong from the selected crop"))])
         layout.insertWidget(1, self.filmstrip)   # between the canvas and the timeline
         self._wire()
@@ -111,7 +112,7 @@ class MainWindow(QMainWindow):
             "wrong_from_here": c.wrong_from_here, "accept_track_pick": c.accept_track_pick,
             "narrow_track_pick": c.narrow_track_pick, "undo": c.undo, "redo": c.redo,
             "set_track_id": self._ask_track_id, "merge_tracks": self._ask_merge,
-            "split_track": c.split_here, "mark_outside": c.mark_outside,
+            "split_track": c.split_here, "move_tail": self._ask_tail_track, "mark_outside": c.mark_outside,
             "toggle_occluded": c.toggle_occluded, "deselect": self._escape,
             "go_to_frame": self._ask_frame, "toggle_labels": self._toggle_labels,
             "faster": lambda: self._speed(1), "slower": lambda: self._speed(-1),
@@ -268,6 +269,15 @@ class MainWindow(QMainWindow):
                                         box.track_id, 1, 1 << 30)
         if ok and track != box.track_id:
             self.c.set_box_track(track)
+
+    def _ask_tail_track(self) -> None:
+        if (box := self.c.selected_box()) is None:
+            self.show_message("select a box first (click it)")
+            return
+        track, ok = QInputDialog.getInt(self, "Move the tail", f"From frame {self.c.frame} on, track "
+                                        f"{box.track_id}'s boxes belong to track:", 1, 1, 1 << 30)
+        if ok and track != box.track_id:
+            self.c.move_tail(track)
 
     def _ask_merge(self) -> None:
         if (box := self.c.selected_box()) is None:
