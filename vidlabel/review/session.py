@@ -228,6 +228,11 @@ class ReviewSession(LearnsTracks, Editor):
         of candidate tracks (a track pick's crops)."""
         return self.project.boxes(frame=frame, include_outside=False, candidates=candidates)
 
+    def track_boxes(self, track_id: int, first: int = 0, last: int = 1 << 62) -> list[Box]:
+        """The track's visible boxes on frames `first`..`last` (inclusive), in frame order: what
+        a tool narrowing down where a track changed can show of it."""
+        return self.project.boxes(track_id=track_id, frames=(first, last + 1), include_outside=False)
+
     def all_boxes(self) -> list[Box]:
         """The annotation: every visible box except those of unconfirmed candidate tracks."""
         return self.project.boxes(include_outside=False, candidates=False)

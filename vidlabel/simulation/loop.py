@@ -101,8 +101,7 @@ def answer_track(session, pick, annotator: Annotator) -> None:
         return
     last_right = max((d.frame for d in decisions if d.kind in (EditKind.CHECK, EditKind.FIX)), default=-1)
     shown = len([f for f in crops if f >= change.frame])
-    while between := [b.frame for b in session.project.boxes(track_id=track, frames=(last_right + 1, change.frame))
-                      if not b.outside]:
+    while between := [b.frame for b in session.track_boxes(track, last_right + 1, change.frame - 1)]:
         middle = between[len(between) // 2]
         answer = annotator.review_track(track, {middle: _current(session, middle, track)})
         if answer and answer[0].kind in CHANGES:
