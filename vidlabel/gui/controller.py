@@ -282,9 +282,8 @@ class Controller(Navigator):
         if pick is None:
             self.message.emit("no track pick: open one from the queue, then a crop past the change")
             return
-        earlier = [f for f in pick.crops if f < self.frame]
-        frames = [b.frame for b in self.project.boxes(track_id=pick.track_id, include_outside=False)
-                  if (earlier[-1] if earlier else -1) < b.frame < self.frame]
+        before = max((f for f in pick.crops if f < self.frame), default=-1)
+        frames = [b.frame for b in self.session.track_boxes(pick.track_id, before + 1, self.frame - 1)]
         if not frames:
             self.message.emit(f"track {pick.track_id} changes at frame {self.frame}: X splits it "
                               "here, Ctrl+Delete deletes it from here")

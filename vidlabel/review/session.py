@@ -313,11 +313,12 @@ class ReviewSession(LearnsTracks, Editor):
                 "frames": frames}
 
     def _features(self, score: BoxScore) -> list[float]:
-        """`box_features` of a scored box, from the scorer's mirror of the project's boxes."""
+        """`box_features` of a scored box, from the scorer's mirror of the project's boxes (the
+        image size from the open video, not the project: this runs for every box)."""
         mirror = self.scorer.mirror
         box = mirror.boxes.get(score.frame, {}).get(score.track_id)
-        return box_features(score, box, len(mirror.track_frames.get(score.track_id, ())), self._size(),
-                            self.scorer.weights)
+        return box_features(score, box, len(mirror.track_frames.get(score.track_id, ())),
+                            (self.video.width, self.video.height), self.scorer.weights)
 
     def _frame_features(self, state: FrameState) -> np.ndarray:
         """The error model's features of a frame's unverified boxes, remembered for as long as
