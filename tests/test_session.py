@@ -10,7 +10,7 @@ import pytest
 from vidlabel.errors import VidlabelError
 from vidlabel.review.scorer import Scorer
 from vidlabel.review.session import STRATEGIES, Pick, ReviewSession
-from vidlabel.review.error_model import EVIDENCE, FEATURES, ErrorModel
+from vidlabel.review.error_model import ERRORS, EVIDENCE, FEATURES, ErrorModel
 from vidlabel.store.project import HUMAN, Project
 
 from .conftest import SAMPLE, SAMPLE_GT
@@ -388,12 +388,54 @@ def _features(evidence: float, **signals: float) -> list[float]:
 
 def test_expected_errors_are_the_sum_of_the_box_probabilities():
     model = ErrorModel()
-    for score, wrong in [(0.1, False), (0.5, True), (0.55, False), (0.9, True), (1.0, True)]:
-        model.observe(_features(score), wrong)
+    for score, error in [(0.1, ""), (0.5, "false"), (0.55, ""), (0.9, "misplaced"), (1.0, "false")]:
+        model.observe(_features(score), error)
     rows = np.array([_features(s) for s in np.linspace(0, 1, 41)])
     assert not model.learned
     assert model.expected(rows) == pytest.approx(sum(model.probabilities(r)[0] for r in rows))
     assert model.expected(np.zeros((0, FEATURES))) == 0
+
+
+def test_before_the_regression_the_evidence_is_scaled_to_the_errors_the_verdicts_found():
+    """Forty boxes with evidence 0.5 checked right and one found wrong: the evidence alone says
+    half of such boxes are wrong, the verdicts say about one in twenty; the estimate follows the
+    verdicts (calibration in the large, one pseudo-count), and splits by the kinds found."""
+    model = ErrorModel()
+    assert model.probabilities(np.array([_features(0.5)]))[0] == 0.5       # no verdict: the evidence
+    for _ in range(40):
+        model.observe(_features(0.5))
+    model.observe(_features(0.5), "false")
+    assert not model.learned
+    p = model.kinds(np.array([_features(0.5)]))[0]
+    assert p.sum() == pytest.approx(0.5 * 2 / 21.5)
+    assert p[ERRORS.index("false")] > p[ERRORS.index("misplaced")] == p[ERRORS.index("identity")]
+
+
+def test_the_error_model_tells_a_second_box_on_an_object_from_a_misplaced_one():
+    """Verdicts: boxes overlapping another box were deleted (false: a second box on an object),
+    lone low-confidence ones were fixed (misplaced). The model gives each kind to its pattern,
+    and the stopping estimate counts a false box against precision only."""
+    from vidlabel.review.stopping import estimate_quality
+
+    rng = np.random.default_rng(1)
+    model = ErrorModel()
+    overlap = FEATURES - 2                        # box_features: overlap with another box
+    for _ in range(300):
+        row = _features(0.5, least_confidence=float(rng.uniform()))
+        row[overlap] = float(rng.uniform() < 0.3)
+        if row[overlap] and rng.uniform() < 0.8:
+            model.observe(row, "false")
+        else:
+            model.observe(row, "misplaced" if rng.uniform() < row[0] * 0.6 else "")
+    assert model.learned
+    second, lone = _features(0.5, least_confidence=0.2), _features(0.5, least_confidence=0.9)
+    second[overlap] = 1.0
+    p = model.kinds(np.array([second, lone]))
+    assert p[0, ERRORS.index("false")] > 0.6 and p[1, ERRORS.index("misplaced")] > 0.35
+    assert p[0, ERRORS.index("misplaced")] < 0.2 and p[1, ERRORS.index("false")] < 0.1
+    false_only = estimate_quality(100, np.tile([0.0, 0.1, 0.0], (100, 1)), 0.0)[0]
+    misplaced = estimate_quality(100, np.tile([0.1, 0.0, 0.0], (100, 1)), 0.0)[0]
+    assert false_only == pytest.approx(2 * 0.9 / 1.9) and misplaced == pytest.approx(0.9)
 
 
 def test_the_error_model_learns_which_boxes_are_wrong_from_verdicts_whatever_the_prior_says():
@@ -405,7 +447,7 @@ def test_the_error_model_learns_which_boxes_are_wrong_from_verdicts_whatever_the
     conf = rng.uniform(0, 1, 400)
     wrong = rng.uniform(0, 1, 400) < 1 - conf
     for c, w in zip(conf, wrong):
-        model.observe(_features(0.5, least_confidence=1 - c), bool(w))
+        model.observe(_features(0.5, least_confidence=1 - c), "misplaced" if w else "")
     assert model.learned
     p = model.probabilities(np.array([_features(0.5, least_confidence=1 - c) for c in (0.9, 0.5, 0.1)]))
     assert p[0] < 0.3 < p[1] < 0.7 < p[2]

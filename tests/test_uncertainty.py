@@ -197,17 +197,23 @@ def test_full_rescore_stops_between_chunks_when_asked(tmp_path, monkeypatch):
 
 
 def test_the_quality_estimate_is_the_simulator_s_f1_of_the_expected_errors():
-    """1,000 boxes, 10 expected wrong (half of them misplaced, so their objects count as missed
-    too) and 5 missed objects: TP 990, FP 10, FN 10: F1 = 1980 / (1980 + 10 + 10)."""
+    """1,000 boxes, 10 expected wrong (5 misplaced: false boxes whose objects are missed too; 5
+    false) and 5 missed objects: TP 990, FP 10, FN 10: F1 = 1980 / (1980 + 10 + 10). A box on
+    the right object under another object's track costs recall only."""
     from vidlabel.review.stopping import errors_to_remove, f1, guidance
 
-    assert f1(1000, 10, 5, 0.5) == pytest.approx(1980 / 2000)
-    p = np.full(100, 0.1)
+    assert f1(1000, 10, 0, 10) == pytest.approx(1980 / 2000)
+    assert f1(1000, 0, 10, 0) == pytest.approx(2 * 0.99 / 1.99)     # precision 1, recall 0.99
+    assert f1(0, 0, 0, 0) == 1.0 and f1(0, 0, 0, 3) == 0.0
+    p = np.tile([0.05, 0.05, 0.0], (100, 1))                         # misplaced, false, identity
     g = guidance(p, 1000, 5.0, {"fix": 0, "delete": 0}, 0.0, 0, 100, 0.99)
     low, high = g["quality_interval"]
     assert g["estimated_quality"] == pytest.approx(0.99) and low < g["estimated_quality"] < high
     assert g["stop"] is False                  # nobody has verified anything: no stop yet
     assert g["errors_left"]["missed_objects"] == 5.0
-    done = guidance(np.full(100, 0.001), 1000, 0.1, {"fix": 2, "accept": 5}, 60.0, 5, 95, 0.99)
+    assert g["errors_left"]["misplaced"] == pytest.approx(5.0) and g["errors_left"]["false"] == pytest.approx(5.0)
+    done = guidance(np.full((100, 3), 0.0003), 1000, 0.1, {"fix": 2, "accept": 5}, 60.0, 5, 95, 0.99)
     assert done["stop"] and done["seconds_to_target"] == 0.0
-    assert errors_to_remove(1000, 10, 5, 0.5, 0.995) == pytest.approx(7.5, abs=0.1)
+    # F1 0.995 needs FP + FN <= 10.05 of the 20: about half of the 15 errors must go
+    removed = errors_to_remove(1000, np.array([5.0, 5.0, 0.0]), 5.0, 0.995)
+    assert removed == pytest.approx(7.5, abs=0.1)

@@ -36,7 +36,11 @@ class EditMeaning:
     (a confirmation invalidates nothing: re-propagation only repairs what a correction
     invalidated, `repair.repair`).
     `one_frame`: the edit changes boxes on its own frame only, so rescoring re-reads that frame.
-    `says_wrong` / `says_right`: the verdict on the machine box it touched, for the error model.
+    `error` / `says_right`: the verdict on the machine box it touched, for the error model. The
+    error is the kind the quality metric tells apart (`error_model.ERRORS`): "misplaced" (a fix:
+    the box is on its object but off, so a false box and a missed object), "false" (a delete:
+    on nothing wanted, a false box only), "identity" (a re-track or split: in the right place
+    under another object's track, so its object is missed under its own); "" for no error.
     `charge`: the price of the time model it costs besides looking (`effort.TimeModel` field),
     "" for none. `looks`: what the person looked at to decide it, one second each: "box" (the
     box it is about), "frame" (every box shown on the frame that no other action of this visit
@@ -45,29 +49,35 @@ class EditMeaning:
 
     repropagates: bool = False
     one_frame: bool = False
-    says_wrong: bool = False
+    error: str = ""
     says_right: bool = False
     charge: str = ""
     looks: str = "box"
 
+    @property
+    def says_wrong(self) -> bool:
+        return bool(self.error)
+
 
 MEANINGS: dict[EditKind, EditMeaning] = {
     EditKind.DRAW: EditMeaning(repropagates=True, one_frame=True, charge="draw"),
-    EditKind.FIX: EditMeaning(repropagates=True, one_frame=True, says_wrong=True, charge="fix"),
+    EditKind.FIX: EditMeaning(repropagates=True, one_frame=True, error="misplaced", charge="fix"),
     EditKind.CHECK: EditMeaning(one_frame=True, says_right=True),
-    EditKind.DELETE: EditMeaning(says_wrong=True, charge="delete"),   # a duplicate run: more frames
+    EditKind.DELETE: EditMeaning(error="false", charge="delete"),   # a duplicate run: more frames
     EditKind.OCCLUDED: EditMeaning(repropagates=True, one_frame=True),
     EditKind.CLASS: EditMeaning(),
-    EditKind.RETRACK: EditMeaning(repropagates=True, one_frame=False, says_wrong=True, charge="fix"),
+    EditKind.RETRACK: EditMeaning(repropagates=True, one_frame=False, error="identity", charge="fix"),
     EditKind.MERGE: EditMeaning(repropagates=True),
-    EditKind.SPLIT: EditMeaning(says_wrong=True, charge="fix", looks="shown"),
+    EditKind.SPLIT: EditMeaning(error="identity", charge="fix", looks="shown"),
     EditKind.END: EditMeaning(repropagates=True, charge="end"),
     EditKind.ACCEPT: EditMeaning(one_frame=True, says_right=True, looks="frame"),
     EditKind.INTERPOLATE: EditMeaning(),
-    EditKind.DELETE_TRACK: EditMeaning(says_wrong=True, charge="delete", looks="shown"),
-    EditKind.DELETE_STRETCH: EditMeaning(says_wrong=True, charge="delete", looks="shown"),
+    EditKind.DELETE_TRACK: EditMeaning(error="false", charge="delete", looks="shown"),
+    EditKind.DELETE_STRETCH: EditMeaning(error="false", charge="delete", looks="shown"),
     EditKind.ACCEPT_STRETCH: EditMeaning(says_right=True, looks="shown"),
-    EditKind.WRONG_FROM_HERE: EditMeaning(says_wrong=True, charge="fix", looks="shown"),
+    # a tail on nothing is false; one moved to another track (the app's "tail to another track")
+    # is an identity error, which the kind does not tell apart: the commoner of the two is taken
+    EditKind.WRONG_FROM_HERE: EditMeaning(error="false", charge="fix", looks="shown"),
     EditKind.PROPAGATE: EditMeaning(repropagates=True, one_frame=True),
     EditKind.ADD_CLASS: EditMeaning(),
     EditKind.RENAME_CLASS: EditMeaning(),

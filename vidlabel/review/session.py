@@ -33,7 +33,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,8 +195,8 @@ class ReviewSession(LearnsTracks, Editor):
                    (edit.kind == EditKind.ACCEPT or b.track_id in edit.track_ids[:1])]
         verdict = meaning(edit.kind)
         if verdict.says_wrong or verdict.says_right:
-            for b in touched:
-                self.errors.observe(self._features(b), verdict.says_wrong)
+            for row in self._features(state, touched):
+                self.errors.observe(row, verdict.error)
 
     def _machine_wrote(self, track_id: int, frames: set[int]) -> None:
         """A re-propagation wrote `frames` (in its worker): rescore them, then say so."""
@@ -301,7 +301,7 @@ class ReviewSession(LearnsTracks, Editor):
         kinds = Counter(a.kind for a in self.project.actions(actor=HUMAN))
         missed = estimate_missed(kinds[EditKind.DRAW], verified, frames - verified, unclaimed)
         seconds = human_seconds(self.project)
-        g = guidance(self.errors.probabilities(features), sum(len(s.boxes) for s in states.values()),
+        g = guidance(self.errors.kinds(features), sum(len(s.boxes) for s in states.values()),
                      missed, kinds, seconds, verified, frames - verified, target)
         wrong = g["errors_left"]["wrong_boxes"]
         return {**g, "human_seconds": seconds,
@@ -312,13 +312,20 @@ class ReviewSession(LearnsTracks, Editor):
                 "verified_frames": verified,
                 "frames": frames}
 
-    def _features(self, score: BoxScore) -> list[float]:
-        """`box_features` of a scored box, from the scorer's mirror of the project's boxes (the
-        image size from the open video, not the project: this runs for every box)."""
+    def _features(self, state: FrameState, scores: Sequence[BoxScore]) -> np.ndarray:
+        """`box_features` of some scored boxes of a frame, from the scorer's mirror of the
+        project's boxes (the image size from the open video, not the project: this runs for
+        every box), with the frame's other boxes as their neighbours."""
         mirror = self.scorer.mirror
-        box = mirror.boxes.get(score.frame, {}).get(score.track_id)
-        return box_features(score, box, len(mirror.track_frames.get(score.track_id, ())),
-                            (self.video.width, self.video.height), self.scorer.weights)
+        here = mirror.boxes.get(state.frame, {})
+        evidence = {b.track_id: b.score for b in state.boxes if not b.verified}
+        rows = []
+        for score in scores:
+            others = [b for t, b in here.items() if t != score.track_id and not b.outside]
+            rows.append(box_features(score, here.get(score.track_id), len(mirror.track_frames.get(score.track_id, ())),
+                                     (self.video.width, self.video.height), self.scorer.weights, others,
+                                     max((v for t, v in evidence.items() if t != score.track_id), default=0.0)))
+        return np.array(rows, dtype=float).reshape(-1, FEATURES)
 
     def _frame_features(self, state: FrameState) -> np.ndarray:
         """The error model's features of a frame's unverified boxes, remembered for as long as
@@ -327,6 +334,6 @@ class ReviewSession(LearnsTracks, Editor):
         cached = self._evidence.get(state.frame)
         if cached is not None and cached[0] is state:
             return cached[1]
-        values = np.array([self._features(b) for b in state.boxes if not b.verified], dtype=float).reshape(-1, FEATURES)
+        values = self._features(state, [b for b in state.boxes if not b.verified])
         self._evidence[state.frame] = (state, values)
         return values

@@ -2,9 +2,10 @@
 
 Human time is counted by `effort.human_seconds`, the same way the simulator counts it.
 
-Remaining errors are the expected number of wrong unverified boxes plus the expected missed
-objects. A box's error probability is the session's error model's (`error_model.ErrorModel`,
-learned from the person's verdicts). Missed objects are estimated from the draws per verified
+Remaining errors are the expected wrong unverified boxes, by kind (misplaced, false, wrong
+identity: each costs the F1 differently), plus the expected missed objects. A box's probability
+of each kind of error is the session's error model's (`error_model.ErrorModel`, learned from the
+person's verdicts). Missed objects are estimated from the draws per verified
 frame once frames were verified, and before that from the detections no track claims.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from ..datamodel import EditKind
 from .edits import meaning
+from .error_model import ERRORS
 
 def estimate_missed(draws: int, verified_frames: int, unverified_frames: int,
                     unclaimed_detections: float) -> float:
@@ -28,66 +30,80 @@ def estimate_missed(draws: int, verified_frames: int, unverified_frames: int,
 Z90 = 1.645   # a two-sided 90% interval of a normal approximation
 
 
-def f1(boxes: float, wrong: float, missed: float, misplaced_share: float) -> float:
-    """The simulator's quality (F1 at IoU 0.5) from estimated errors: of `boxes` shown, `wrong`
-    are false or misplaced (each a false positive; a misplaced one's object is missed too, the
-    share `misplaced_share` of them), and `missed` objects have no box."""
-    tp = max(0.0, boxes - wrong)
-    denominator = 2 * tp + wrong + missed + misplaced_share * wrong
-    return 1.0 if denominator == 0 else 2 * tp / denominator
+def f1(boxes: float, false_boxes: float, identity: float, uncovered: float) -> float:
+    """The simulator's quality (F1 at IoU 0.5) from counts of errors among `boxes` produced:
+    `false_boxes` match no object (false or misplaced ones), `identity` boxes sit on an object
+    under another object's track (matched, so precise, but their object is not covered), and
+    `uncovered` objects have no box that matches them (missed ones, and those of misplaced
+    boxes). Precision is the matched share of the boxes, recall the covered share of the objects."""
+    matched = max(0.0, boxes - false_boxes)
+    covered = max(0.0, matched - identity)
+    objects = matched + uncovered
+    if boxes <= 0 or objects <= 0:
+        return 1.0 if boxes <= 0 and objects <= 0 else 0.0
+    precision, recall = matched / boxes, covered / objects
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
-def estimate_quality(boxes: int, p_wrong: np.ndarray, missed: float, misplaced_share: float
-                     ) -> tuple[float, float, float]:
+def _f1_of(boxes: float, errors: np.ndarray, missed: float, scale: float = 1.0) -> float:
+    """F1 with the expected errors by kind (ERRORS order: misplaced, false, identity) and the
+    missed objects, all scaled by `scale`."""
+    misplaced, false, identity = np.asarray(errors, dtype=float) * scale
+    return f1(boxes, misplaced + false, identity, missed * scale + misplaced)
+
+
+def estimate_quality(boxes: int, p_kinds: np.ndarray, missed: float) -> tuple[float, float, float]:
     """(estimate, low, high): F1 with the expected errors, and at the ends of a 90% interval of
-    their count (wrong boxes: a sum of independent Bernoulli(p); missed objects: Poisson)."""
-    wrong = float(np.sum(p_wrong))
+    their count (wrong boxes: a sum of independent Bernoulli(p); missed objects: Poisson).
+    `p_kinds`: P(each kind of error) per box, (boxes, 3)."""
+    errors = p_kinds.sum(axis=0)
+    p_wrong = p_kinds.sum(axis=1)
     spread = Z90 * float(np.sqrt(np.sum(p_wrong * (1 - p_wrong)) + missed))
-    share = spread / max(wrong + missed, 1e-9)
-    q = f1(boxes, wrong, missed, misplaced_share)
-    low = f1(boxes, wrong * (1 + share), missed * (1 + share), misplaced_share)
-    high = f1(boxes, max(0.0, wrong * (1 - share)), max(0.0, missed * (1 - share)), misplaced_share)
-    return q, low, high
+    share = spread / max(float(errors.sum()) + missed, 1e-9)
+    return (_f1_of(boxes, errors, missed), _f1_of(boxes, errors, missed, 1 + share),
+            _f1_of(boxes, errors, missed, max(0.0, 1 - share)))
 
 
-def errors_to_remove(boxes: int, wrong: float, missed: float, misplaced_share: float,
-                     target: float) -> float:
-    """How many of the estimated errors must go (in proportion, wrong and missed alike) for the
-    estimated quality to reach `target` (0 if it already does). With a share x of them left,
-    F1 = 2(N - Wx) / (2(N - Wx) + (W + M + sW)x), so F1 >= t exactly when
-    x <= 2N(1 - t) / (2W(1 - t) + t(W + M + sW))."""
-    errors = wrong + missed
-    if errors == 0 or f1(boxes, wrong, missed, misplaced_share) >= target:
+def errors_to_remove(boxes: int, errors: np.ndarray, missed: float, target: float) -> float:
+    """How many of the estimated errors must go (in proportion, every kind alike) for the
+    estimated quality to reach `target` (0 if it already does): F1 falls as the share x of
+    errors left grows, so x is found by bisection."""
+    total = float(np.sum(errors)) + missed
+    if total == 0 or _f1_of(boxes, errors, missed) >= target:
         return 0.0
-    left = 2 * boxes * (1 - target) / (2 * wrong * (1 - target) + target * (errors + misplaced_share * wrong))
-    return (1 - min(1.0, left)) * errors
+    low, high = 0.0, 1.0      # F1 reaches the target with x = low errors left, not with high
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (mid, high) if _f1_of(boxes, errors, missed, mid) >= target else (low, mid)
+    return (1 - low) * total
 
 
-def guidance(p_wrong: np.ndarray, boxes: int, missed: float, kinds: Mapping[str, int],
+def guidance(p_kinds: np.ndarray, boxes: int, missed: float, kinds: Mapping[str, int],
              seconds: float, verified_frames: int, unverified_frames: int, target: float) -> dict:
     """What `ReviewSession.stopping(target)` says: the estimated quality with its 90% interval,
-    the errors left by kind, the human seconds to reach `target` and whether to stop. `kinds`:
-    the person's actions counted by kind.
+    the errors left by kind, the human seconds to reach `target` and whether to stop. `p_kinds`:
+    the error model's P(each kind of error) of every unverified box (`ErrorModel.kinds`);
+    `kinds`: the person's actions counted by kind.
 
-    A misplaced box's share of the wrong ones is what the person's fixes and deletes say
-    (Laplace-smoothed). The seconds per error removed are this session's so far; before any
-    correction, a frame pick's looks per error on the unverified frames (`boxes` spread over
-    them) plus a fix. Stop once the estimate reaches the target and a person has verified
-    something, without which the estimate is the uncalibrated score alone."""
-    fixes, deletes = kinds.get(EditKind.FIX, 0), kinds.get(EditKind.DELETE, 0)
+    The seconds per error removed are this session's so far; before any correction, a frame
+    pick's looks per error on the unverified frames (`boxes` spread over them) plus a fix. Stop
+    once the estimate reaches the target and a person has verified something, without which the
+    estimate is the uncalibrated score alone."""
+    p_kinds = np.asarray(p_kinds, dtype=float).reshape(-1, len(ERRORS))
     corrections = sum(n for k, n in kinds.items() if k == EditKind.DRAW or meaning(k).says_wrong)
-    share = (fixes + 1) / (fixes + deletes + 2)
-    wrong = float(np.sum(p_wrong))
-    quality, low, high = estimate_quality(boxes, p_wrong, missed, share)
-    to_remove = errors_to_remove(boxes, wrong, missed, share, target)
+    errors = p_kinds.sum(axis=0)
+    wrong = float(errors.sum())
+    quality, low, high = estimate_quality(boxes, p_kinds, missed)
+    to_remove = errors_to_remove(boxes, errors, missed, target)
     if corrections:
         per_error = seconds / corrections
     else:
         per_frame = (wrong + missed) / max(unverified_frames, 1)
         per_error = (boxes / max(unverified_frames, 1) + 4.0 * per_frame) / max(per_frame, 1e-6)
+    misplaced, false, identity = (float(v) for v in errors)
     return {"target": target, "estimated_quality": quality, "quality_interval": [low, high],
-            "errors_left": {"wrong_boxes": wrong, "misplaced": wrong * share,
-                            "false": wrong * (1 - share), "missed_objects": missed},
+            "errors_left": {"wrong_boxes": wrong, "misplaced": misplaced, "false": false,
+                            "identity": identity, "missed_objects": missed},
             "seconds_to_target": to_remove * per_error,
             "stop": bool(quality >= target and verified_frames > 0)}
 
