@@ -84,10 +84,14 @@ def test_simulate_command_writes_results_and_recommends(tmp_path, capsys):
     assert 0 <= stride["calibration_mae"] <= 1 and doc["results"]["manual"]["calibration_mae"] is None
     stop = stride["stop"]
     assert stop is None or (stop["seconds"] > 0 and stop["estimated_quality"] >= 0.99)
+    # one [seconds, estimated, true] point per batch, the curve's own true qualities
+    assert stride["estimates"] and all(q in {c[1] for c in stride["curve"]} for _, _, q in stride["estimates"])
+    assert doc["results"]["manual"]["estimates"] == []
     assert doc["frames"] == 40 and doc["cut"] == [0, 40]
     assert doc["recommendation"]["strategy"] in ("random", "stride")
     assert doc["recommendation"]["batch"] == 10
     assert (tmp_path / "plots" / "learning_curves.png").stat().st_size > 0
+    assert (tmp_path / "plots" / "calibration.png").stat().st_size > 0
     printed = capsys.readouterr().out
     assert "| name | batch | ALC |" in printed
     assert printed.strip().splitlines()[-1].startswith("recommended: strategy ")

@@ -55,7 +55,7 @@ def _f1_of(boxes: float, errors: np.ndarray, missed: float, scale: float = 1.0) 
 def estimate_quality(boxes: int, p_kinds: np.ndarray, missed: float) -> tuple[float, float, float]:
     """(estimate, low, high): F1 with the expected errors, and at the ends of a 90% interval of
     their count (wrong boxes: a sum of independent Bernoulli(p); missed objects: Poisson).
-    `p_kinds`: P(each kind of error) per box, (boxes, 3)."""
+    `p_kinds`: P(each kind of error) per box, (boxes, len(ERRORS))."""
     errors = p_kinds.sum(axis=0)
     p_wrong = p_kinds.sum(axis=1)
     spread = Z90 * float(np.sqrt(np.sum(p_wrong * (1 - p_wrong)) + missed))

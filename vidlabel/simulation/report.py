@@ -44,10 +44,13 @@ def _mean_or_none(values: list[float | None]) -> float | None:
 
 def _calibration(points: list[CurvePoint]) -> dict:
     """How well the session's own estimate followed the true quality: the mean absolute gap over
-    the curve, and where `stopping()` first said stop ({seconds, estimated, true quality})."""
+    the curve, where `stopping()` first said stop ({seconds, estimated, true quality}), and the
+    points themselves ([seconds, estimated, true quality], for the calibration plot)."""
     pairs = [(p.estimated, p.quality) for p in points if p.estimated is not None]
     stop = next((p for p in points if p.stop), None)
     return {"calibration_mae": float(np.mean([abs(e - q) for e, q in pairs])) if pairs else None,
+            "estimates": [[round(p.seconds, 2), round(p.estimated, 5), round(p.quality, 5)]
+                          for p in points if p.estimated is not None],
             "stop": None if stop is None else {"seconds": stop.seconds, "estimated_quality": stop.estimated,
                                                "true_quality": stop.quality}}
 
@@ -72,8 +75,9 @@ def _entry(runs: list[RunRecord], random_area: float, max_seconds: float) -> dic
         })
     out = {k: (_mean_or_none([s[k] for s in per_seed]) if k.startswith("seconds_to") or k == "calibration_mae"
                else float(np.mean([s[k] for s in per_seed])))
-           for k in per_seed[0] if k not in ("seed", "actions", "stop")}
+           for k in per_seed[0] if k not in ("seed", "actions", "stop", "estimates")}
     out["stop"] = per_seed[0]["stop"]   # the first seed's
+    out["estimates"] = per_seed[0]["estimates"]
     out["actions"] = mean_actions([s["actions"] for s in per_seed])
     out["curve"] = [[round(s, 2), round(q, 5)] for s, q in mean_curve([r.xy() for r in runs])]
     out["batch"] = runs[0].batch
@@ -225,7 +229,39 @@ def plot(doc: dict, out_dir: Path) -> list[Path]:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     written.append(path)
+    calibrated = {n: e for n, e in doc["results"].items() if e.get("estimates")}
+    if calibrated:
+        written.append(_plot_calibration(calibrated, out_dir / "calibration.png"))
     return written
+
+
+def _plot_calibration(results: dict, path: Path) -> Path:
+    """The session's estimated quality (dashed) against the true quality (solid) after every
+    batch, one colour per strategy, and where `stopping()` said stop (a dot)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5))
+    low = max(0.0, min(min(est, q) for e in results.values() for _, est, q in e["estimates"]) - 0.02)
+    for ax, ylim in zip(axes, ((low, 1.002), (0.95, 1.002))):
+        for i, (name, e) in enumerate(sorted(results.items())):
+            colour = plt.cm.tab10.colors[i % 10]
+            seconds, estimated, true = zip(*e["estimates"])
+            ax.plot(seconds, true, "-", color=colour, linewidth=1.4, label=f"{name}: true")
+            ax.plot(seconds, estimated, "--", color=colour, linewidth=1.4,
+                    label=f"{name}: estimated (mean gap {e['calibration_mae']:.3f})")
+            if e.get("stop"):
+                ax.plot([e["stop"]["seconds"]], [e["stop"]["estimated_quality"]], "o", color=colour)
+        ax.axhline(0.99, color="grey", linewidth=0.6, linestyle=":")
+        ax.set_ylim(*ylim)
+        ax.set_xlabel("human seconds")
+        ax.set_ylabel("quality (F1 at IoU 0.5, with identity)")
+    axes[0].set_title("The session's estimate against the truth after every batch (dot: stop at 0.99)")
+    axes[1].set_title("zoomed on quality 0.95-1")
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def write_json(doc: dict, path: Path) -> None:
