@@ -199,6 +199,36 @@ def test_a_replay_stops_once_the_video_is_good_enough(tmp_path):
         project.close()
 
 
+def test_good_pre_labels_say_stop_after_a_short_sample(tmp_path, monkeypatch):
+    """Pre-labels equal to the ground truth but for one short false track: the first batches find
+    only right boxes (and the false one), and the stopping estimate says stop long before every
+    frame was looked at, within 0.01 of the true quality. (The replay goes on past the quality
+    at which it would end by itself, to see where the estimate says stop.)"""
+    from vidlabel.datamodel import Box, Source
+    from vidlabel.simulation import loop
+
+    monkeypatch.setattr(loop, "QUALITY_STOP", 1.01)
+
+    from .reviewkit import sample_project
+
+    project, video, _ = sample_project(tmp_path, SAMPLE, SAMPLE_GT, shift=0.0)
+    with project.action("import", "machine"):
+        false = project.new_track()
+        for f in range(20, 32):
+            project.put_box(Box(f, false, 0, 700.0, 30.0, 25.0, 50.0, confidence=0.3, source=Source.TRACKER))
+    gt = load_ground_truth(SAMPLE_GT, 80)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        run = run_loop(session, SimulatedAnnotator(ShownFrames(gt)), gt, "hybrid", 5, budget=1000)
+        stop = next(i for i, p in enumerate(run.curve.points) if p.stop)
+        assert abs(run.curve.points[stop].estimated - run.curve.points[stop].quality) <= 0.01
+        assert stop <= 4, "stopped after at most 4 batches of 5 frames (a quarter of the video)"
+    finally:
+        session.close()
+        video.close()
+        project.close()
+
+
 class TallyAnnotator:
     """An annotator written elsewhere: its own judgement (IoU 0.6, no identity memory) and its own
     prices (2 s a look, 10 s a draw, 3 s any other edit), built on nothing of vidlabel's but the
