@@ -62,8 +62,8 @@ def box_features(score: BoxScore, box: Box | None, track_length: int, size: tupl
 
     Two describe the frame around it: the largest overlap (IoU) with another box there, since
     two overlapping boxes are a duplicate or an occlusion, where boxes go wrong together; and
-    the largest score of the other unverified boxes there (`frame_evidence`), because a frame
-    pick is chosen by its most uncertain box, so the boxes shown beside it were chosen by that, and a
+    the largest score of the other unverified boxes there (`frame_evidence`): a frame pick is
+    chosen by its most uncertain box, so the boxes shown beside it were chosen by that, and a
     model conditioned on it is not biased by the choice."""
     signals = [float(score.signals.get(s, 0.0)) for s in SIGNALS]
     if box is None:
