@@ -217,3 +217,20 @@ def test_the_quality_estimate_is_the_simulator_s_f1_of_the_expected_errors():
     # F1 0.995 needs FP + FN <= 10.05 of the 20: about half of the 15 errors must go
     removed = errors_to_remove(1000, np.array([5.0, 5.0, 0.0]), 5.0, 0.995)
     assert removed == pytest.approx(7.5, abs=0.1)
+
+
+def test_missed_objects_are_learned_from_draws_and_fall_near_verified_frames():
+    """Frames reviewed far from any verified frame had an object drawn on them, those reviewed
+    next to one had none (what was drawn there had been propagated): the learned estimate
+    expects misses far from verified frames and few next to them, where the draws-per-frame rate
+    expected the same everywhere. Without examples it is the unclaimed detections."""
+    from vidlabel.review.stopping import MissedObjects, missed_features
+
+    model = MissedObjects()
+    far, near = missed_features(0.0, 40), missed_features(0.0, 1)
+    assert model.expected(np.array([missed_features(0.7, 40), missed_features(0.5, 1)])) == pytest.approx(1.2)
+    for _ in range(10):
+        model.observe(far, 1)
+        model.observe(near, 0)
+    assert model.expected(np.array([far])) > 0.7 and model.expected(np.array([near])) < 0.3
+    assert model.expected(np.zeros((0, 2))) == 0.0

@@ -51,7 +51,7 @@ from .effort import human_seconds
 from .error_model import FEATURES, ErrorModel, box_features
 from .scorer import Scorer
 from .signals import BoxScore, FrameState
-from .stopping import estimate_missed, guidance
+from .stopping import MissedObjects, guidance, missed_features
 from .strategies import STRATEGIES, Pick, Pool, make_strategy, queue
 from .track_review import LearnsTracks
 from .worker import ScoringWorker
@@ -69,6 +69,19 @@ class QueueUpdate:
     problem: str = ""          # scoring failures since the last update, in words ("" if none)
 
 
+def _unclaimed(state: FrameState) -> float:
+    """The frame's confident detections that no box claims (sum of their signals)."""
+    return sum(sig.value for sig in state.extra if sig.name == "unmatched_detection")
+
+
+def _distance(checked: np.ndarray, frame: int, frame_count: int) -> float:
+    """Frames from `frame` to the nearest of the sorted verified frames `checked`."""
+    if not len(checked):
+        return float(frame_count)
+    i = int(np.searchsorted(checked, frame))
+    return float(min(abs(int(checked[j]) - frame) for j in (i - 1, i) if 0 <= j < len(checked)))
+
+
 class ReviewSession(LearnsTracks, Editor):
     """Corrections, background re-propagation, live scores and the review queue of one project."""
 
@@ -81,6 +94,8 @@ class ReviewSession(LearnsTracks, Editor):
         self.tracker = tracker
         self.scorer = Scorer(project, accept_threshold, aggregate, weights)
         self.errors = ErrorModel()
+        self.missed = MissedObjects()
+        self._visits: dict[int, list] = {}   # frame: [its missed_features at the first look, draws]
         self._callbacks: list[Callable[[set[int]], None]] = []
         self._watchers: list[tuple[Callable[[QueueUpdate], None], int | None, str, dict]] = []
         self._owned: list = []
@@ -197,6 +212,20 @@ class ReviewSession(LearnsTracks, Editor):
         if verdict.says_wrong or verdict.says_right:
             for row in self._features(state, touched):
                 self.errors.observe(row, verdict.error)
+        self._observe_visit(edit, state)
+
+    def _observe_visit(self, edit: Edit, state: FrameState) -> None:
+        """The missed-objects model's example of a frame: what the frame looked like at the first
+        edit on it, and how many objects the person drew there before accepting it."""
+        visit = self._visits.get(edit.frame)
+        if visit is None:
+            others = [f for f in self.project.verified_frames() if f != edit.frame]
+            distance = min((abs(f - edit.frame) for f in others), default=self.scorer.frame_count)
+            visit = self._visits[edit.frame] = [missed_features(_unclaimed(state), distance), 0]
+        if edit.kind == EditKind.DRAW:
+            visit[1] += 1
+        elif edit.kind == EditKind.ACCEPT:
+            self.missed.observe(*self._visits.pop(edit.frame))
 
     def _machine_wrote(self, track_id: int, frames: set[int]) -> None:
         """A re-propagation wrote `frames` (in its worker): rescore them, then say so."""
@@ -293,13 +322,14 @@ class ReviewSession(LearnsTracks, Editor):
     def _stopping(self, target: float = 0.99) -> dict:
         states = self.scorer.frames()
         frames = self.scorer.frame_count
-        verified = len(self.project.verified_frames())
+        checked = np.array(sorted(self.project.verified_frames()), dtype=int)
+        verified = len(checked)
         unverified = [self._frame_features(s) for s in states.values() if not s.verified]
         features = np.vstack(unverified) if unverified else np.zeros((0, FEATURES))
-        unclaimed = sum(sig.value for s in states.values() if not s.verified
-                        for sig in s.extra if sig.name == "unmatched_detection")
         kinds = Counter(a.kind for a in self.project.actions(actor=HUMAN))
-        missed = estimate_missed(kinds[EditKind.DRAW], verified, frames - verified, unclaimed)
+        missed = self.missed.expected(np.array(
+            [missed_features(_unclaimed(s), _distance(checked, s.frame, frames)) for s in states.values()
+             if not s.verified], dtype=float))
         seconds = human_seconds(self.project)
         g = guidance(self.errors.kinds(features), sum(len(s.boxes) for s in states.values()),
                      missed, kinds, seconds, verified, frames - verified, target)
