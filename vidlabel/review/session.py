@@ -219,8 +219,8 @@ class ReviewSession(LearnsTracks, Editor):
         edit on it, and how many objects the person drew there before accepting it."""
         visit = self._visits.get(edit.frame)
         if visit is None:
-            others = [f for f in self.project.verified_frames() if f != edit.frame]
-            distance = min((abs(f - edit.frame) for f in others), default=self.scorer.frame_count)
+            others = np.array(sorted(f for f in self.project.verified_frames() if f != edit.frame), dtype=int)
+            distance = _distance(others, edit.frame, self.scorer.frame_count)
             visit = self._visits[edit.frame] = [missed_features(_unclaimed(state), distance), 0]
         if edit.kind == EditKind.DRAW:
             visit[1] += 1
