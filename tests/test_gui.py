@@ -532,13 +532,13 @@ def test_a_track_pick_is_a_filmstrip_of_clickable_crops_accepted_at_once(qtbot, 
         pick = window.c.track_pick
         assert pick is not None and pick.track_id == cand and len(pick.crops) >= 2
         strip = window.filmstrip
-        assert strip.isVisible() and sorted(strip.buttons) == sorted(pick.crops)
+        assert strip.isVisible() and sorted(strip.buttons) == [(f, cand) for f in sorted(pick.crops)]
         assert "candidate track" in strip.title.text() and "picked because" in strip.title.text()
-        assert strip.buttons[window.c.frame].isChecked()
+        assert strip.buttons[window.c.frame, cand].isChecked()
         second = sorted(pick.crops)[1]
-        qtbot.mouseClick(strip.buttons[second], Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(strip.buttons[second, cand], Qt.MouseButton.LeftButton)
         assert (window.c.frame, window.c.selected_track) == (second, cand)
-        assert strip.buttons[second].isChecked()
+        assert strip.buttons[second, cand].isChecked()
         key(qtbot, window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         settle(qtbot, window)
         assert not window.c.project.candidate_tracks() and not strip.isVisible()
@@ -579,7 +579,7 @@ def test_narrowing_down_where_a_track_changes_then_splitting_there(qtbot, video,
         c, strip = window.c, window.filmstrip
         for _ in range(10):
             past = min(f for f in c.track_pick.crops if f >= change)
-            qtbot.mouseClick(strip.buttons[past], Qt.MouseButton.LeftButton)
+            qtbot.mouseClick(strip.buttons[past, cand], Qt.MouseButton.LeftButton)
             before = len(c.track_pick.crops)
             key(qtbot, window, Qt.Key.Key_B)
             if len(c.track_pick.crops) == before:
@@ -653,3 +653,55 @@ def test_the_uncertainty_sparkline_is_one_bar_per_column_coloured_by_its_value()
     assert (hot.red(), hot.green(), hot.blue()) == (theme.UNCERTAIN.red(), theme.UNCERTAIN.green(),
                                                     theme.UNCERTAIN.blue())
     assert theme.heat_colour(1.0) == theme.UNCERTAIN and theme.heat_colour(0.0) == theme.CALM
+
+
+def test_similar_tracks_in_one_filmstrip_the_accepted_one_kept_the_rest_deleted_at_once(qtbot, video, tmp_path, monkeypatch):
+    """Once the person has deleted tiny tracks and accepted walkers, the queue offers the other
+    tiny tracks as one filmstrip, each at its two ends; a click opens a crop with its track
+    selected, K keeps that one (its crops accepted), and Ctrl+Shift+Delete deletes the rest in
+    one action that pays their crops and one delete (and one undo brings them back)."""
+    from vidlabel.review.effort import human_seconds
+
+    project, frames = open_or_create_project(video, classes=("person",))
+    with project.action("prelabel", MACHINE):
+        put_jittered_ground_truth(project, SAMPLE_GT, np.random.default_rng(0))
+        tiny = [project.new_track() for _ in range(6)]
+        for k, t in enumerate(tiny):
+            for f in range(20, 60):
+                project.put_box(Box(f, t, 0, 560.0 + 25 * k, 40.0, 10.0, 22.0, confidence=0.3 + 0.01 * k))
+    walkers = sorted(set(project.track_ids()) - set(tiny))
+    project.close(), frames.close()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    application()
+    window = open_window(video)
+    show(qtbot, window)
+    try:
+        settle(qtbot, window)
+        c, strip = window.c, window.filmstrip
+        for t in tiny[:3]:
+            c._edit(lambda t=t: c.session.delete_track(t, shown=2))   # as the app's keys do
+        for t in walkers[:2]:
+            frames_of = [b.frame for b in c.project.boxes(track_id=t)]
+            c._edit(lambda t=t, f=frames_of: c.session.accept_stretch(t, [f[0], f[-1]]))
+        settle(qtbot, window)
+        spent = human_seconds(c.project)
+        key(qtbot, window, Qt.Key.Key_N)
+        pick = c.track_pick
+        assert pick is not None and sorted(t for t, _ in pick.group) == tiny[3:]
+        assert strip.isVisible() and sorted(strip.buttons) == sorted((f, t) for t in tiny[3:] for f in (20, 59))
+        assert "3 tracks like the ones you deleted" in strip.title.text()
+        qtbot.mouseClick(strip.buttons[59, tiny[4]], Qt.MouseButton.LeftButton)
+        assert (c.frame, c.selected_track) == (59, tiny[4]) and strip.buttons[59, tiny[4]].isChecked()
+        key(qtbot, window, Qt.Key.Key_K)                      # this one is on a wanted object
+        assert sorted(b.frame for b in c.project.boxes(track_id=tiny[4]) if b.verified) == [20, 59]
+        key(qtbot, window, Qt.Key.Key_Delete, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        settle(qtbot, window)
+        assert not strip.isVisible() and "deleted 2 similar tracks, kept 1" in window.message_label.text()
+        assert not c.project.boxes(track_id=tiny[3]) and not c.project.boxes(track_id=tiny[5])
+        assert len(c.project.boxes(track_id=tiny[4])) == 40     # kept whole
+        assert human_seconds(c.project) == spent + 6 + 1   # a look per crop of the three, a delete
+        key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        settle(qtbot, window)
+        assert len(c.project.boxes(track_id=tiny[3])) == 40 and len(c.project.boxes(track_id=tiny[4])) == 40
+    finally:
+        window.close()

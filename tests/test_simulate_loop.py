@@ -351,3 +351,43 @@ def test_a_track_pick_narrows_down_where_a_track_changed_and_splits_there(tmp_pa
         session.close()
         video.close()
         project.close()
+
+
+def test_similar_tracks_are_answered_crop_by_crop_and_the_false_ones_deleted_at_once(tmp_path):
+    """A "delete all similar" pick of two tracks on nothing and one real track: the annotator is
+    asked about each as a track pick (the protocol's one question), the two false tracks go in
+    one action with one delete paid, the real one's crops are accepted, and the simulator's
+    bill equals the action log's."""
+    from vidlabel.datamodel import Box, Source
+    from vidlabel.review.effort import human_seconds
+    from vidlabel.review.strategies import Pick
+    from vidlabel.simulation.loop import answer
+
+    from .reviewkit import sample_project
+
+    project, video, tracks = sample_project(tmp_path, SAMPLE, SAMPLE_GT, shift=0.0)
+    real = tracks[9]
+    frames = sorted({b.frame for b in project.boxes(track_id=real)})
+    with project.action("prelabel", "machine"):
+        false = [project.new_track() for _ in range(2)]
+        for k, t in enumerate(false):
+            for f in range(20, 60):
+                project.put_box(Box(f, t, 0, 5.0 + 30 * k, 5.0, 8.0, 16.0, confidence=0.3, source=Source.DETECTOR))
+    gt = load_ground_truth(SAMPLE_GT, 80)
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        annotator = SimulatedAnnotator(ShownFrames(gt))
+        pick = Pick(20, 1.0, (), false[0], group=((false[0], (20, 59)), (real, (frames[0], frames[-1])),
+                                                   (false[1], (20, 59))))
+        answer(session, pick, annotator)
+        session.wait_idle()
+        assert not any(project.boxes(track_id=t) for t in false)
+        assert [b.frame for b in project.boxes(track_id=real) if b.verified] == [frames[0], frames[-1]]
+        assert annotator.actions["look"] == 6 and annotator.actions["delete"] == 1
+        kinds = [a.kind for a in project.actions(actor="human", state=None)]
+        assert kinds.count("delete tracks") == 1
+        assert human_seconds(project) == pytest.approx(annotator.seconds) == 7
+    finally:
+        session.close()
+        video.close()
+        project.close()

@@ -124,3 +124,54 @@ def test_a_box_drawn_on_a_candidate_adopts_it_and_an_accepted_frame_drops_it(tmp
         assert sum(b.track_id == cand for b in session.all_boxes()) == 39
     finally:
         session.close()
+
+
+def test_tracks_like_the_deleted_ones_are_offered_at_once_and_deleted_in_one_action(tmp_path):
+    """After three tiny tracks are deleted and two walkers accepted, the other tiny tracks come
+    first in every strategy as one "delete all similar" pick, each shown at its two ends. Deleting
+    them is one action that pays their crops and one delete, never touches a verified box, and
+    one undo restores every track whole."""
+    from vidlabel.review.effort import human_seconds
+
+    project, video, real, false = scene(tmp_path, [0.4, 0.42, 0.45, 0.62, 0.6, 0.58])
+    session = ReviewSession(project, video, background=False, tracker="kcf")
+    try:
+        assert all(not p.group for p in session.next_batch(5, "hybrid"))   # nothing learned yet
+        for t in false[:3]:
+            session.delete_track(t, shown=4)
+        for t in real[:2]:
+            session.accept_stretch(t, [10, 30])
+        rest = false[3:]
+        kept = project.boxes(frame=20, track_id=rest[0])[0]
+        project_before = {t: len(project.boxes(track_id=t)) for t in rest}
+        for strategy in ("hybrid", "tracks-first", "random"):
+            group = session.next_batch(5, strategy)[0]
+            assert sorted(t for t, _ in group.group) == sorted(rest)
+            assert all(frames == (10, 49) for _, frames in group.group)
+            assert "like the ones deleted" in group.reasons[0]
+        later = session.next_batch(5, "tracks-first")[1:]
+        assert all(p.track_id not in rest for p in later)      # not asked about twice in a batch
+        session.accept_box(kept.id)                           # the person kept one crop
+        spent = human_seconds(project)
+        session.delete_tracks(rest, shown=2 * len(rest))
+        session.wait_idle()
+        assert human_seconds(project) == spent + 2 * len(rest) + 1
+        assert [b.id for b in project.boxes(track_id=rest[0])] == [kept.id]
+        assert not any(project.boxes(track_id=t) for t in rest[1:])
+        session.undo()
+        session.wait_idle()
+        assert {t: len(project.boxes(track_id=t)) for t in rest} == project_before
+    finally:
+        session.close()
+        video.close()
+        project.close()
+
+
+def test_similar_tracks_need_two_more_likely_false_than_not():
+    from vidlabel.review.track_review import similar_false
+
+    tracks = [(3.0, 0.9, 7, (10, 20, 30, 49)), (1.0, 0.4, 8, (0, 9))]
+    assert similar_false(tracks, []) == ()                                  # one is not a group
+    candidates = [(0.1, 0.2, 9, (5, 6, 7))]                                 # P(real) 0.2
+    assert similar_false(tracks, candidates) == ((7, (10, 49)), (9, (5, 7)))
+    assert similar_false(tracks, candidates, n=1) == ()

@@ -54,6 +54,7 @@ class EditKind(StrEnum):
     INTERPOLATE = "interpolate"    # asked for linear interpolation between two keyframes
     PROPAGATE = "propagate"        # asked to re-propagate a track from a keyframe
     DELETE_TRACK = "delete track"  # a false track: all its machine boxes at once
+    DELETE_TRACKS = "delete tracks"  # several false tracks at once ("delete all similar")
     DELETE_STRETCH = "delete stretch"   # the track's machine boxes on a range of frames
     ACCEPT_STRETCH = "accept stretch"   # the track's boxes on the frames shown are right
     WRONG_FROM_HERE = "wrong from here"  # the track left its object: its tail goes (or moves)

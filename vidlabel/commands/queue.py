@@ -64,7 +64,8 @@ def _answer(args: argparse.Namespace, project, video) -> str:
         picks = session.next_batch(None if args.threshold is not None else args.k, args.strategy, **params)
         lines = []
         for p in picks:
-            where = f"frame {p.frame}" + (f" track {p.track_id}" if p.track_id is not None else "")
+            where = (f"tracks {','.join(str(t) for t, _ in p.group)}" if p.group else
+                     f"frame {p.frame}" + (f" track {p.track_id}" if p.track_id is not None else ""))
             lines.append(f"{where:<22} {p.score:6.3f}  {'; '.join(p.reasons)}")
         s = session.stopping()
         lines.append(f"\nverified frames {s['verified_frames']}/{s['frames']}, human time so far "

@@ -240,6 +240,10 @@ class FrameCanvas(QGraphicsView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
+        # No spatial index: a frame holds tens of items, replaced on every step, and a box's
+        # bounding rectangle (its handles) follows the zoom, which a BSP index does not see
+        # change: a removed box could stay in the index and be painted after it was freed.
+        self.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)

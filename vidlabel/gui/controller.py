@@ -180,39 +180,65 @@ class Controller(Navigator):
 
     # -- a track pick: its crops, and the answers that settle it ------------------------------
     def set_track_pick(self, pick: Pick | None) -> None:
-        """The queue item being answered, when it is a track pick (None ends it)."""
-        pick = pick if pick is not None and pick.crops else None
+        """The queue item being answered, when it is a track pick or a "delete all similar" one
+        (None ends it)."""
+        pick = pick if pick is not None and (pick.crops or pick.group) else None
         if pick != self.track_pick:
             self.track_pick = pick
             self.trackPickChanged.emit(pick)
 
-    def track_pick_boxes(self) -> list[Box]:
-        """The track pick's boxes on its crop frames (a candidate track's too), in frame order."""
+    def _pick_crops(self) -> list[tuple[int, tuple[int, ...]]]:
+        """(track, crop frames) of the pick being answered: one track, or a group of them."""
         pick = self.track_pick
         if pick is None:
             return []
-        return [b for f in pick.crops
-                for b in self.project.boxes(frame=f, track_id=pick.track_id, include_outside=False)]
+        return list(pick.group) or [(pick.track_id, pick.crops)]
+
+    def track_pick_boxes(self, track_id: int | None = None) -> list[Box]:
+        """The pick's boxes on its crop frames (a candidate track's too), track by track in
+        frame order; only `track_id`'s if given."""
+        return [b for t, frames in self._pick_crops() if track_id in (None, t) for f in frames
+                for b in self.project.boxes(frame=f, track_id=t, include_outside=False)]
 
     def _looked_at(self, track_id: int) -> int:
-        """How many of the track's boxes the person looked at to decide: every crop of the track
+        """How many of the track's boxes the person looked at to decide: every crop of it in the
         pick they answer, else the one box on screen (what `human_seconds` charges)."""
-        if self.track_pick is not None and self.track_pick.track_id == track_id:
-            return max(1, len(self.track_pick_boxes()))
-        return 1
+        return max(1, len(self.track_pick_boxes(track_id)))
 
     def accept_track_pick(self) -> None:
-        """Every crop of the track pick is right: those boxes are verified, in one action."""
+        """Every crop of the pick is right: those boxes are verified, one action a track."""
         if self.track_pick is None:
             self.message.emit("no track pick to accept: N goes to the next queue item")
             return
-        track, frames = self.track_pick.track_id, [b.frame for b in self.track_pick_boxes()]
-        if self._edit(lambda: self.session.accept_stretch(track, frames)) is not None:
-            self.message.emit(f"track {track}: {len(frames)} crops accepted")
+        crops = {t: [b.frame for b in self.track_pick_boxes(t)] for t, _ in self._pick_crops()}
+        if all(self._edit(lambda t=t, frames=frames: self.session.accept_stretch(t, frames)) is not None
+               for t, frames in crops.items() if frames):
+            self.message.emit(f"{', '.join(f'track {t}' for t in crops)}: "
+                              f"{sum(map(len, crops.values()))} crops accepted")
             self.set_track_pick(None)
 
+    def delete_similar(self) -> None:
+        """The tracks of a "delete all similar" pick that the person accepted no crop of are
+        false: all their machine boxes go, in one action that pays the crops looked at of them
+        and one delete."""
+        pick = self.track_pick
+        if pick is None or not pick.group:
+            self.message.emit("no similar tracks in the filmstrip: Shift+Delete deletes the selected track")
+            return
+        boxes = self.track_pick_boxes()
+        kept = {b.track_id for b in boxes if b.verified}
+        live = set(self.project.track_ids())
+        gone = [t for t, _ in pick.group if t not in kept and t in live]
+        if gone:
+            shown = sum(b.track_id in gone for b in boxes)
+            if self._edit(lambda: self.session.delete_tracks(gone, shown=shown)) is None:
+                return
+        self.message.emit(f"deleted {len(gone)} similar tracks" + (f", kept {len(kept)}" if kept else ""))
+        self.set_track_pick(None)
+        self.select(None)
+
     def _settles_track_pick(self, track_id: int) -> None:
-        if self.track_pick is not None and self.track_pick.track_id == track_id:
+        if self.track_pick is not None and not self.track_pick.group and self.track_pick.track_id == track_id:
             self.set_track_pick(None)
 
     def delete_selected_track(self) -> None:
@@ -246,8 +272,16 @@ class Controller(Navigator):
                 self.select(to_track)
 
     def accept_selected(self) -> None:
-        if (box := self._need_box()) is not None:
-            self._edit(lambda: self.session.accept_box(box.id))
+        """The selected box is right; in a "delete all similar" pick, the selected track is kept:
+        its crops there are accepted (the person looked at each of them)."""
+        if (box := self._need_box()) is None:
+            return
+        if self.track_pick is not None and self.track_pick.group and (crops := self.track_pick_boxes(box.track_id)):
+            frames = [b.frame for b in crops]
+            if self._edit(lambda: self.session.accept_stretch(box.track_id, frames)) is not None:
+                self.message.emit(f"track {box.track_id} kept")
+            return
+        self._edit(lambda: self.session.accept_box(box.id))
 
     def toggle_occluded(self) -> None:
         if (box := self._need_box()) is not None:
@@ -279,7 +313,7 @@ class Controller(Navigator):
         Open it and narrow again from whichever crop is the first one past the change, until
         the change lies between neighbouring frames; then split (X) or delete from there."""
         pick = self.track_pick
-        if pick is None:
+        if pick is None or pick.group:
             self.message.emit("no track pick: open one from the queue, then a crop past the change")
             return
         before = max((f for f in pick.crops if f < self.frame), default=-1)

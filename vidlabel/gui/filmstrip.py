@@ -1,5 +1,8 @@
 """The filmstrip of a track pick: the track's box, cut out of each frame the queue chose to show.
 
+A "delete all similar" pick shows several tracks in one row, each at its two ends: the person
+accepts (K) the crop of any that is on a wanted object and deletes the rest with one key.
+
 A track pick asks one question about a whole track ("is this a real object, and the same one
 throughout?"). Answering it from the frames one by one means stepping to each and finding the
 box; side by side, the crops answer it in a glance, as in CVAT's track review or DIVE's track
@@ -16,7 +19,7 @@ import cv2
 import numpy as np
 from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QIcon, QImage, QPixmap
-from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from ..datamodel import XYWH
 
@@ -53,39 +56,55 @@ def _pixmap(rgb: np.ndarray) -> QPixmap:
 class Filmstrip(QFrame):
     """One row of crops and the three answers; hidden while the queue item is not a track pick."""
 
-    cropChosen = pyqtSignal(int)   # the frame of a clicked crop
+    cropChosen = pyqtSignal(int, int)   # the frame and track of a clicked crop
 
-    def __init__(self, answers: Sequence[tuple[str, QAction]], parent: QWidget | None = None) -> None:
+    def __init__(self, answers: Sequence[tuple[str, str, QAction]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filmstrip")
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.row = QHBoxLayout()
         self.row.setSpacing(6)
-        self.buttons: dict[int, QToolButton] = {}   # frame -> its crop
+        self.buttons: dict[tuple[int, int], QToolButton] = {}   # (frame, track) -> its crop
         answer_row = QHBoxLayout()
-        for label, action in answers:
-            keys = " / ".join(k.toString() for k in action.shortcuts())
+        self.answers: dict[str, QToolButton] = {}   # action name -> its button
+        for name, label, action in answers:
+            keys = [k.toString() for k in action.shortcuts()]
             button = QToolButton()
-            button.setText(f"{label}  ({keys})" if keys else label)
-            button.setToolTip(action.text())
+            button.setText(f"{label}  ({keys[0]})" if keys else label)
+            button.setToolTip(f"{action.text()} ({' / '.join(keys)})" if keys else action.text())
             button.clicked.connect(action.trigger)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             answer_row.addWidget(button)
+            self.answers[name] = button
         answer_row.addStretch(1)
+        # the crops scroll sideways: a pick of many tracks must not widen the window past the screen
+        strip = QWidget()
+        strip.setLayout(self.row)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidget(strip)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedHeight(THUMB_HEIGHT + 64)   # a crop, its two-line caption and a scroll bar
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(self.title)
-        layout.addLayout(self.row)
+        layout.addWidget(scroll)
         layout.addLayout(answer_row)
         self.hide()
 
-    def show_crops(self, title: str, crops: Sequence[tuple[int, np.ndarray, str]]) -> None:
-        """`crops`: (frame, RGB thumbnail, caption) in frame order."""
+    def show_crops(self, title: str, crops: Sequence[tuple[int, int, np.ndarray, str]],
+                   answers: Sequence[str]) -> None:
+        """`crops`: (frame, track, RGB thumbnail, caption) in the order shown; `answers`: the
+        names of the answers that fit this kind of pick (the other buttons are hidden)."""
         self.clear()
         self.title.setText(title)
-        for frame, rgb, caption in crops:
+        for name, button in self.answers.items():
+            button.setVisible(name in answers)
+        for frame, track, rgb, caption in crops:
             button = QToolButton()
             button.setIcon(QIcon(_pixmap(rgb)))
             button.setIconSize(QSize(rgb.shape[1], rgb.shape[0]))
@@ -94,16 +113,17 @@ class Filmstrip(QFrame):
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             button.setCheckable(True)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(lambda _checked=False, f=frame: self.cropChosen.emit(f))
+            button.clicked.connect(lambda _checked=False, f=frame, t=track: self.cropChosen.emit(f, t))
             self.row.addWidget(button)
-            self.buttons[frame] = button
+            self.buttons[frame, track] = button
         self.row.addStretch(1)
         self.show()
 
-    def mark(self, frame: int) -> None:
-        """The crop of the frame on screen is the selected one (none when the frame has none)."""
-        for f, button in self.buttons.items():
-            button.setChecked(f == frame)
+    def mark(self, frame: int, track: int | None = None) -> None:
+        """The crop of the frame on screen (of `track`, if given) is the selected one (none when
+        the frame has none)."""
+        for (f, t), button in self.buttons.items():
+            button.setChecked(f == frame and track in (None, t))
 
     def clear(self) -> None:
         while self.row.count():

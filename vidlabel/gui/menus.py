@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .window import MainWindow
 
 EDIT_MENU = ("undo", "redo", "accept_frame_and_next", "accept_box", "delete_box", "delete_track",
-             "wrong_from_here", "accept_track_pick", "narrow_track_pick", "set_track_id", "merge_tracks", "split_track", "move_tail", "mark_outside", "toggle_occluded")
+             "wrong_from_here", "accept_track_pick", "narrow_track_pick", "delete_similar", "set_track_id", "merge_tracks", "split_track", "move_tail", "mark_outside", "toggle_occluded")
 VIEW_MENU = ("play_pause", "next_in_queue", "previous_in_queue", "go_to_frame", "toggle_labels", "faster", "slower", "fit_view", "zoom_in", "zoom_out", "help")
 TOOLBAR = (("previous_frame", "◀"), ("play_pause", "▶  Play"), ("next_frame", "▶"),
            (None, None), ("accept_frame_and_next", "✓  Accept frame"),

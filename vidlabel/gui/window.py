@@ -84,11 +84,11 @@ class MainWindow(QMainWindow):
 
         self.actions_by_name: dict[str, QAction] = bind_actions(self, self._handlers(), keys)
         self.play_button = build_menus(self, self.actions_by_name, keys)
-        self.filmstrip = Filmstrip([(label, self.actions_by_name[name]) for name, label in (
+        self.filmstrip = Filmstrip([(name, label, self.actions_by_name[name]) for name, label in (
             ("accept_track_pick", "✓ Accept all crops"), ("delete_track", "Delete track"),
             ("narrow_track_pick", "Where did it change?"), ("split_track", "Split at the selected crop"),
-            ("move_tail", "Tail to another track"),
-            ("wrong_from_here", "Wrong from the selected crop"))])
+            ("move_tail", "Tail to another track"), ("wrong_from_here", "Wrong from the selected crop"),
+            ("accept_box", "Keep the selected track"), ("delete_similar", "Delete all not kept"))])
         layout.insertWidget(1, self.filmstrip)   # between the canvas and the timeline
         self._wire()
 
@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
             "accept_frame_and_next": self.accept_and_next, "accept_box": c.accept_selected,
             "delete_box": c.delete_selected, "delete_track": c.delete_selected_track,
             "wrong_from_here": c.wrong_from_here, "accept_track_pick": c.accept_track_pick,
-            "narrow_track_pick": c.narrow_track_pick, "undo": c.undo, "redo": c.redo,
+            "narrow_track_pick": c.narrow_track_pick, "delete_similar": c.delete_similar, "undo": c.undo, "redo": c.redo,
             "set_track_id": self._ask_track_id, "merge_tracks": self._ask_merge,
             "split_track": c.split_here, "move_tail": self._ask_tail_track, "mark_outside": c.mark_outside,
             "toggle_occluded": c.toggle_occluded, "deselect": self._escape,
@@ -198,19 +198,28 @@ class MainWindow(QMainWindow):
         if pick is None:
             self.filmstrip.clear()
             return
-        crops = [(b.frame, crop(self.c.video.frame(b.frame), b.xywh), f"frame {b.frame} · {b.confidence:.2f}")
-                 for b in self.c.track_pick_boxes()]
-        kind = "candidate track" if pick.track_id in self.c.project.candidate_tracks() else "track"
         why = "; ".join(pick.reasons) or "least sure of its boxes"
-        self.filmstrip.show_crops(f"<b>{kind} {pick.track_id}</b>: is it one wanted object on every crop? "
-                                  f"· {len(crops)} crops · picked because: {why}", crops)
-        self.filmstrip.mark(self.c.frame)
+        if pick.group:
+            title = (f"<b>{len(pick.group)} tracks like the ones you deleted</b>: click the crop of any on a "
+                     "wanted object and keep it, then delete the rest")
+            answers = ("accept_box", "delete_similar", "accept_track_pick")
+            caption = lambda b: f"track {b.track_id}\nframe {b.frame}"  # noqa: E731
+        else:
+            kind = "candidate track" if pick.track_id in self.c.project.candidate_tracks() else "track"
+            title = f"<b>{kind} {pick.track_id}</b>: is it one wanted object on every crop? · picked because: {why}"
+            answers = ("accept_track_pick", "delete_track", "narrow_track_pick", "split_track", "move_tail",
+                       "wrong_from_here")
+            caption = lambda b: f"frame {b.frame} · {b.confidence:.2f}"  # noqa: E731
+        crops = [(b.frame, b.track_id, crop(self.c.video.frame(b.frame), b.xywh), caption(b))
+                 for b in self.c.track_pick_boxes()]
+        self.filmstrip.show_crops(title, crops, answers)
+        self.filmstrip.mark(self.c.frame, pick.track_id)
 
-    def _open_crop(self, frame: int) -> None:
+    def _open_crop(self, frame: int, track: int) -> None:
         if self.c.track_pick is not None:
             self.c.seek(frame)
-            self.c.select(self.c.track_pick.track_id)
-            self.filmstrip.mark(frame)
+            self.c.select(track)
+            self.filmstrip.mark(frame, track)
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text or HINT)

@@ -73,6 +73,7 @@ MEANINGS: dict[EditKind, EditMeaning] = {
     EditKind.ACCEPT: EditMeaning(one_frame=True, says_right=True, looks="frame"),
     EditKind.INTERPOLATE: EditMeaning(),
     EditKind.DELETE_TRACK: EditMeaning(error="false", charge="delete", looks="shown"),
+    EditKind.DELETE_TRACKS: EditMeaning(error="false", charge="delete", looks="shown"),
     EditKind.DELETE_STRETCH: EditMeaning(error="false", charge="delete", looks="shown"),
     EditKind.ACCEPT_STRETCH: EditMeaning(says_right=True, looks="shown"),
     # a tail on nothing is false; one moved to another track (the app's "tail to another track")

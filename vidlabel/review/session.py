@@ -52,8 +52,8 @@ from .error_model import FEATURES, ErrorModel, box_features
 from .scorer import Scorer
 from .signals import BoxScore, FrameState
 from .stopping import MissedObjects, guidance, missed_features
-from .strategies import STRATEGIES, Pick, Pool, make_strategy, queue
-from .track_review import LearnsTracks
+from .strategies import STRATEGIES, Pick, Pool, Strategy, make_strategy, queue
+from .track_review import LearnsTracks, similar_false
 from .worker import ScoringWorker
 
 __all__ = ["ReviewSession", "Pick", "QueueUpdate", "STRATEGIES"]
@@ -179,7 +179,7 @@ class ReviewSession(LearnsTracks, Editor):
             return  # no start-up scoring (yet): nothing to rank
         stopping = self._stopping()
         for callback, k, strategy, params in list(self._watchers):
-            picks = queue(make_strategy(strategy, **params), self._pool(), k, self._rank_candidates())
+            picks = self._queue(make_strategy(strategy, **params), k)
             callback(QueueUpdate(revision, tuple(picks), stopping, problem))
 
     def watch_queue(self, callback: Callable[[QueueUpdate], None], k: int | None = 10,
@@ -305,8 +305,18 @@ class ReviewSession(LearnsTracks, Editor):
 
         Blocks until the scores are current; a GUI subscribes with `watch_queue` instead."""
         threshold = params.pop("threshold", None)
-        pool = self.pool()
-        return queue(make_strategy(strategy, **params), pool, k, self._rank_candidates(), threshold)
+        chosen = make_strategy(strategy, **params)
+        self.scoring.wait()
+        return self._queue(chosen, k, threshold)
+
+    def _queue(self, strategy: Strategy, k: int | None, threshold: float | None = None) -> list[Pick]:
+        """`strategies.queue` with what the track verdicts taught: the candidate tracks, and,
+        once the track model has learned from both kinds of verdict, the tracks like the ones
+        deleted as one "delete all similar" pick."""
+        pool = self._pool()
+        candidates = self._rank_candidates()
+        similar = similar_false(pool.tracks(), candidates) if self.track_model.learned else ()
+        return queue(strategy, pool, k, candidates, threshold, similar)
 
     def _committee(self, frames: list[int], model: str | None) -> dict[int, tuple[float, list[str]]]:
         """Two-detector disagreement; the second pass runs on first use (vidlabel/committee.py)."""

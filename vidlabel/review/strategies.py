@@ -62,6 +62,9 @@ class Pick:
     box_id: int | None = None
     flagged_track: int | None = None   # a frame pick's most uncertain box's track: look there first
     crops: tuple[int, ...] = ()        # a track pick (track_id's boxes on these frames), see track_review.py
+    # "delete all similar": (track, crop frames) of tracks the learned model thinks false, one
+    # decision for all (track_review.similar_false); track_id is the first of them
+    group: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
     def flagged(self, pool: "Pool") -> "Pick":
         """This pick with `flagged_track` set from the frame's scores (box picks name theirs)."""
@@ -355,15 +358,25 @@ class TracksFirstStrategy(HybridStrategy):
 
 def queue(strategy: Strategy, pool: Pool, k: int | None,
           candidates: Sequence[tuple[float, float, int, tuple[int, ...]]] = (),
-          threshold: float | None = None) -> list[Pick]:
-    """The review queue: candidate tracks first, as track picks (`candidates` from
-    track_review.rank_candidates), then the strategy's picks. A candidate is invisible to every
-    frame and box score (its boxes are not shown on frames), and asking about it costs only its
-    crops, so every strategy asks these questions first. A batch opens each frame once: a
+          threshold: float | None = None,
+          similar: Sequence[tuple[int, tuple[int, ...]]] = ()) -> list[Pick]:
+    """The review queue: the tracks like those the person deleted, as one "delete all similar"
+    pick (`similar` from track_review.similar_false), then candidate tracks, as track picks
+    (`candidates` from track_review.rank_candidates), then the strategy's picks. A candidate is
+    invisible to every frame and box score (its boxes are not shown on frames), and asking about
+    it costs only its crops, so every strategy asks these questions first; the group asks about
+    many tracks for two crops each, so it comes before them. A batch opens each frame once: a
     candidate whose first crop is on a frame already in the batch waits for the next one (a
     client that answers every pick as a frame would otherwise review that frame twice)."""
     first: list[Pick] = []
+    grouped = {t for t, _ in similar}
+    if similar and (k is None or k > 0):
+        first.append(Pick(similar[0][1][0], 1.0, (f"{len(similar)} tracks like the ones deleted: delete all, "
+                                                  "or keep those on a wanted object",),
+                          similar[0][0], group=tuple(similar)))
     for _, p, t, crops in candidates:
+        if t in grouped:
+            continue
         if k is not None and len(first) >= k:
             break
         if all(crops[0] != q.frame for q in first):
@@ -372,7 +385,7 @@ def queue(strategy: Strategy, pool: Pool, k: int | None,
                                             "delete the track",), t, None, t, crops))
     rest = None if k is None else k - len(first)
     picks = first + [q for q in (strategy.select(pool, rest, threshold) if rest is None or rest > 0 else [])
-                     if q.track_id is not None or all(q.frame != c.frame for c in first)]
+                     if q.track_id not in grouped and (q.track_id is not None or all(q.frame != c.frame for c in first))]
     return [p.flagged(pool) for p in picks]
 
 

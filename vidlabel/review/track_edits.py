@@ -10,6 +10,8 @@ them touches a verified box (docs/adr/0001).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..datamodel import Box, EditKind, Source
 from ..errors import VidlabelError
 from ..store.project import HUMAN, Project
@@ -147,19 +149,39 @@ class TrackEdits:
         `shown`: the crops the person looked at to decide (a track pick's), one look each."""
         return self.delete_stretch(track_id, 0, 1 << 62, shown, EditKind.DELETE_TRACK)
 
+    def delete_tracks(self, track_ids: Sequence[int], shown: int = 1) -> Edit:
+        """Several false tracks in one action ("delete all similar": one key press, one undo).
+        `shown`: the crops the person looked at of the tracks deleted."""
+        track_ids = list(dict.fromkeys(track_ids))
+        if not track_ids:
+            raise VidlabelError("delete_tracks needs at least one track", str(self.project.path))
+        for track_id in track_ids:
+            self._check_track(track_id)
+        with self.project.action(EditKind.DELETE_TRACKS, HUMAN, {"tracks": track_ids, "shown": shown}) as aid:
+            frames = [f for track_id in track_ids for f in self._delete_machine_boxes(track_id)]
+        return self._done(Edit(aid, EditKind.DELETE_TRACKS, min(frames, default=0), tuple(track_ids)))
+
     def delete_stretch(self, track_id: int, first: int, last: int, shown: int = 1,
                        kind: EditKind = EditKind.DELETE_STRETCH) -> Edit:
         """Delete the track's machine boxes on frames `first`..`last` (inclusive)."""
         self._check_track(track_id)
         boxes = self.project.boxes(track_id=track_id)
-        gone = [b for b in boxes if first <= b.frame <= last and not b.verified]
+        count = sum(first <= b.frame <= last and not b.verified for b in boxes)
         with self.project.action(kind, HUMAN, {"track": track_id, "frames": [first, min(last, 1 << 31)],
-                                               "boxes": len(gone), "shown": shown}) as aid:
-            for b in gone:
-                self.project.delete_box(b.id)
-            if len(gone) == len(boxes):
-                self.project.delete_track(track_id)
-        return self._done(Edit(aid, kind, min((b.frame for b in gone), default=first), (track_id,)))
+                                               "boxes": count, "shown": shown}) as aid:
+            gone = self._delete_machine_boxes(track_id, first, last)
+        return self._done(Edit(aid, kind, min(gone, default=first), (track_id,)))
+
+    def _delete_machine_boxes(self, track_id: int, first: int = 0, last: int = 1 << 62) -> list[int]:
+        """Inside an action: the track's unverified boxes on `first`..`last` go, and the track
+        with them if nothing is left of it. Returns the frames that lost a box."""
+        boxes = self.project.boxes(track_id=track_id)
+        gone = [b for b in boxes if first <= b.frame <= last and not b.verified]
+        for b in gone:
+            self.project.delete_box(b.id)
+        if len(gone) == len(boxes):
+            self.project.delete_track(track_id)
+        return [b.frame for b in gone]
 
     def accept_stretch(self, track_id: int, frames: list[int]) -> Edit:
         """The person looked at the track's boxes on `frames` (a track pick's crops) and they are

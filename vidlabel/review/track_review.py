@@ -29,6 +29,7 @@ from .signals import FrameState
 
 CROPS = 4              # a track pick shows at most this many crops: its ends and its least sure boxes
 MIN_EXAMPLES = 4       # verdicts (of both kinds) before the learned model replaces the prior
+GROUP = 10             # tracks in one "delete all similar" pick: their 20 crops fit one row of a screen
 
 
 def track_features(boxes: Sequence[Box], width: float = 1.0, height: float = 1.0) -> list[float]:
@@ -131,6 +132,26 @@ def rank_candidates(boxes_of: Mapping[int, Sequence[Box]], model: TrackErrorMode
     return out
 
 
+def similar_false(tracks: Sequence[tuple[float, float, int, tuple[int, ...]]],
+                  candidates: Sequence[tuple[float, float, int, tuple[int, ...]]],
+                  n: int = GROUP) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """The "delete all similar" pick: (track, crop frames) for up to `n` tracks the learned model
+    thinks more likely false than not, most likely first, or nothing if fewer than two are.
+
+    `tracks` are `rank_tracks` rows (P(false)), `candidates` `rank_candidates` rows (P(real)):
+    call it only once the model is learned, since before that P(false) is the track's own
+    confidence, not what the person's deletions taught. Each track is shown at its two ends
+    only (a track pick's first and last crops): a track on nothing the guideline wants is so at
+    both ends, and a track that grows into a wanted object (a person walking towards the
+    camera) shows it at one of them and is kept. One decision then settles all of them, where a
+    track pick each would cost its middle crops and a delete of its own."""
+    rows = [(p, t, crops) for _, p, t, crops in tracks] + [(1.0 - p, t, crops) for _, p, t, crops in candidates]
+    chosen = sorted((r for r in rows if r[0] > 0.5), key=lambda r: (-r[0], r[1]))[:n]
+    if len(chosen) < 2:
+        return ()
+    return tuple((t, tuple(sorted({crops[0], crops[-1]}))) for _, t, crops in chosen)
+
+
 class LearnsTracks:
     """The review session's part that learns which tracks are false: a mixin before `Editor`
     that records the person's track verdicts. A verdict on a track that stays is only noted
@@ -175,6 +196,13 @@ class LearnsTracks:
         features = track_features(self.project.boxes(track_id=track_id), *self._size())
         self.track_model.observe(features, True)
         return super().delete_track(track_id, shown)  # type: ignore[misc]
+
+    def delete_tracks(self, track_ids: Sequence[int], shown: int = 1) -> Edit:
+        """Several false tracks at once ("delete all similar"): examples for the model, then
+        `Editor.delete_tracks`."""
+        for track in track_ids:
+            self.track_model.observe(track_features(self.project.boxes(track_id=track), *self._size()), True)
+        return super().delete_tracks(track_ids, shown)  # type: ignore[misc]
 
     def delete_box(self, box_id: int) -> Edit:
         """A machine box deleted on a frame review (a duplicate, or on nothing the guideline

@@ -87,7 +87,7 @@ def answer_track(session, pick, annotator: Annotator) -> None:
     it, and halves again by the answer, one look per crop, until the two are neighbours; the
     split (or the deletion of the tail) is made there, not at a crop that may lie frames later."""
     track = pick.track_id
-    crops = {f: b for f in pick.crops if (b := _current(session, f, track)) is not None and not b.outside}
+    crops = _crops(session, track, pick.crops)
     if not crops:
         return
     decisions = annotator.review_track(track, crops)
@@ -95,6 +95,40 @@ def answer_track(session, pick, annotator: Annotator) -> None:
         session.delete_track(track, shown=len(crops))
         annotator.count(EditKind.DELETE_TRACK)
         return
+    _carry_out(session, track, crops, decisions, annotator)
+
+
+def answer_group(session, pick, annotator: Annotator) -> None:
+    """A "delete all similar" pick: each track's crops are a track pick to the annotator (the
+    protocol has no other question: "is this track on a wanted object?"), and the tracks it
+    would delete go in one action, one delete paid, as the app's one key press. The others are
+    settled as their track picks would be. The crops of deleted tracks are the action's looks;
+    a kept track's are paid by its own accept, fix or split."""
+    gone, shown = [], 0
+    for track, frames in pick.group:
+        crops = _crops(session, track, frames)
+        if not crops:
+            continue
+        decisions = annotator.review_track(track, crops)
+        if any(d.kind == EditKind.DELETE_TRACK for d in decisions):
+            gone.append(track)
+            shown += len(crops)
+        else:
+            _carry_out(session, track, crops, decisions, annotator)
+    if gone:
+        session.delete_tracks(gone, shown=shown)
+        annotator.count(EditKind.DELETE_TRACK)
+
+
+def _crops(session, track: int, frames) -> dict[int, Box]:
+    """The track's visible boxes on the crop frames, as they are now."""
+    return {f: b for f in frames if (b := _current(session, f, track)) is not None and not b.outside}
+
+
+def _carry_out(session, track: int, crops: dict[int, Box], decisions: list[Decision],
+               annotator: Annotator) -> None:
+    """A track pick's answer short of deleting the track: crops accepted or fixed, and a split
+    (or the tail deleted) where the track changed, found by halving between two crops."""
     change = next((d for d in decisions if d.kind in CHANGES), None)
     _settle_crops(session, track, [d for d in decisions if d.kind in (EditKind.CHECK, EditKind.FIX)], annotator)
     if change is None:
@@ -130,7 +164,11 @@ def _settle_crops(session, track: int, decisions: list[Decision], annotator: Ann
 
 
 def answer(session, pick, annotator: Annotator) -> None:
-    """The annotator's answer to one pick: a track's crops, the whole frame, or one box."""
+    """The annotator's answer to one pick: similar tracks, a track's crops, the whole frame, or
+    one box."""
+    if pick.group:
+        answer_group(session, pick, annotator)
+        return
     if pick.crops:
         answer_track(session, pick, annotator)
         return
