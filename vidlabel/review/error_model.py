@@ -44,7 +44,7 @@ from .signals import BoxScore, noisy_or
 SIGNALS = ("least_confidence", "near_threshold", "margin", "entropy", "disagreement", "no_detection",
            "tracker_drop", "tracker_lost", "birth", "death", "far_from_keyframe")
 EVIDENCE = len(SIGNALS)        # column of the hand-weighted evidence (what the prior reads)
-FEATURES = len(SIGNALS) + 8    # the signals, the evidence, 4 of geometry and track, 1 of source, 2 of the frame
+FEATURES = len(SIGNALS) + 10   # the signals, the evidence, 6 of geometry and track, 1 of source, 2 of the frame
 BORDER_PX = 2.0                # a box this close to the image edge is cut by it
 ERRORS = ("misplaced", "false", "identity")   # what a verdict can say a box was; class 0 is right
 
@@ -67,12 +67,15 @@ def box_features(score: BoxScore, box: Box | None, track_length: int, size: tupl
     model conditioned on it is not biased by the choice."""
     signals = [float(score.signals.get(s, 0.0)) for s in SIGNALS]
     if box is None:
-        geometry = [0.0, 0.0, 0.0]
+        geometry = [0.0, 0.0, 0.0, 0.5, 0.5]
     else:
         w, h = max(box.w, 1.0), max(box.h, 1.0)
         border = (box.x <= BORDER_PX or box.y <= BORDER_PX or box.x + box.w >= size[0] - BORDER_PX
                   or box.y + box.h >= size[1] - BORDER_PX)
-        geometry = [math.log(h), math.log(w / h), float(border)]
+        # where in the image, as a share of its size: a guideline often leaves a region out
+        # (a shop window, the far end of a street), which the person's deletions teach
+        geometry = [math.log(h), math.log(w / h), float(border),
+                    (box.x + box.w / 2) / max(size[0], 1.0), (box.y + box.h / 2) / max(size[1], 1.0)]
     detected = float(box is not None and box.source is Source.DETECTOR)
     overlap = max((iou_xywh(box.xywh, o.xywh) for o in neighbours), default=0.0) if box is not None else 0.0
     return [*signals, error_evidence(score, weights), *geometry, math.log(max(track_length, 1)), detected,
