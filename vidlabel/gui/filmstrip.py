@@ -54,7 +54,8 @@ def _pixmap(rgb: np.ndarray) -> QPixmap:
 
 
 class Filmstrip(QFrame):
-    """One row of crops and the three answers; hidden while the queue item is not a track pick."""
+    """One row of crops and the answers that fit the pick; hidden while the queue item is not a
+    track pick (or a group of similar tracks)."""
 
     cropChosen = pyqtSignal(int, int)   # the frame and track of a clicked crop
 
