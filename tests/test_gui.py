@@ -503,21 +503,30 @@ def test_a_candidate_track_is_asked_about_first_and_enter_keeps_it(qtbot, video,
         window.close()
 
 
-def _candidate_window(qtbot, video, tmp_path, monkeypatch):
-    """The sample with jittered ground truth and one candidate track (a small box on frames 20-59)."""
+def _sample_window(qtbot, video, tmp_path, monkeypatch, add):
+    """The sample with jittered ground truth and what `add(project)` puts beside it (inside the
+    pre-labelling action), opened in the window and settled; returns (window, what add returned)."""
     project, frames = open_or_create_project(video, classes=("person",))
     with project.action("prelabel", MACHINE):
         put_jittered_ground_truth(project, SAMPLE_GT, np.random.default_rng(0))
-        cand = project.new_track(candidate=True)
-        for f in range(20, 60):
-            project.put_box(Box(f, cand, 0, 600.0 + f, 40.0, 12.0, 26.0, confidence=0.2 + 0.01 * (f % 7)))
+        added = add(project)
     project.close(), frames.close()
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     application()
     window = open_window(video)
     show(qtbot, window)
     settle(qtbot, window)
-    return window, cand
+    return window, added
+
+
+def _candidate_window(qtbot, video, tmp_path, monkeypatch):
+    """The sample with jittered ground truth and one candidate track (a small box on frames 20-59)."""
+    def add(project):
+        cand = project.new_track(candidate=True)
+        for f in range(20, 60):
+            project.put_box(Box(f, cand, 0, 600.0 + f, 40.0, 12.0, 26.0, confidence=0.2 + 0.01 * (f % 7)))
+        return cand
+    return _sample_window(qtbot, video, tmp_path, monkeypatch, add)
 
 
 def test_a_track_pick_is_a_filmstrip_of_clickable_crops_accepted_at_once(qtbot, video, tmp_path, monkeypatch):
@@ -662,21 +671,15 @@ def test_similar_tracks_in_one_filmstrip_the_accepted_one_kept_the_rest_deleted_
     one action that pays their crops and one delete (and one undo brings them back)."""
     from vidlabel.review.effort import human_seconds
 
-    project, frames = open_or_create_project(video, classes=("person",))
-    with project.action("prelabel", MACHINE):
-        put_jittered_ground_truth(project, SAMPLE_GT, np.random.default_rng(0))
+    def add(project):
         tiny = [project.new_track() for _ in range(6)]
         for k, t in enumerate(tiny):
             for f in range(20, 60):
                 project.put_box(Box(f, t, 0, 560.0 + 25 * k, 40.0, 10.0, 22.0, confidence=0.3 + 0.01 * k))
-    walkers = sorted(set(project.track_ids()) - set(tiny))
-    project.close(), frames.close()
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    application()
-    window = open_window(video)
-    show(qtbot, window)
+        return tiny, sorted(set(project.track_ids()) - set(tiny))
+
+    window, (tiny, walkers) = _sample_window(qtbot, video, tmp_path, monkeypatch, add)
     try:
-        settle(qtbot, window)
         c, strip = window.c, window.filmstrip
         for t in tiny[:3]:
             c._edit(lambda t=t: c.session.delete_track(t, shown=2))   # as the app's keys do

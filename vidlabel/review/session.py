@@ -30,6 +30,7 @@ project settled (tests, the simulator, the CLI).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
@@ -296,8 +297,10 @@ class ReviewSession(LearnsTracks, Editor):
     def _pool(self) -> Pool:
         frames = {f: s for f, s in self.scorer.frames().items()
                   if not s.verified and f < self.scorer.frame_count}
+        # ranked once a pool: the "delete all similar" pick and tracks-first both read it
+        tracks = functools.cache(lambda: self._rank_tracks(frames))
         return Pool(frames, self.scorer.frame_count, self.scorer.how, self.scorer.accept_threshold,
-                    self._committee, self.scorer.weights, lambda: self._rank_tracks(frames))
+                    self._committee, self.scorer.weights, tracks)
 
 
     def next_batch(self, k: int | None = 10, strategy: str = "hybrid", **params) -> list[Pick]:

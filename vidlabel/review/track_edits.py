@@ -157,8 +157,13 @@ class TrackEdits:
             raise VidlabelError("delete_tracks needs at least one track", str(self.project.path))
         for track_id in track_ids:
             self._check_track(track_id)
+        frames = []
         with self.project.action(EditKind.DELETE_TRACKS, HUMAN, {"tracks": track_ids, "shown": shown}) as aid:
-            frames = [f for track_id in track_ids for f in self._delete_machine_boxes(track_id)]
+            for track_id in track_ids:
+                boxes = self.project.boxes(track_id=track_id)
+                gone = [b for b in boxes if not b.verified]
+                self._delete_machine_boxes(track_id, boxes, gone)
+                frames += [b.frame for b in gone]
         return self._done(Edit(aid, EditKind.DELETE_TRACKS, min(frames, default=0), tuple(track_ids)))
 
     def delete_stretch(self, track_id: int, first: int, last: int, shown: int = 1,
@@ -166,22 +171,19 @@ class TrackEdits:
         """Delete the track's machine boxes on frames `first`..`last` (inclusive)."""
         self._check_track(track_id)
         boxes = self.project.boxes(track_id=track_id)
-        count = sum(first <= b.frame <= last and not b.verified for b in boxes)
-        with self.project.action(kind, HUMAN, {"track": track_id, "frames": [first, min(last, 1 << 31)],
-                                               "boxes": count, "shown": shown}) as aid:
-            gone = self._delete_machine_boxes(track_id, first, last)
-        return self._done(Edit(aid, kind, min(gone, default=first), (track_id,)))
-
-    def _delete_machine_boxes(self, track_id: int, first: int = 0, last: int = 1 << 62) -> list[int]:
-        """Inside an action: the track's unverified boxes on `first`..`last` go, and the track
-        with them if nothing is left of it. Returns the frames that lost a box."""
-        boxes = self.project.boxes(track_id=track_id)
         gone = [b for b in boxes if first <= b.frame <= last and not b.verified]
+        with self.project.action(kind, HUMAN, {"track": track_id, "frames": [first, min(last, 1 << 31)],
+                                               "boxes": len(gone), "shown": shown}) as aid:
+            self._delete_machine_boxes(track_id, boxes, gone)
+        return self._done(Edit(aid, kind, min((b.frame for b in gone), default=first), (track_id,)))
+
+    def _delete_machine_boxes(self, track_id: int, boxes: list[Box], gone: list[Box]) -> None:
+        """Inside an action: `gone` (unverified boxes among the track's `boxes`) are deleted, and
+        the track with them if nothing is left of it."""
         for b in gone:
             self.project.delete_box(b.id)
         if len(gone) == len(boxes):
             self.project.delete_track(track_id)
-        return [b.frame for b in gone]
 
     def accept_stretch(self, track_id: int, frames: list[int]) -> Edit:
         """The person looked at the track's boxes on `frames` (a track pick's crops) and they are
